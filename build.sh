@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Build driver for MLNet.Transformer: installs what is missing (idempotently), builds the native
+# engine with CMake, then the .NET solution, and runs the requested job.
+#   ./build.sh demo     train -> evaluate -> save -> reload -> score -> generate on data/names.txt
+#   ./build.sh test     every test (native parity against PyTorch included)
+#   ./build.sh build    native library and .NET solution only
+#   ./build.sh native   native library only
+#   ./build.sh bench    engine vs PyTorch-eager benchmark (seconds per epoch and ratio)
+# Environment: TORCH_PREFIX   CMake prefix of another libtorch (e.g. a CUDA PyTorch's cmake_prefix_path)
+#              CONFIGURATION  Release (default) or Debug
+#              MLT_SKIP_APT=1 never call apt-get (packages must already be present)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+ROOT=$(pwd)
+CONFIGURATION=${CONFIGURATION:-Release}
+NATIVE_DIR="$ROOT/artifacts/native"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# Small models are fastest single-threaded in OpenBLAS; callers can override.
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+
+log() { printf '\033[1m[build]\033[0m %s\n' "$*" >&2; }
+
+# apt_ensure PKG...: installs the packages that are not installed yet.
+apt_ensure() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "${MLT_SKIP_APT:-0}" = 1 ]; then log "missing packages ${missing[*]} and MLT_SKIP_APT=1"; exit 1; fi
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  log "installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_dotnet() {
+  command -v dotnet >/dev/null || { log "the .NET SDK (see global.json) is required: https://dot.net"; exit 1; }
+}
+
+# The engine: Debian's libtorch unless TORCH_PREFIX points at another one.
+deps_native() {
+  if [ -z "${TORCH_PREFIX:-}" ]; then apt_ensure libtorch-dev libopenblas0-pthread cmake g++ make; fi
+}
+
+# The PyTorch reference used by parity tests and benchmarks: the interpreter that can import torch.
+find_python() {
+  local py
+  for py in ${MLT_PYTHON:-} $(type -ap python3 2>/dev/null) /usr/bin/python3; do
+    [ -x "$py" ] && "$py" -c 'import torch' 2>/dev/null && { echo "$py"; return 0; }
+  done
+  return 1
+}
+deps_python() {
+  find_python >/dev/null || apt_ensure python3-torch python3-numpy
+  MLT_PYTHON=$(find_python) || { log "no python3 with torch found"; exit 1; }
+  export MLT_PYTHON
+}
+
+deps_browser() { apt_ensure chromium fonts-dejavu-core; }
+
+build_native() {
+  deps_native
+  local args=(-S "$ROOT/src/Native" -B "$NATIVE_DIR" -DCMAKE_BUILD_TYPE=Release)
+  [ -n "${TORCH_PREFIX:-}" ] && args+=("-DCMAKE_PREFIX_PATH=$TORCH_PREFIX")
+  log "native: cmake ${args[*]}"
+  cmake "${args[@]}" >/dev/null
+  cmake --build "$NATIVE_DIR" -j "$(nproc)" >/dev/null
+  export MLT_NATIVE_LIBRARY="$NATIVE_DIR/libmlt.so"
+}
+
+build_dotnet() {
+  ensure_dotnet
+  log "dotnet build ($CONFIGURATION)"
+  dotnet build "$ROOT/MLNet.Transformer.sln" -c "$CONFIGURATION" -nologo -v q -clp:NoSummary
+}
+
+cli() { dotnet "$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" "$@"; }
+
+verb=${1:-build}; shift || true
+case "$verb" in
+  native) build_native ;;
+  build) build_native; build_dotnet ;;
+  test)
+    build_native; deps_python; deps_browser; build_dotnet
+    log "dotnet test"
+    dotnet test "$ROOT/MLNet.Transformer.sln" -c "$CONFIGURATION" --no-build -nologo "$@"
+    ;;
+  demo)
+    build_native; build_dotnet
+    out="$ROOT/artifacts/demo"; mkdir -p "$out"
+    log "demo: train on data/names.txt"
+    cli train --data "$ROOT/data/names.txt" --model decoder --layers 2 --heads 4 --dim 64 --ff 128 \
+      --epochs 30 --seed 42 --validation-fraction 0.2 --out "$out/names.zip" --plot "$out/loss.svg"
+    cli evaluate --model "$out/names.zip" --data "$ROOT/data/names.txt"
+    cli info --model "$out/names.zip"
+    cli score --model "$out/names.zip" --text flyca --top 5
+    cli generate --model "$out/names.zip" --count 8 --temperature 0.8 --seed 7
+    cli attention --model "$out/names.zip" --text flycatcher --out "$out/attention.html"
+    log "demo artifacts in artifacts/demo (model zip, loss.svg, attention.html)"
+    ;;
+  bench)
+    build_native; deps_python; build_dotnet
+    dotnet run -c "$CONFIGURATION" --project "$ROOT/bench/MLNet.Transformer.Bench" -- "$@"
+    ;;
+  *) echo "usage: ./build.sh demo|test|build|native|bench" >&2; exit 2 ;;
+esac

@@ -1,0 +1,2 @@
+// Entry point of the mlnet-transformer command line.
+return 0;

@@ -1,0 +1,134 @@
+/* mlt.h - the model-level C ABI of MLNet.Transformer's native engine (libmlt).
+ * Plain C types only. Every function returns an mlt_status (0 = success) except
+ * mlt_model_free, mlt_last_error and mlt_abi_version, which cannot fail.
+ * Argument order follows llm.c: outputs first, then inputs, then sizes. */
+#ifndef MLT_H
+#define MLT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define MLT_API __declspec(dllexport)
+#else
+#define MLT_API __attribute__((visibility("default")))
+#endif
+
+/* Bumped whenever a signature or struct layout below changes; the C# side refuses a mismatch. */
+#define MLT_ABI_VERSION 1
+
+typedef int32_t mlt_status;
+enum {
+    MLT_OK = 0,
+    MLT_ERR_ARGUMENT = 1,   /* bad configuration, id out of range, wrong buffer size, unknown name */
+    MLT_ERR_DEVICE = 2,     /* device absent or unusable (e.g. cuda requested without CUDA) */
+    MLT_ERR_TORCH = 3,      /* libtorch raised c10::Error */
+    MLT_ERR_OUT_OF_MEMORY = 4,
+    MLT_ERR_UNKNOWN = 5     /* any other exception, catch (...) included */
+};
+
+typedef struct mlt_model mlt_model; /* opaque */
+
+enum { MLT_KIND_DECODER = 0, MLT_KIND_ENCODER_DECODER = 1 };
+enum { MLT_ACT_RELU = 0, MLT_ACT_GELU = 1 };
+enum { MLT_OPTIM_ADAM = 0, MLT_OPTIM_ADAMW = 1 };
+enum { MLT_READ_VALUE = 0, MLT_READ_GRAD = 1 };
+
+/* Architecture. Blittable: the C# mirror is MLNet.Transformer.Interop.NativeConfig. */
+typedef struct mlt_config {
+    int32_t kind;              /* MLT_KIND_* */
+    int32_t vocab_size;        /* V: target (decoder) vocabulary, PAD included */
+    int32_t src_vocab_size;    /* V_src: encoder vocabulary (encoder-decoder only; 0 = same as vocab_size) */
+    int32_t d_model;           /* E */
+    int32_t n_heads;           /* H, must divide E */
+    int32_t n_layers;          /* L: decoder blocks (decoder-only: the blocks) */
+    int32_t n_encoder_layers;  /* L_enc: encoder blocks (encoder-decoder only) */
+    int32_t d_ff;              /* feed-forward width */
+    int32_t max_len;           /* longest sequence (T and S) the sinusoidal table covers */
+    int32_t pad_id;            /* token id masked as key padding and ignored by the loss */
+    int32_t activation;        /* MLT_ACT_* */
+    int32_t norm_first;        /* 0 = Post-LN (PyTorch default), 1 = Pre-LN with a final LayerNorm per stack */
+    int32_t causal_encoder;    /* encoder-decoder: encoder self-attention is causal */
+    int32_t causal_cross;      /* encoder-decoder: decoder position t may attend memory positions <= t only */
+    float dropout;             /* p, placed as in nn.TransformerEncoderLayer / nn.TransformerDecoderLayer */
+    float layer_norm_eps;      /* 1e-5 in PyTorch */
+    uint64_t seed;             /* initialisation seed: every layer initialised independently */
+} mlt_config;
+
+/* Optimiser and step settings, changeable between steps. */
+typedef struct mlt_optim_config {
+    int32_t kind;              /* MLT_OPTIM_* */
+    float beta1, beta2, eps;   /* 0.9, 0.999, 1e-8 in PyTorch */
+    float weight_decay;        /* Adam: L2 added to the gradient; AdamW: decoupled */
+    float clip_grad_norm;      /* <= 0: no clipping; else total L2 norm clipped as clip_grad_norm_ */
+} mlt_optim_config;
+
+/* ---- errors and runtime ---- */
+MLT_API int32_t mlt_abi_version(void);
+/* Message of the last failed call on this thread; valid until the next call on this thread. Never NULL. */
+MLT_API const char* mlt_last_error(void);
+/* Writes NUL-terminated libtorch version (e.g. "1.13.1") into buf. */
+MLT_API mlt_status mlt_torch_version(char* buf, int32_t buf_len);
+MLT_API mlt_status mlt_cuda_device_count(int32_t* count); /* 0 when CUDA is not available */
+MLT_API mlt_status mlt_cuda_device_name(char* buf, int32_t buf_len, int32_t index);
+MLT_API mlt_status mlt_get_num_threads(int32_t* n);
+MLT_API mlt_status mlt_set_num_threads(int32_t n);        /* torch intra-op threads, and OpenBLAS's pool when present */
+MLT_API mlt_status mlt_manual_seed(uint64_t seed);         /* global generators (CPU and CUDA) */
+MLT_API mlt_status mlt_set_deterministic(int32_t on);     /* torch deterministic algorithms */
+
+/* ---- model lifecycle ---- */
+/* device: "cpu" or "cuda" or "cuda:N". */
+MLT_API mlt_status mlt_model_create(mlt_model** out, const mlt_config* config, const char* device);
+MLT_API void mlt_model_free(mlt_model* model);
+MLT_API mlt_status mlt_model_num_parameters(int64_t* count, const mlt_model* model); /* trainable scalars */
+MLT_API mlt_status mlt_model_set_optimizer(mlt_model* model, const mlt_optim_config* optim);
+/* Dropout generator of this model (training steps), seeded independently of the global one. */
+MLT_API mlt_status mlt_model_set_seed(mlt_model* model, uint64_t seed);
+
+/* ---- compute ----
+ * tokens:     (B, T) int64 decoder input (decoder-only: the sequence)
+ * src_tokens: (B, S) int64 encoder input, encoder-decoder only (NULL and S = 0 for decoder-only)
+ * targets:    (B, T) int64 next-token targets; pad_id ignored by the loss
+ * Key-padding masks are derived from tokens == pad_id. Ids must lie in [0, V). */
+
+/* One optimisation step: zero grads, forward (training mode, dropout on), mean cross-entropy over
+ * non-pad targets, backward, optional clipping, optimiser step with learning rate lr.
+ * loss: mean loss of this batch (before the step); grad_norm: total norm before clipping (may be NULL). */
+MLT_API mlt_status mlt_model_train_step(float* loss, float* grad_norm, mlt_model* model,
+                                        const int64_t* tokens, const int64_t* targets, const int64_t* src_tokens,
+                                        int32_t B, int32_t T, int32_t S, float lr);
+
+/* Evaluation (inference mode, no dropout): summed cross-entropy over non-pad targets and their count. */
+MLT_API mlt_status mlt_model_eval_loss(double* loss_sum, int64_t* count, mlt_model* model,
+                                       const int64_t* tokens, const int64_t* targets, const int64_t* src_tokens,
+                                       int32_t B, int32_t T, int32_t S);
+
+/* Evaluation forward. Each output may be NULL (not computed); its length (floats) must match exactly:
+ * logits     (B, T, V)
+ * self_attn  (L, B, H, T, T)      decoder self-attention, per layer and head
+ * enc_attn   (L_enc, B, H, S, S)  encoder self-attention (encoder-decoder only)
+ * cross_attn (L, B, H, T, S)      decoder cross-attention (encoder-decoder only) */
+MLT_API mlt_status mlt_model_forward(float* logits, int64_t logits_len,
+                                     float* self_attn, int64_t self_attn_len,
+                                     float* enc_attn, int64_t enc_attn_len,
+                                     float* cross_attn, int64_t cross_attn_len,
+                                     mlt_model* model,
+                                     const int64_t* tokens, const int64_t* src_tokens,
+                                     int32_t B, int32_t T, int32_t S);
+
+/* ---- state, by PyTorch state-dict name (float32, row-major) ---- */
+MLT_API mlt_status mlt_model_state_count(int32_t* count, const mlt_model* model);
+/* Name (NUL-terminated) and shape of the index-th state tensor; shape has room for 8 dims. */
+MLT_API mlt_status mlt_model_state_info(char* name, int32_t name_len, int64_t* shape, int32_t* ndim,
+                                        const mlt_model* model, int32_t index);
+/* which: MLT_READ_VALUE or MLT_READ_GRAD (zeros if no gradient yet). len must equal numel. */
+MLT_API mlt_status mlt_model_state_read(float* out, mlt_model* model, const char* name, int32_t which, int64_t len);
+MLT_API mlt_status mlt_model_state_write(mlt_model* model, const char* name, const float* data, int64_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MLT_H */

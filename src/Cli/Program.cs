@@ -1,2 +1,13 @@
-// Entry point of the mlnet-transformer command line.
-return 0;
+// Entry point of the mlnet-transformer command line: train, evaluate, score, generate, attention, sweep, info, doctor.
+using System.CommandLine;
+using MLNet.Transformer.Cli;
+using MLNet.Transformer.Cli.Commands;
+
+var root = new RootCommand("Train and use small character-level transformer models (MLNet.Transformer).");
+root.Add(TrainCommand.Create());
+root.Add(ModelCommands.Evaluate());
+root.Add(ModelCommands.Score());
+root.Add(ModelCommands.Generate());
+root.Add(ModelCommands.Info());
+root.Add(DoctorCommand.Create());
+return CliHost.Run(root, args);

@@ -1,0 +1,38 @@
+// `doctor`: what the engine sees: native library path, libtorch version, CUDA devices, threads.
+using System.CommandLine;
+using MLNet.Transformer.Engine;
+
+namespace MLNet.Transformer.Cli.Commands;
+
+internal static class DoctorCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("doctor", "Check the native engine: library path, libtorch version, CUDA devices, threads.");
+        cmd.SetAction(parse =>
+        {
+            var result = new
+            {
+                nativeLibrary = EngineRuntime.NativeLibraryPath,
+                torchVersion = EngineRuntime.TorchVersion,
+                cudaAvailable = EngineRuntime.IsCudaAvailable,
+                cudaDevices = EngineRuntime.CudaDeviceNames,
+                threads = EngineRuntime.NumThreads,
+                defaultDevice = EngineRuntime.ResolveDevice("auto"),
+                openBlasThreads = Environment.GetEnvironmentVariable("OPENBLAS_NUM_THREADS"),
+                runtime = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+                os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+            };
+            CliHost.Output(parse, result, () =>
+            {
+                Console.WriteLine($"native library  {result.nativeLibrary}");
+                Console.WriteLine($"libtorch        {result.torchVersion}");
+                Console.WriteLine($"CUDA            {(result.cudaAvailable ? string.Join(", ", result.cudaDevices) : "not available")}");
+                Console.WriteLine($"default device  {result.defaultDevice}");
+                Console.WriteLine($"torch threads   {result.threads} (OPENBLAS_NUM_THREADS={result.openBlasThreads ?? "unset"})");
+                Console.WriteLine($".NET            {result.runtime} on {result.os}");
+            });
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,160 @@
+// Commands over a saved model .zip: evaluate, score, generate, info.
+using System.CommandLine;
+using System.Globalization;
+using MLNet.Transformer.Data;
+using MLNet.Transformer.LanguageModeling;
+
+namespace MLNet.Transformer.Cli.Commands;
+
+internal static class ModelCommands
+{
+    private static Option<string> ModelOption() => new("--model") { Description = "A model .zip saved by train.", Required = true };
+
+    public static Command Evaluate()
+    {
+        var model = ModelOption();
+        var data = new Option<string>("--data") { Description = "Text to evaluate on (same format as train's --data).", Required = true };
+        var column = new Option<string?>("--column") { Description = "CSV/TSV text column." };
+        var cmd = new Command("evaluate", "Log-loss, perplexity, accuracy and top-5 accuracy over every character (EOS included).") { model, data, column };
+        cmd.SetAction(parse =>
+        {
+            var ml = new MLContext(0);
+            using var loaded = new Pipelines.LoadedModel(ml, parse.GetValue(model)!);
+            var (view, _) = DataLoading.Load(ml, parse.GetValue(data)!, parse.GetValue(column) ?? loaded.TextColumn, sourceColumn: null);
+            var metrics = ml.LanguageModeling.Evaluate(loaded.Chain.Transform(view));
+            var result = new { metrics.LogLoss, metrics.Perplexity, metrics.BitsPerCharacter, metrics.Accuracy, TopKAccuracy = metrics.TopKAccuracy, metrics.TopK, metrics.Tokens, metrics.Rows };
+            CliHost.Output(parse, result, () => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"log-loss {metrics.LogLoss:F4} nats/char  perplexity {metrics.Perplexity:F3}  accuracy {metrics.Accuracy:P1}  top-{metrics.TopK} {metrics.TopKAccuracy:P1}  ({metrics.Tokens:N0} characters, {metrics.Rows:N0} rows)")));
+        });
+        return cmd;
+    }
+
+    public static Command Score()
+    {
+        var model = ModelOption();
+        var text = new Option<string>("--text") { Description = "The text whose next character to predict.", Required = true };
+        var top = new Option<int>("--top") { Description = "How many candidates to list.", DefaultValueFactory = _ => 5 };
+        var cmd = new Command("score", "Predict the next character of a text, with probabilities and teacher-forced predictions.") { model, text, top };
+        cmd.SetAction(parse =>
+        {
+            var ml = new MLContext(0);
+            using var loaded = new Pipelines.LoadedModel(ml, parse.GetValue(model)!);
+            var scored = loaded.Score([parse.GetValue(text)!]);
+            var s = scored.Schema;
+            var cols = new[] { NextCharacterColumns.PredictedNextChar, NextCharacterColumns.Score, NextCharacterColumns.InputTokens, NextCharacterColumns.PredictedTokens, NextCharacterColumns.LogLoss }
+                .Select(n => s[n]).ToArray();
+            using var cursor = scored.GetRowCursor(cols);
+            cursor.MoveNext();
+            string next = "";
+            float[] score = [];
+            string[] inputs = [], preds = [];
+            double loss = 0;
+            cursor.GetGetter<string>(cols[0])(ref next);
+            cursor.GetGetter<float[]>(cols[1])(ref score);
+            cursor.GetGetter<string[]>(cols[2])(ref inputs);
+            cursor.GetGetter<string[]>(cols[3])(ref preds);
+            cursor.GetGetter<double>(cols[4])(ref loss);
+            var slots = cols[1].Annotations.GetValue<string[]>(Annotations.Kinds.SlotNames);
+            var candidates = score.Select((p, i) => (Token: slots[i], Probability: p)).OrderByDescending(x => x.Probability).Take(Math.Max(1, parse.GetValue(top))).ToArray();
+            var result = new
+            {
+                text = parse.GetValue(text),
+                predictedNextChar = next,
+                candidates = candidates.Select(c => new { token = c.Token, probability = c.Probability }),
+                inputTokens = inputs,
+                teacherForcedPredictions = preds,
+                logLoss = loss,
+            };
+            CliHost.Output(parse, result, () =>
+            {
+                var c = CultureInfo.InvariantCulture;
+                Console.WriteLine($"'{parse.GetValue(text)}' -> next character '{next}'");
+                foreach (var (token, p) in candidates)
+                {
+                    Console.WriteLine(string.Create(c, $"  {token,-6} {p,7:P2}  {new string('#', (int)Math.Round(p * 40))}"));
+                }
+
+                Console.WriteLine($"teacher-forced: {string.Join(' ', inputs.Zip(preds, (i, p) => $"{i}->{p}"))}");
+                Console.WriteLine(string.Create(c, $"row log-loss {loss:F4} nats/char"));
+            });
+        });
+        return cmd;
+    }
+
+    public static Command Generate()
+    {
+        var model = ModelOption();
+        var prefix = new Option<string>("--prefix") { Description = "Text every sample starts with.", DefaultValueFactory = _ => "" };
+        var source = new Option<string?>("--source") { Description = "Source text (encoder-decoder models with a source column)." };
+        var count = new Option<int>("--count") { Description = "Number of samples.", DefaultValueFactory = _ => 5 };
+        var temperature = new Option<float>("--temperature") { Description = "0 = greedy; otherwise sampling temperature.", DefaultValueFactory = _ => 1f };
+        var topK = new Option<int>("--top-k") { Description = "Sample among the K most probable (0 = all).", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Sampler seed.", DefaultValueFactory = _ => 0 };
+        var maxLength = new Option<int>("--max-length") { Description = "Most characters per sample.", DefaultValueFactory = _ => 32 };
+        var cmd = new Command("generate", "Generate words character by character, stopping at EOS.") { model, prefix, source, count, temperature, topK, seed, maxLength };
+        cmd.SetAction(parse =>
+        {
+            var ml = new MLContext(0);
+            using var loaded = new Pipelines.LoadedModel(ml, parse.GetValue(model)!);
+            var options = new GenerationOptions
+            {
+                Prefix = parse.GetValue(prefix)!,
+                Source = parse.GetValue(source),
+                Count = parse.GetValue(count),
+                Temperature = parse.GetValue(temperature),
+                TopK = parse.GetValue(topK),
+                Seed = parse.GetValue(seed),
+                MaximumLength = parse.GetValue(maxLength),
+            };
+            var words = loaded.Predictor.Generate(options);
+            CliHost.Output(parse, new { samples = words, options }, () =>
+            {
+                foreach (string w in words)
+                {
+                    Console.WriteLine(w);
+                }
+            });
+        });
+        return cmd;
+    }
+
+    public static Command Info()
+    {
+        var model = ModelOption();
+        var cmd = new Command("info", "Describe a model .zip: architecture, vocabulary, parameters, training record.") { model };
+        cmd.SetAction(parse =>
+        {
+            var ml = new MLContext(0);
+            using var loaded = new Pipelines.LoadedModel(ml, parse.GetValue(model)!);
+            var p = loaded.Predictor;
+            var a = p.Info.Architecture;
+            var h = p.History;
+            var result = new
+            {
+                kind = a.Kind.ToString(),
+                parameters = p.ParameterCount,
+                architecture = a,
+                textColumn = loaded.TextColumn,
+                vocabulary = p.Info.Vocabulary,
+                sourceVocabulary = p.Info.SourceVocabulary,
+                trainedOn = p.Info.TrainedOn,
+                epochs = h?.Epochs.Count,
+                bestEpoch = h?.BestEpoch,
+                bestValidationLoss = h?.BestValidationLoss,
+                trainingSeconds = h?.TrainingSeconds,
+            };
+            CliHost.Output(parse, result, () =>
+            {
+                var c = CultureInfo.InvariantCulture;
+                Console.WriteLine(string.Create(c, $"{a.Kind}: {p.ParameterCount:N0} parameters, d_model {a.ModelDim}, {a.Heads} heads, {a.Layers} layer(s){(a.Kind == Engine.ModelKind.EncoderDecoder ? $" + {a.EncoderLayers} encoder layer(s)" : "")}, feed-forward {a.FeedForwardDim}, {(a.NormFirst ? "Pre-LN" : "Post-LN")}, {a.Activation}, dropout {a.Dropout}, max length {a.MaxLength}"));
+                Console.WriteLine($"vocabulary ({p.Info.Vocabulary.Count}): {string.Join(' ', p.Info.Vocabulary)}");
+                Console.WriteLine($"text column '{loaded.TextColumn}', trained on {p.Info.TrainedOn}");
+                if (h is not null)
+                {
+                    Console.WriteLine(string.Create(c, $"{h.Epochs.Count} epochs in {h.TrainingSeconds:F1} s; best validation loss {h.BestValidationLoss?.ToString("F4", c) ?? "n/a"} at epoch {h.BestEpoch?.ToString(c) ?? "-"}"));
+                }
+            });
+        });
+        return cmd;
+    }
+}

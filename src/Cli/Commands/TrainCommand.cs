@@ -1,0 +1,127 @@
+// `train`: tokenize a text file, train a decoder-only or encoder-decoder next-character model, save the .zip.
+using System.CommandLine;
+using System.Globalization;
+using MLNet.Transformer.LanguageModeling;
+
+namespace MLNet.Transformer.Cli.Commands;
+
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Training text: one example per line, or a .csv/.tsv with a header.", Required = true };
+        var column = new Option<string?>("--column") { Description = "CSV/TSV column holding the text (default: the first)." };
+        var sourceColumn = new Option<string?>("--source-column") { Description = "Encoder-decoder: CSV/TSV column holding the source text (e.g. word -> reversed word)." };
+        var model = new Option<string>("--model") { Description = "decoder or encoder-decoder.", DefaultValueFactory = _ => "decoder" };
+        model.AcceptOnlyFromAmong("decoder", "encoder-decoder");
+        var layers = new Option<int>("--layers") { Description = "Blocks (each of encoder and decoder).", DefaultValueFactory = _ => 1 };
+        var heads = new Option<int>("--heads") { Description = "Attention heads; must divide --dim.", DefaultValueFactory = _ => 1 };
+        var dim = new Option<int>("--dim") { Description = "Model dimension.", DefaultValueFactory = _ => 32 };
+        var ff = new Option<int>("--ff") { Description = "Feed-forward width.", DefaultValueFactory = _ => 32 };
+        var dropout = new Option<float>("--dropout") { Description = "Dropout probability.", DefaultValueFactory = _ => 0f };
+        var normFirst = new Option<bool>("--norm-first") { Description = "Pre-LN blocks (default Post-LN)." };
+        var activation = new Option<string>("--activation") { Description = "relu or gelu.", DefaultValueFactory = _ => "relu" };
+        activation.AcceptOnlyFromAmong("relu", "gelu");
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => 100 };
+        var batch = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => 16 };
+        var lr = new Option<float>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 1e-3f };
+        var warmup = new Option<int>("--warmup") { Description = "Warm-up steps.", DefaultValueFactory = _ => 0 };
+        var schedule = new Option<string>("--schedule") { Description = "constant, linear or cosine decay after warm-up.", DefaultValueFactory = _ => "constant" };
+        schedule.AcceptOnlyFromAmong("constant", "linear", "cosine");
+        var weightDecay = new Option<float>("--weight-decay") { Description = "Weight decay (AdamW when > 0).", DefaultValueFactory = _ => 0f };
+        var clip = new Option<float>("--clip") { Description = "Gradient-norm clipping (0 = off).", DefaultValueFactory = _ => 0f };
+        var seed = new Option<int>("--seed") { Description = "Seed of the split, initialisation, shuffling and dropout.", DefaultValueFactory = _ => 42 };
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for the engine." };
+        var validation = new Option<double>("--validation-fraction") { Description = "Held-out fraction for validation loss and early stopping.", DefaultValueFactory = _ => 0.2 };
+        var patience = new Option<int>("--patience") { Description = "Early-stopping patience in epochs (0 = off).", DefaultValueFactory = _ => 0 };
+        var maxLength = new Option<int>("--max-length") { Description = "Longest row in tokens (BOS/EOS included).", DefaultValueFactory = _ => 64 };
+        var lower = new Option<bool>("--lowercase") { Description = "Lower-case the text before tokenizing." };
+        var output = new Option<string>("--out") { Description = "Where to save the model .zip.", Required = true };
+        var plot = new Option<string?>("--plot") { Description = "Write the loss curves to this SVG file." };
+
+        var cmd = new Command("train", "Train a next-character transformer and save it as a .zip.")
+        {
+            data, column, sourceColumn, model, layers, heads, dim, ff, dropout, normFirst, activation, epochs, batch, lr, warmup,
+            schedule, weightDecay, clip, seed, device, threads, validation, patience, maxLength, lower, output, plot,
+        };
+        cmd.SetAction(parse =>
+        {
+            var ml = new MLContext(parse.GetValue(seed));
+            var (view, textColumn) = DataLoading.Load(ml, parse.GetValue(data)!, parse.GetValue(column), parse.GetValue(sourceColumn));
+            string kind = parse.GetValue(model)!;
+            string? src = parse.GetValue(sourceColumn);
+            if (src is not null && kind != "encoder-decoder")
+            {
+                throw new ArgumentException("--source-column needs --model encoder-decoder.");
+            }
+
+            TransformerTrainerOptions options = kind == "decoder"
+                ? new TransformerDecoderTrainerOptions()
+                : new TransformerEncoderDecoderTrainerOptions { SourceColumnName = src is null ? null : DataLoading.SourceIdsColumn };
+            options.TokensColumnName = DataLoading.TokensColumn;
+            options.Layers = parse.GetValue(layers);
+            options.Heads = parse.GetValue(heads);
+            options.ModelDimension = parse.GetValue(dim);
+            options.FeedForwardDimension = parse.GetValue(ff);
+            options.Dropout = parse.GetValue(dropout);
+            options.NormFirst = parse.GetValue(normFirst);
+            options.Activation = parse.GetValue(activation) == "gelu" ? TransformerActivation.Gelu : TransformerActivation.Relu;
+            options.Epochs = parse.GetValue(epochs);
+            options.BatchSize = parse.GetValue(batch);
+            options.LearningRate = parse.GetValue(lr);
+            options.WarmupSteps = parse.GetValue(warmup);
+            options.Schedule = Enum.Parse<LearningRateSchedule>(parse.GetValue(schedule)!, ignoreCase: true);
+            options.WeightDecay = parse.GetValue(weightDecay);
+            options.Optimizer = options.WeightDecay > 0 ? TransformerOptimizer.AdamW : TransformerOptimizer.Adam;
+            options.GradientClipNorm = parse.GetValue(clip);
+            options.Seed = parse.GetValue(seed);
+            options.Device = parse.GetValue(device)!;
+            options.Threads = parse.GetValue(threads);
+            options.ValidationFraction = parse.GetValue(validation);
+            options.EarlyStoppingPatience = parse.GetValue(patience);
+            options.MaximumLength = parse.GetValue(maxLength);
+
+            var tokenizer = new CharacterTokenizerOptions(parse.GetValue(lower), parse.GetValue(maxLength) + 1);
+            var pipeline = Pipelines.NextCharacter(ml, options, textColumn, src, tokenizer);
+            using var progress = new TrainingProgressView(parse.GetValue(CliHost.Quiet), parse.GetValue(CliHost.Json), options.Epochs);
+            options.Progress = progress;
+            using var fitted = progress.Run(() => pipeline.Fit(view));
+            string outPath = parse.GetValue(output)!;
+            ml.Model.Save(fitted, view.Schema, outPath);
+            var predictor = fitted.LastTransformer;
+            var history = predictor.History!;
+            if (parse.GetValue(plot) is { } plotPath)
+            {
+                Plots.WriteLossPlot(history, plotPath, $"{kind} L{options.Layers} H{options.Heads} d{options.ModelDimension}");
+            }
+
+            var last = history.Epochs[^1];
+            var result = new
+            {
+                model = Path.GetFullPath(outPath),
+                kind,
+                parameters = predictor.ParameterCount,
+                device = predictor.Info.TrainedOn,
+                vocabularySize = predictor.Info.Vocabulary.Count,
+                epochs = history.Epochs,
+                finalTrainLoss = last.TrainLoss,
+                finalValidationLoss = last.ValidationLoss,
+                bestEpoch = history.BestEpoch,
+                bestValidationLoss = history.BestValidationLoss,
+                stoppedEarly = history.StoppedEarly,
+                restoredBestWeights = history.RestoredBestWeights,
+                trainingSeconds = history.TrainingSeconds,
+                secondsPerEpoch = history.TrainingSeconds / history.Epochs.Count,
+            };
+            CliHost.Output(parse, result, () =>
+            {
+                var c = CultureInfo.InvariantCulture;
+                Console.WriteLine(string.Create(c, $"Trained {kind} ({predictor.ParameterCount:N0} parameters) on {predictor.Info.TrainedOn} in {history.TrainingSeconds:F1} s ({history.TrainingSeconds / history.Epochs.Count:F3} s/epoch)."));
+                Console.WriteLine(string.Create(c, $"Final train loss {last.TrainLoss:F4}, validation loss {(last.ValidationLoss is double v ? v.ToString("F4", c) : "n/a")}; best validation {(history.BestValidationLoss is double b ? b.ToString("F4", c) : "n/a")} at epoch {history.BestEpoch?.ToString(c) ?? "-"}{(history.RestoredBestWeights ? " (weights restored)" : "")}."));
+                Console.WriteLine($"Saved {Path.GetFullPath(outPath)}");
+            });
+        });
+        return cmd;
+    }
+}

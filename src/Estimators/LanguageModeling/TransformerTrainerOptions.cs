@@ -1,0 +1,225 @@
+// Options of the next-character transformer trainers (decoder-only and encoder-decoder), ML.NET style:
+// one Defaults class shared by options, constructors and catalog methods.
+namespace MLNet.Transformer.LanguageModeling;
+
+/// <summary>Feed-forward activation of every block.</summary>
+public enum TransformerActivation
+{
+    /// <summary>max(0, x), PyTorch's default.</summary>
+    Relu,
+
+    /// <summary>Exact (erf) GELU.</summary>
+    Gelu,
+}
+
+/// <summary>How the learning rate changes after warm-up.</summary>
+public enum LearningRateSchedule
+{
+    /// <summary>Constant after warm-up.</summary>
+    Constant,
+
+    /// <summary>Linear decay to <see cref="TransformerTrainerOptions.MinimumLearningRateFraction"/> of the peak.</summary>
+    Linear,
+
+    /// <summary>Cosine decay to <see cref="TransformerTrainerOptions.MinimumLearningRateFraction"/> of the peak.</summary>
+    Cosine,
+}
+
+/// <summary>The weight-update rule.</summary>
+public enum TransformerOptimizer
+{
+    /// <summary>Adam (weight decay, if any, added to the gradient as L2), as torch.optim.Adam.</summary>
+    Adam,
+
+    /// <summary>AdamW (decoupled weight decay), as torch.optim.AdamW.</summary>
+    AdamW,
+}
+
+/// <summary>Hyper-parameters shared by the decoder-only and encoder-decoder trainers.</summary>
+public class TransformerTrainerOptions
+{
+    /// <summary>Defaults shared by options, constructors and catalog methods.</summary>
+    internal static class Defaults
+    {
+        public const string TokensColumnName = "Tokens";
+        public const int Layers = 1;
+        public const int Heads = 1;
+        public const int ModelDimension = 32;
+        public const int FeedForwardDimension = 32;
+        public const float Dropout = 0f;
+        public const int Epochs = 100;
+        public const int BatchSize = 16;
+        public const float LearningRate = 1e-3f;
+        public const int WarmupSteps = 0;
+        public const float MinimumLearningRateFraction = 0.1f;
+        public const float WeightDecay = 0f;
+        public const float GradientClipNorm = 0f;
+        public const string Device = "auto";
+        public const int EarlyStoppingPatience = 0;
+        public const float EarlyStoppingMinDelta = 1e-4f;
+        public const int MaximumLength = 64;
+    }
+
+    /// <summary>Token-id column (variable-length Int32 vector with a vocabulary), as made by TokenizeIntoCharacterIds.</summary>
+    public string TokensColumnName { get; set; } = Defaults.TokensColumnName;
+
+    /// <summary>Number of (decoder) blocks.</summary>
+    public int Layers { get; set; } = Defaults.Layers;
+
+    /// <summary>Attention heads per block; must divide <see cref="ModelDimension"/>.</summary>
+    public int Heads { get; set; } = Defaults.Heads;
+
+    /// <summary>Model (embedding) dimension d_model.</summary>
+    public int ModelDimension { get; set; } = Defaults.ModelDimension;
+
+    /// <summary>Inner width of the feed-forward network.</summary>
+    public int FeedForwardDimension { get; set; } = Defaults.FeedForwardDimension;
+
+    /// <summary>Dropout probability, placed as in nn.TransformerEncoderLayer.</summary>
+    public float Dropout { get; set; } = Defaults.Dropout;
+
+    /// <summary>Pre-LN (LayerNorm before each sub-layer, plus a final LayerNorm) instead of PyTorch's default Post-LN.</summary>
+    public bool NormFirst { get; set; }
+
+    /// <summary>Feed-forward activation.</summary>
+    public TransformerActivation Activation { get; set; } = TransformerActivation.Relu;
+
+    /// <summary>Longest token sequence (BOS and EOS included) the model accepts; longer rows are an error.</summary>
+    public int MaximumLength { get; set; } = Defaults.MaximumLength;
+
+    /// <summary>Passes over the training data.</summary>
+    public int Epochs { get; set; } = Defaults.Epochs;
+
+    /// <summary>Rows per training step.</summary>
+    public int BatchSize { get; set; } = Defaults.BatchSize;
+
+    /// <summary>Peak learning rate.</summary>
+    public float LearningRate { get; set; } = Defaults.LearningRate;
+
+    /// <summary>Steps of linear warm-up from 0 to <see cref="LearningRate"/>.</summary>
+    public int WarmupSteps { get; set; } = Defaults.WarmupSteps;
+
+    /// <summary>Decay after warm-up.</summary>
+    public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Constant;
+
+    /// <summary>Final learning rate as a fraction of the peak, for decaying schedules.</summary>
+    public float MinimumLearningRateFraction { get; set; } = Defaults.MinimumLearningRateFraction;
+
+    /// <summary>Optimiser.</summary>
+    public TransformerOptimizer Optimizer { get; set; } = TransformerOptimizer.Adam;
+
+    /// <summary>Weight decay (L2 for Adam, decoupled for AdamW).</summary>
+    public float WeightDecay { get; set; } = Defaults.WeightDecay;
+
+    /// <summary>Clip the total gradient norm to this value; 0 disables clipping.</summary>
+    public float GradientClipNorm { get; set; } = Defaults.GradientClipNorm;
+
+    /// <summary>Seed of initialisation, shuffling and dropout; null draws one from the MLContext.</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>"auto" (CUDA when present, else CPU), "cpu", "cuda" or "cuda:N". An absent device is an error.</summary>
+    public string Device { get; set; } = Defaults.Device;
+
+    /// <summary>Intra-op CPU threads for the engine; null leaves the process setting alone.</summary>
+    public int? Threads { get; set; }
+
+    /// <summary>Held-out rows for validation loss and early stopping (takes precedence over <see cref="ValidationFraction"/>).</summary>
+    public Data.IDataView? ValidationSet { get; set; }
+
+    /// <summary>Fraction of the training rows held out for validation when no <see cref="ValidationSet"/> is given (0 = none).</summary>
+    public double ValidationFraction { get; set; }
+
+    /// <summary>Stop after this many epochs without a validation improvement of at least <see cref="EarlyStoppingMinDelta"/>; 0 disables. The best weights are kept.</summary>
+    public int EarlyStoppingPatience { get; set; } = Defaults.EarlyStoppingPatience;
+
+    /// <summary>Smallest validation-loss decrease that counts as an improvement.</summary>
+    public float EarlyStoppingMinDelta { get; set; } = Defaults.EarlyStoppingMinDelta;
+
+    /// <summary>Keep the weights of the best validation epoch (when there is validation data).</summary>
+    public bool KeepBestWeights { get; set; } = true;
+
+    /// <summary>Group rows of similar length into batches (less padding); batches are still shuffled.</summary>
+    public bool LengthBucketing { get; set; } = true;
+
+    /// <summary>Receives step and epoch reports (loss, validation loss, characters per second, ETA).</summary>
+    public IProgress<TrainingProgress>? Progress { get; set; }
+
+    /// <summary>Cancels training; no native memory or half-written file is left behind.</summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>Checks every option and throws <see cref="ArgumentException"/> naming the first invalid one.</summary>
+    public virtual void Validate()
+    {
+        static void Require(bool ok, string option, string message)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"Option {option}: {message}", option);
+            }
+        }
+
+        Require(!string.IsNullOrEmpty(TokensColumnName), nameof(TokensColumnName), "must name the token-id column.");
+        Require(Layers >= 1, nameof(Layers), $"must be >= 1 (got {Layers}).");
+        Require(Heads >= 1, nameof(Heads), $"must be >= 1 (got {Heads}).");
+        Require(ModelDimension >= 1, nameof(ModelDimension), $"must be >= 1 (got {ModelDimension}).");
+        Require(ModelDimension % Math.Max(Heads, 1) == 0, nameof(Heads), $"heads ({Heads}) must divide the model dimension ({ModelDimension}).");
+        Require(FeedForwardDimension >= 1, nameof(FeedForwardDimension), $"must be >= 1 (got {FeedForwardDimension}).");
+        Require(Dropout is >= 0f and < 1f, nameof(Dropout), $"must be in [0, 1) (got {Dropout}).");
+        Require(MaximumLength >= 2, nameof(MaximumLength), $"must be >= 2 (got {MaximumLength}).");
+        Require(Epochs >= 1, nameof(Epochs), $"must be >= 1 (got {Epochs}).");
+        Require(BatchSize >= 1, nameof(BatchSize), $"must be >= 1 (got {BatchSize}).");
+        Require(LearningRate > 0f && float.IsFinite(LearningRate), nameof(LearningRate), $"must be a positive number (got {LearningRate}).");
+        Require(WarmupSteps >= 0, nameof(WarmupSteps), $"must be >= 0 (got {WarmupSteps}).");
+        Require(MinimumLearningRateFraction is >= 0f and <= 1f, nameof(MinimumLearningRateFraction), $"must be in [0, 1] (got {MinimumLearningRateFraction}).");
+        Require(WeightDecay >= 0f, nameof(WeightDecay), $"must be >= 0 (got {WeightDecay}).");
+        Require(GradientClipNorm >= 0f, nameof(GradientClipNorm), $"must be >= 0 (got {GradientClipNorm}).");
+        Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), $"must be in [0, 1) (got {ValidationFraction}).");
+        Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), $"must be >= 0 (got {EarlyStoppingPatience}).");
+        Require(Threads is null or >= 1, nameof(Threads), $"must be >= 1 (got {Threads}).");
+        Require(!string.IsNullOrWhiteSpace(Device), nameof(Device), "must be auto, cpu, cuda or cuda:N.");
+    }
+}
+
+/// <summary>Options of the decoder-only next-character trainer (the seed's MiniFormer generalised to N layers and H heads).</summary>
+public sealed class TransformerDecoderTrainerOptions : TransformerTrainerOptions
+{
+}
+
+/// <summary>
+/// Options of the encoder-decoder trainer. With a <see cref="SourceColumnName"/> it learns source -> target
+/// (e.g. word -> reversed word); without one it predicts the next character of <see cref="TransformerTrainerOptions.TokensColumnName"/>
+/// honestly: the encoder reads the same prefix causally and cross-attention sees memory positions up to the current one only.
+/// </summary>
+public sealed class TransformerEncoderDecoderTrainerOptions : TransformerTrainerOptions
+{
+    /// <summary>Token-id column of the source sequence; null for single-column next-character prediction.</summary>
+    public string? SourceColumnName { get; set; }
+
+    /// <summary>Number of encoder blocks; null means the same as <see cref="TransformerTrainerOptions.Layers"/>.</summary>
+    public int? EncoderLayers { get; set; }
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        if (EncoderLayers is < 1)
+        {
+            throw new ArgumentException($"Option {nameof(EncoderLayers)}: must be >= 1 (got {EncoderLayers}).", nameof(EncoderLayers));
+        }
+    }
+}
+
+/// <summary>A training report sent to <see cref="TransformerTrainerOptions.Progress"/>.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="TotalEpochs">Planned epochs.</param>
+/// <param name="Step">Global 1-based step.</param>
+/// <param name="TotalSteps">Planned steps.</param>
+/// <param name="TrainLoss">Mean training loss (nats per token) of the epoch so far.</param>
+/// <param name="ValidationLoss">Validation loss at the end of the epoch (null within an epoch or without validation).</param>
+/// <param name="CharactersPerSecond">Training throughput (target tokens per second) over the epoch so far.</param>
+/// <param name="Elapsed">Training time so far.</param>
+/// <param name="EstimatedRemaining">Estimated time to finish all epochs.</param>
+/// <param name="IsEpochEnd">True for the report at the end of an epoch.</param>
+public sealed record TrainingProgress(
+    int Epoch, int TotalEpochs, long Step, long TotalSteps, double TrainLoss, double? ValidationLoss,
+    double CharactersPerSecond, TimeSpan Elapsed, TimeSpan EstimatedRemaining, bool IsEpochEnd);

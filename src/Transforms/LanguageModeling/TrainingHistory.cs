@@ -1,0 +1,20 @@
+// The record of a Fit: per-epoch losses and speed, the best epoch, early stopping.
+namespace MLNet.Transformer.LanguageModeling;
+
+/// <summary>One epoch of training.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="TrainLoss">Mean training loss (nats per token) over the epoch, with dropout on.</param>
+/// <param name="ValidationLoss">Mean validation loss over every validation token, or null without validation.</param>
+/// <param name="Seconds">Wall time of the epoch (training steps and validation).</param>
+/// <param name="CharactersPerSecond">Training target tokens per second.</param>
+public sealed record EpochRecord(int Epoch, double TrainLoss, double? ValidationLoss, double Seconds, double CharactersPerSecond);
+
+/// <summary>What happened during Fit.</summary>
+/// <param name="Epochs">Per-epoch records.</param>
+/// <param name="BestEpoch">Epoch with the lowest validation loss, if validated.</param>
+/// <param name="BestValidationLoss">That loss.</param>
+/// <param name="StoppedEarly">True when early stopping ended training.</param>
+/// <param name="RestoredBestWeights">True when the final weights are those of <paramref name="BestEpoch"/>, not of the last epoch.</param>
+/// <param name="TrainingSeconds">Wall time of the loop, excluding data loading and model creation.</param>
+public sealed record TrainingHistory(
+    IReadOnlyList<EpochRecord> Epochs, int? BestEpoch, double? BestValidationLoss, bool StoppedEarly, bool RestoredBestWeights, double TrainingSeconds);

@@ -36,7 +36,13 @@ internal static class CliHost
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             var inner = e is AggregateException { InnerExceptions.Count: 1 } a ? a.InnerExceptions[0] : e;
-            string message = OneLine(inner is OperationCanceledException ? "cancelled" : inner.Message);
+            string text = inner switch
+            {
+                OperationCanceledException => "cancelled",
+                ArgumentException { ParamName: { } p } a => a.Message.Replace($" (Parameter '{p}')", "", StringComparison.Ordinal),
+                _ => inner.Message,
+            };
+            string message = OneLine(text);
             if (json)
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(new { error = message, type = inner.GetType().Name }, JsonOptions));

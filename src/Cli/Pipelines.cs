@@ -64,6 +64,7 @@ internal static class Pipelines
         private static NextCharacterPredictionTransformer? Find(ITransformer t) => t switch
         {
             NextCharacterPredictionTransformer p => p,
+            Persistence.LoadedModel l => Find(l.Model),
             IEnumerable<ITransformer> chain => chain.Select(Find).LastOrDefault(x => x is not null),
             _ => null,
         };

@@ -1,5 +1,6 @@
 // Writing the CLI's SVG plots through MLNet.Transformer.Visualization.
 using MLNet.Transformer.LanguageModeling;
+using MLNet.Transformer.Visualization;
 
 namespace MLNet.Transformer.Cli;
 
@@ -7,8 +8,8 @@ internal static class Plots
 {
     public static void WriteLossPlot(TrainingHistory history, string path, string title)
     {
-        _ = history;
-        _ = path;
-        _ = title;
+        var train = history.Epochs.Select(e => new LossPoint(e.Epoch, e.TrainLoss)).ToArray();
+        var valid = history.Epochs.Where(e => e.ValidationLoss is not null).Select(e => new LossPoint(e.Epoch, e.ValidationLoss!.Value)).ToArray();
+        LossPlot.Write(path, train, valid.Length == 0 ? null : valid, title);
     }
 }

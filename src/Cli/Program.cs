@@ -9,5 +9,6 @@ root.Add(ModelCommands.Evaluate());
 root.Add(ModelCommands.Score());
 root.Add(ModelCommands.Generate());
 root.Add(ModelCommands.Info());
+root.Add(AttentionCommand.Create());
 root.Add(DoctorCommand.Create());
 return CliHost.Run(root, args);

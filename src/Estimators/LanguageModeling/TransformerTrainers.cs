@@ -31,13 +31,14 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        CheckTokenColumn(inputSchema, Options.TokensColumnName, requireVocabulary: false);
+        // The vocabulary, when the input already carries it, fixes the Score column's size and slot names.
+        string[]? vocab = CheckTokenColumn(inputSchema, Options.TokensColumnName, requireVocabulary: false);
         if (SourceColumnName is { } src)
         {
             CheckTokenColumn(inputSchema, src, requireVocabulary: false);
         }
 
-        return NextCharacterPredictionTransformer.BuildOutputSchema(inputSchema, Kind == ModelKind.EncoderDecoder, vocabulary: null, Options.Layers, Options.Heads, EncoderLayers);
+        return NextCharacterPredictionTransformer.BuildOutputSchema(inputSchema, Kind == ModelKind.EncoderDecoder, vocab, Options.Layers, Options.Heads, EncoderLayers, SourceColumnName is not null);
     }
 
     private protected virtual int EncoderLayers => Options.Layers;
@@ -50,10 +51,11 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         string[]? srcVocab = SourceColumnName is { } sc ? CheckTokenColumn(input.Schema, sc, requireVocabulary: true) : null;
         if (Options.ValidationSet is { } vs)
         {
-            CheckTokenColumn(vs.Schema, Options.TokensColumnName, requireVocabulary: false);
+            // The validation set must be tokenized by the same tokenizer: same vocabulary, same ids.
+            CheckSameVocabulary(vs.Schema, Options.TokensColumnName, vocab);
             if (SourceColumnName is { } vsc)
             {
-                CheckTokenColumn(vs.Schema, vsc, requireVocabulary: false);
+                CheckSameVocabulary(vs.Schema, vsc, srcVocab!);
             }
         }
 
@@ -203,6 +205,16 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         }
 
         return rows;
+    }
+
+    private static void CheckSameVocabulary(DataViewSchema validation, string column, string[] vocabulary)
+    {
+        string[]? other = CheckTokenColumn(validation, column, requireVocabulary: false);
+        if (other is not null && !other.SequenceEqual(vocabulary))
+        {
+            throw new SchemaException(
+                $"ValidationSet column '{column}' was tokenized with a different vocabulary ({other.Length} tokens) than the training data ({vocabulary.Length} tokens): transform it with the same fitted tokenizer.", column);
+        }
     }
 
     /// <summary>Checks a token-id column; returns its vocabulary when present (required by Fit).</summary>

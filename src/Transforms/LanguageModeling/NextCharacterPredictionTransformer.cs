@@ -185,19 +185,19 @@ public sealed class NextCharacterPredictionTransformer : ITransformer
         context.WriteConfig(Info);
         if (History is not null)
         {
-            context.WriteJson("history.json", History);
+            context.WriteJson("history", History);
         }
 
         var tensors = _model.ExportState().ToDictionary(kv => kv.Key, kv => new TensorData(kv.Value.Shape, kv.Value.Data));
-        context.WriteTensors("weights.safetensors", tensors);
+        context.WriteTensors("weights", tensors);
     }
 
     /// <summary>Rebuilds the stage from the .zip, on the CPU.</summary>
     internal static NextCharacterPredictionTransformer Load(ModelLoadContext context)
     {
         var info = context.ReadConfig<NextCharacterModelInfo>();
-        var history = context.Contains("history.json") ? context.ReadJson<TrainingHistory>("history.json") : null;
-        var tensors = context.ReadTensors("weights.safetensors");
+        var history = context.Contains("history") ? context.ReadJson<TrainingHistory>("history") : null;
+        var tensors = context.ReadTensors("weights");
         var model = TransformerModel.Create(info.Architecture, "cpu");
         try
         {

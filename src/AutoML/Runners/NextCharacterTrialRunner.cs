@@ -1,0 +1,122 @@
+// The trial runner for the library's next-character trainers: trains one configuration of a TransformerDecoder or
+// TransformerEncoderDecoder trainer, feeding each epoch's validation loss to the sweep and stopping when told to.
+using MLNet.Transformer.Data;
+using MLNet.Transformer.LanguageModeling;
+
+namespace MLNet.Transformer.AutoML;
+
+/// <summary>
+/// Trains <see cref="TransformerDecoderTrainerOptions"/> or <see cref="TransformerEncoderDecoderTrainerOptions"/>
+/// configurations for a sweep. Per trial it overrides, on the trial's own options copy: <c>Epochs</c> (the sweep's
+/// full budget), <c>Seed</c>, <c>Threads</c>, <c>Device</c> (from the sweep's device list), <c>EarlyStoppingPatience</c>
+/// (0, so that completed trials are compared at equal budget), <c>ValidationSet</c> (when given here),
+/// <c>Progress</c> and <c>CancellationToken</c> (to report epochs and to stop pruned or cancelled trials; a
+/// <c>Progress</c> already set on the options still receives every report). The validation loss of each epoch goes to
+/// <see cref="TrialContext.ReportEpoch"/>; when it says stop, training is cancelled at the next batch.
+/// </summary>
+/// <remarks>The engine's CPU thread count is process-wide, so with <see cref="SweepOptions.Parallelism"/> above one on
+/// the CPU the per-trial thread budget is approximate (the last trial started sets it).</remarks>
+/// <typeparam name="TOptions">The trainer options type.</typeparam>
+public sealed class NextCharacterTrialRunner<TOptions> : ITrialRunner<TOptions>
+    where TOptions : TransformerTrainerOptions
+{
+    private readonly MLContext _context;
+
+    /// <summary>Creates the runner.</summary>
+    /// <param name="context">The context whose trainers catalog builds the trainers.</param>
+    /// <param name="trainData">Tokenized training data (the trainer's token column with its vocabulary).</param>
+    /// <param name="validationData">Held-out data; null: the options' <c>ValidationSet</c> or <c>ValidationFraction</c>,
+    /// one of which must then be set.</param>
+    public NextCharacterTrialRunner(MLContext context, IDataView trainData, IDataView? validationData = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(trainData);
+        if (typeof(TOptions) != typeof(TransformerDecoderTrainerOptions) && typeof(TOptions) != typeof(TransformerEncoderDecoderTrainerOptions))
+        {
+            throw new TransformerArgumentException(
+                $"NextCharacterTrialRunner supports TransformerDecoderTrainerOptions and TransformerEncoderDecoderTrainerOptions, not {typeof(TOptions).Name}.");
+        }
+
+        _context = context;
+        TrainData = trainData;
+        ValidationData = validationData;
+    }
+
+    /// <summary>The training data.</summary>
+    public IDataView TrainData { get; }
+
+    /// <summary>The validation data, if given here.</summary>
+    public IDataView? ValidationData { get; }
+
+    /// <summary>Called with each completed trial's fitted model before it is disposed (e.g. to save the good ones).</summary>
+    public Action<TrialContext, NextCharacterPredictionTransformer>? OnTrained { get; set; }
+
+    /// <inheritdoc/>
+    /// <exception cref="TransformerArgumentException">No validation data is available.</exception>
+    public Task<TrialOutcome> RunAsync(TOptions options, TrialContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(context);
+        if (ValidationData is null && options.ValidationSet is null && options.ValidationFraction <= 0)
+        {
+            throw new TransformerArgumentException(
+                "A sweep needs a validation loss: pass validation data to NextCharacterTrialRunner or set ValidationSet or ValidationFraction on the base options.",
+                nameof(options));
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var userProgress = options.Progress;
+        options.Epochs = context.MaxEpochs;
+        options.Seed = context.Seed;
+        options.Threads = context.Threads;
+        options.Device = context.Device;
+        options.EarlyStoppingPatience = 0;
+        options.ValidationSet = ValidationData ?? options.ValidationSet;
+        options.CancellationToken = stop.Token;
+        options.Progress = new EpochForwarder(context, stop, userProgress);
+
+        var trainers = _context.LanguageModeling.Trainers;
+        TransformerTrainerBase trainer = options switch
+        {
+            TransformerDecoderTrainerOptions d => trainers.TransformerDecoder(d),
+            TransformerEncoderDecoderTrainerOptions ed => trainers.TransformerEncoderDecoder(ed),
+            _ => throw new TransformerArgumentException($"Unsupported trainer options {options.GetType().Name}.", nameof(options)),
+        };
+
+        using var model = trainer.Fit(TrainData);
+        var history = model.History;
+        var last = history?.Epochs.Count > 0 ? history.Epochs[^1] : null;
+        var metrics = new Dictionary<string, double> { ["ParameterCount"] = model.ParameterCount };
+        if (last is not null)
+        {
+            metrics["TrainLoss"] = last.TrainLoss;
+        }
+
+        if (history?.BestValidationLoss is double best)
+        {
+            metrics["BestValidationLoss"] = best;
+        }
+
+        OnTrained?.Invoke(context, model);
+        return Task.FromResult(new TrialOutcome
+        {
+            ValidationLoss = last?.ValidationLoss,
+            EpochsRun = last?.Epoch,
+            Metrics = metrics,
+        });
+    }
+
+    /// <summary>Turns the trainer's end-of-epoch reports into sweep checkpoints (synchronously, on the trainer's thread).</summary>
+    private sealed class EpochForwarder(TrialContext context, CancellationTokenSource stop, IProgress<TrainingProgress>? inner)
+        : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            inner?.Report(value);
+            if (value.IsEpochEnd && value.ValidationLoss is double loss && !context.ReportEpoch(value.Epoch, loss))
+            {
+                stop.Cancel();
+            }
+        }
+    }
+}

@@ -1,0 +1,446 @@
+// The sweep itself: ties a search space, a tuner, a pruner, a trial runner, budgets and a monitor together and runs
+// trials in parallel up to a degree, recording every outcome.
+using System.Diagnostics;
+using MLNet.Transformer.AutoML.Internal;
+
+namespace MLNet.Transformer.AutoML;
+
+/// <summary>
+/// A hyperparameter sweep over <typeparamref name="TOptions"/>. Configurations come from the <see cref="Tuner"/>
+/// (default <see cref="TpeTuner"/>); those violating a constraint are recorded as skipped and never trained; the
+/// others are materialised into fresh options and trained by the runner, up to
+/// <see cref="SweepOptions.Parallelism"/> at a time, each with a seed derived from the sweep seed and its id, a
+/// thread budget and a device. The <see cref="Pruner"/> (default none) stops unpromising trials at epoch
+/// checkpoints. A runner exception fails only its trial. Cancellation and the time budget stop the sweep, cancel
+/// running trials, and still return every finished result.
+/// </summary>
+/// <typeparam name="TOptions">The options type the runner trains.</typeparam>
+public sealed class SweepExperiment<TOptions>
+    where TOptions : class
+{
+    private const int TunerSeedStream = 1;
+    private const int TrialSeedStream = 2;
+    private readonly int? _fallbackSeed;
+
+    /// <summary>Creates a sweep.</summary>
+    /// <param name="space">What to search.</param>
+    /// <param name="runner">Trains one configuration.</param>
+    /// <param name="options">Budget and control; null: defaults.</param>
+    public SweepExperiment(SearchSpace<TOptions> space, ITrialRunner<TOptions> runner, SweepOptions? options = null)
+        : this(space, runner, options, null)
+    {
+    }
+
+    internal SweepExperiment(SearchSpace<TOptions> space, ITrialRunner<TOptions> runner, SweepOptions? options, int? fallbackSeed)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        ArgumentNullException.ThrowIfNull(runner);
+        Space = space;
+        Runner = runner;
+        Options = options ?? new SweepOptions();
+        _fallbackSeed = fallbackSeed;
+    }
+
+    /// <summary>The search space.</summary>
+    public SearchSpace<TOptions> Space { get; }
+
+    /// <summary>The trial runner.</summary>
+    public ITrialRunner<TOptions> Runner { get; }
+
+    /// <summary>Budget and control.</summary>
+    public SweepOptions Options { get; }
+
+    /// <summary>The tuner (default: a new <see cref="TpeTuner"/>).</summary>
+    public ITuner Tuner { get; set; } = new TpeTuner();
+
+    /// <summary>The pruner (default: <see cref="NoPruner"/>).</summary>
+    public IPruner Pruner { get; set; } = new NoPruner();
+
+    /// <summary>The progress monitor, if any.</summary>
+    public ISweepMonitor? Monitor { get; set; }
+
+    /// <summary>Sets <see cref="Tuner"/>; returns this sweep.</summary>
+    public SweepExperiment<TOptions> WithTuner(ITuner tuner)
+    {
+        Tuner = tuner ?? throw new ArgumentNullException(nameof(tuner));
+        return this;
+    }
+
+    /// <summary>Sets <see cref="Pruner"/>; returns this sweep.</summary>
+    public SweepExperiment<TOptions> WithPruner(IPruner pruner)
+    {
+        Pruner = pruner ?? throw new ArgumentNullException(nameof(pruner));
+        return this;
+    }
+
+    /// <summary>Sets <see cref="Monitor"/>; returns this sweep.</summary>
+    public SweepExperiment<TOptions> WithMonitor(ISweepMonitor? monitor)
+    {
+        Monitor = monitor;
+        return this;
+    }
+
+    /// <summary>Runs the sweep to its end: tuner exhausted, trial or time budget spent, or cancellation.</summary>
+    /// <param name="cancellationToken">Stops the sweep; finished trials are kept, running ones marked cancelled.</param>
+    /// <returns>Every trial and the leaderboard; never throws for trial failures or cancellation.</returns>
+    /// <exception cref="TransformerArgumentException">Invalid options, or a space the tuner cannot search.</exception>
+    public async Task<SweepResult> RunAsync(CancellationToken cancellationToken = default)
+    {
+        Options.Validate();
+        int seed = Options.Seed ?? _fallbackSeed ?? System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue);
+        var run = new Run(this, seed);
+        return await run.ExecuteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The state of one execution of the sweep.</summary>
+    private sealed class Run
+    {
+        private readonly SweepExperiment<TOptions> _sweep;
+        private readonly SweepOptions _options;
+        private readonly int _seed;
+        private readonly TimeProvider _clock;
+        private readonly TunerObjective _objective;
+        private readonly List<TrialResult> _history = [];
+        private readonly int[] _deviceLoad;
+        private readonly long _start;
+        private int _nextDevice;
+        private int _started;
+        private TrialResult? _best;
+        private volatile bool _timedOut;
+        private CancellationTokenSource? _stop;
+
+        public Run(SweepExperiment<TOptions> sweep, int seed)
+        {
+            _sweep = sweep;
+            _options = sweep.Options;
+            _seed = seed;
+            _clock = _options.TimeProvider;
+            _objective = new TunerObjective(_options.MaximizeMetric);
+            _deviceLoad = new int[_options.Devices.Count];
+            _start = _clock.GetTimestamp();
+        }
+
+        private TimeSpan Elapsed => _clock.GetElapsedTime(_start);
+
+        private bool BudgetSpent => _timedOut || (_options.TimeBudget is { } budget && Elapsed >= budget);
+
+        public async Task<SweepResult> ExecuteAsync(CancellationToken cancellationToken)
+        {
+            _sweep.Tuner.Initialize(_sweep.Space, SweepRandom.DeriveSeed(_seed, TunerSeedStream, 0), _objective);
+            _sweep.Pruner.Initialize(_options.MaxEpochs);
+
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _stop = stop;
+            using var budgetTimer = _options.TimeBudget is { } budget ? new CancellationTokenSource(budget, _clock) : null;
+            using var budgetRegistration = budgetTimer?.Token.Register(() =>
+            {
+                _timedOut = true;
+                TryCancel(stop);
+            });
+
+            var running = new Dictionary<Task<TrialResult>, int>();
+            int nextId = 0, trained = 0, consecutiveSkips = 0;
+            SweepStopReason? stopReason = null;
+            try
+            {
+                while (true)
+                {
+                    while (stopReason is null && running.Count < _options.Parallelism)
+                    {
+                        if (cancellationToken.IsCancellationRequested)
+                        {
+                            stopReason = SweepStopReason.Cancelled;
+                        }
+                        else if (BudgetSpent)
+                        {
+                            _timedOut = true;
+                            TryCancel(stop);
+                            stopReason = SweepStopReason.TimeBudget;
+                        }
+                        else if (trained >= _options.MaxTrials)
+                        {
+                            stopReason = SweepStopReason.MaxTrials;
+                        }
+                        else if (_sweep.Tuner.Propose(_history) is not { } parameters)
+                        {
+                            stopReason = SweepStopReason.TunerExhausted;
+                        }
+                        else if (_sweep.Space.FindViolation(parameters) is { } violation)
+                        {
+                            Record(new TrialResult
+                            {
+                                Id = nextId++,
+                                Parameters = parameters,
+                                Status = TrialStatus.Skipped,
+                                Seed = SweepRandom.DeriveSeed(_seed, TrialSeedStream, nextId - 1),
+                                Message = violation,
+                            }, running.Count);
+                            if (++consecutiveSkips >= _options.MaxConsecutiveSkips)
+                            {
+                                stopReason = SweepStopReason.TooManySkips;
+                            }
+                        }
+                        else
+                        {
+                            consecutiveSkips = 0;
+                            trained++;
+                            int id = nextId++;
+                            int device = TakeDevice();
+                            var info = new TrialStartInfo
+                            {
+                                Id = id,
+                                Parameters = parameters,
+                                Seed = SweepRandom.DeriveSeed(_seed, TrialSeedStream, id),
+                                Device = _options.Devices[device],
+                                Threads = _options.EffectiveThreadsPerTrial,
+                            };
+                            _started++;
+                            running.Add(RunTrialAsync(info, stop.Token), device);
+                            _sweep.Monitor?.OnTrialStarted(info);
+                        }
+                    }
+
+                    if (running.Count == 0)
+                    {
+                        break;
+                    }
+
+                    var finished = await Task.WhenAny(running.Keys).ConfigureAwait(false);
+                    _deviceLoad[running[finished]]--;
+                    running.Remove(finished);
+                    Record(await finished.ConfigureAwait(false), running.Count);
+                }
+            }
+            finally
+            {
+                if (running.Count > 0)
+                {
+                    // Leaving early (a tuner or monitor threw): stop and drain the trials still running.
+                    TryCancel(stop);
+                    await Task.WhenAll(running.Keys).ConfigureAwait(false);
+                }
+
+                _stop = null;
+            }
+
+            var trials = _history.OrderBy(t => t.Id).ToArray();
+            return new SweepResult(trials, new Leaderboard(trials, _objective), _seed,
+                stopReason ?? SweepStopReason.TunerExhausted, Elapsed, _options.Metric, _options.MaxEpochs);
+        }
+
+        private static void TryCancel(CancellationTokenSource source)
+        {
+            try
+            {
+                source.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The sweep already finished; nothing left to stop.
+            }
+        }
+
+        private static long PeakWorkingSet()
+        {
+            using var process = Process.GetCurrentProcess();
+            process.Refresh();
+            return process.PeakWorkingSet64;
+        }
+
+        private int TakeDevice()
+        {
+            int n = _deviceLoad.Length, best = _nextDevice % n;
+            for (int k = 1; k < n; k++)
+            {
+                int d = (_nextDevice + k) % n;
+                if (_deviceLoad[d] < _deviceLoad[best])
+                {
+                    best = d;
+                }
+            }
+
+            _deviceLoad[best]++;
+            _nextDevice = best + 1;
+            return best;
+        }
+
+        private void Record(TrialResult result, int running)
+        {
+            _history.Add(result);
+            _sweep.Tuner.Report(result);
+            var monitor = _sweep.Monitor;
+            switch (result.Status)
+            {
+                case TrialStatus.Skipped:
+                    monitor?.OnTrialSkipped(result);
+                    break;
+                case TrialStatus.Failed:
+                    monitor?.OnTrialFailed(result);
+                    break;
+                default:
+                    monitor?.OnTrialCompleted(result);
+                    break;
+            }
+
+            if (result.Status == TrialStatus.Completed && double.IsFinite(_objective.Evaluate(result))
+                && (_best is null || _objective.Evaluate(result) < _objective.Evaluate(_best)))
+            {
+                _best = result;
+                monitor?.OnBestChanged(result);
+            }
+
+            monitor?.OnProgress(new SweepProgress
+            {
+                Started = _started,
+                Running = running,
+                Completed = _history.Count(t => t.Status == TrialStatus.Completed),
+                Pruned = _history.Count(t => t.Status == TrialStatus.Pruned),
+                Failed = _history.Count(t => t.Status == TrialStatus.Failed),
+                Skipped = _history.Count(t => t.Status == TrialStatus.Skipped),
+                Cancelled = _history.Count(t => t.Status == TrialStatus.Cancelled),
+                MaxTrials = _options.MaxTrials,
+                TotalEpochs = _history.Sum(t => (long)t.EpochsRun),
+                Elapsed = Elapsed,
+                Best = _best,
+            });
+        }
+
+        /// <summary>Runs one trial to its end and turns whatever happened into a result; never throws.</summary>
+        private async Task<TrialResult> RunTrialAsync(TrialStartInfo info, CancellationToken sweepToken)
+        {
+            using var trialStop = CancellationTokenSource.CreateLinkedTokenSource(sweepToken);
+            var context = new TrialContext(info.Id, info.Parameters, info.Seed, info.Threads, info.Device, _options.MaxEpochs,
+                (ctx, epoch, loss) => OnEpoch(ctx, epoch, loss, trialStop, sweepToken), trialStop.Token);
+            long peakBefore = PeakWorkingSet();
+            long start = _clock.GetTimestamp();
+            TrialOutcome? outcome = null;
+            Exception? error = null;
+            try
+            {
+                var options = _sweep.Space.Materialize(info.Parameters);
+
+                // A dedicated thread: real runners train synchronously before their first await.
+                outcome = await Task.Factory.StartNew(
+                        () => _sweep.Runner.RunAsync(options, context, trialStop.Token),
+                        CancellationToken.None,
+                        TaskCreationOptions.LongRunning,
+                        TaskScheduler.Default)
+                    .Unwrap().ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // A trial's failure, whatever it is (OOM included), is recorded and the sweep goes on.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                error = e;
+            }
+
+            var duration = _clock.GetElapsedTime(start);
+            var losses = context.EpochLosses;
+            int epochs = outcome?.EpochsRun ?? context.LastEpoch;
+            double loss = outcome?.ValidationLoss ?? (losses.Count > 0 ? losses[^1] : double.NaN);
+            var metrics = outcome?.Metrics ?? new Dictionary<string, double>();
+            long? peak = context.ReportedPeakMemory ?? outcome?.PeakMemoryBytes ?? Math.Max(0, PeakWorkingSet() - peakBefore);
+            double metric = MetricOf(loss, metrics);
+
+            TrialStatus status;
+            string? message = null;
+            if (context.IsPruned)
+            {
+                status = TrialStatus.Pruned;
+                message = $"pruned after epoch {context.LastEpoch}";
+            }
+            else if (sweepToken.IsCancellationRequested && (error is not null || epochs < _options.MaxEpochs))
+            {
+                status = TrialStatus.Cancelled;
+                message = _timedOut ? "time budget spent" : "sweep cancelled";
+            }
+            else if (error is not null)
+            {
+                status = TrialStatus.Failed;
+                message = $"{error.GetType().Name}: {error.Message}";
+            }
+            else if (double.IsNaN(loss))
+            {
+                status = TrialStatus.Failed;
+                message = "the runner reported no validation loss";
+            }
+            else if (double.IsNaN(metric) && !IsLossMetric)
+            {
+                status = TrialStatus.Failed;
+                message = $"the runner did not report the metric '{_options.Metric}'";
+            }
+            else
+            {
+                status = TrialStatus.Completed;
+            }
+
+            return new TrialResult
+            {
+                Id = info.Id,
+                Parameters = info.Parameters,
+                Status = status,
+                ValidationLoss = loss,
+                MetricValue = metric,
+                EpochsRun = epochs,
+                EpochLosses = losses,
+                Metrics = metrics,
+                Duration = duration,
+                PeakMemoryBytes = peak,
+                Seed = info.Seed,
+                Device = info.Device,
+                Threads = info.Threads,
+                Message = message,
+            };
+        }
+
+        private bool IsLossMetric =>
+            string.Equals(_options.Metric, SweepOptions.ValidationLossMetric, StringComparison.OrdinalIgnoreCase)
+            || string.Equals(_options.Metric, SweepOptions.PerplexityMetric, StringComparison.OrdinalIgnoreCase);
+
+        private double MetricOf(double loss, IReadOnlyDictionary<string, double> metrics)
+        {
+            if (metrics.TryGetValue(_options.Metric, out double value))
+            {
+                return value;
+            }
+
+            if (string.Equals(_options.Metric, SweepOptions.ValidationLossMetric, StringComparison.OrdinalIgnoreCase))
+            {
+                return loss;
+            }
+
+            return string.Equals(_options.Metric, SweepOptions.PerplexityMetric, StringComparison.OrdinalIgnoreCase)
+                ? Math.Exp(loss)
+                : double.NaN;
+        }
+
+        /// <summary>The epoch checkpoint: runs on the trial's thread; says whether the trial goes on.</summary>
+        private bool OnEpoch(TrialContext context, int epoch, double loss, CancellationTokenSource trialStop, CancellationToken sweepToken)
+        {
+            if (sweepToken.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            if (BudgetSpent)
+            {
+                _timedOut = true;
+                if (_stop is { } stop)
+                {
+                    TryCancel(stop);
+                }
+
+                return false;
+            }
+
+            if (epoch < _options.MaxEpochs && _sweep.Pruner.ShouldPrune(context.TrialId, epoch, loss))
+            {
+                context.IsPruned = true;
+                TryCancel(trialStop);
+                return false;
+            }
+
+            return true;
+        }
+    }
+}

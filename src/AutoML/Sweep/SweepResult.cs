@@ -1,0 +1,70 @@
+// What a sweep returns: every trial, the leaderboard, the best trial, and why the sweep stopped.
+namespace MLNet.Transformer.AutoML;
+
+/// <summary>Why a sweep stopped.</summary>
+public enum SweepStopReason
+{
+    /// <summary>The tuner had nothing left to propose (a finished grid).</summary>
+    TunerExhausted,
+
+    /// <summary><see cref="SweepOptions.MaxTrials"/> trials were trained.</summary>
+    MaxTrials,
+
+    /// <summary><see cref="SweepOptions.TimeBudget"/> was spent; running trials were cancelled.</summary>
+    TimeBudget,
+
+    /// <summary>The caller's token was cancelled; running trials were cancelled.</summary>
+    Cancelled,
+
+    /// <summary>Too many consecutive proposals violated the constraints (<see cref="SweepOptions.MaxConsecutiveSkips"/>).</summary>
+    TooManySkips,
+}
+
+/// <summary>The results of a sweep. An interrupted sweep still returns every finished trial.</summary>
+public sealed class SweepResult
+{
+    internal SweepResult(IReadOnlyList<TrialResult> trials, Leaderboard leaderboard, int seed, SweepStopReason stopReason,
+        TimeSpan elapsed, string metric, int maxEpochs)
+    {
+        Trials = trials;
+        Leaderboard = leaderboard;
+        Seed = seed;
+        StopReason = stopReason;
+        Elapsed = elapsed;
+        Metric = metric;
+        MaxEpochs = maxEpochs;
+    }
+
+    /// <summary>Every trial, skipped ones included, in id order.</summary>
+    public IReadOnlyList<TrialResult> Trials { get; }
+
+    /// <summary>The ranking (completed trials at the full budget, then pruned ones).</summary>
+    public Leaderboard Leaderboard { get; }
+
+    /// <summary>The best completed trial, or null if none completed.</summary>
+    public TrialResult? Best => Leaderboard.Count > 0 && Leaderboard[0].Trial.Status == TrialStatus.Completed ? Leaderboard[0].Trial : null;
+
+    /// <summary>The sweep seed actually used (record it to reproduce the sweep).</summary>
+    public int Seed { get; }
+
+    /// <summary>Why the sweep stopped.</summary>
+    public SweepStopReason StopReason { get; }
+
+    /// <summary>Wall time of the sweep.</summary>
+    public TimeSpan Elapsed { get; }
+
+    /// <summary>The metric the sweep ranked by.</summary>
+    public string Metric { get; }
+
+    /// <summary>The full epoch budget of a trial.</summary>
+    public int MaxEpochs { get; }
+
+    /// <summary>Epochs trained over all trials (the sweep's compute cost).</summary>
+    public long TotalEpochs => Trials.Sum(t => (long)t.EpochsRun);
+
+    /// <summary>The trials with a given status.</summary>
+    public IReadOnlyList<TrialResult> WithStatus(TrialStatus status) => Trials.Where(t => t.Status == status).ToArray();
+
+    /// <summary>A report writer for this result (CSV and JSON).</summary>
+    public SweepReport Report => new(this);
+}

@@ -1,0 +1,510 @@
+// A native transformer model (libmlt) seen from .NET: create, train one step at a time, evaluate, run a
+// forward pass with attention weights, and read or write its state by PyTorch state-dict name.
+// Every buffer is checked here before the native call; the engine checks again.
+
+using MLNet.Transformer.Interop;
+
+namespace MLNet.Transformer.Engine;
+
+/// <summary>
+/// A decoder-only or encoder-decoder transformer held by the native engine. Not thread-safe: use one
+/// instance from one thread at a time. Dispose it to free the native memory (a finalizer frees it otherwise).
+/// </summary>
+/// <remarks>
+/// Shapes: B = batch size, T = decoder length, S = source length, V = vocabulary, L = decoder layers,
+/// L_enc = encoder layers, H = heads.
+/// </remarks>
+public sealed class TransformerModel : IDisposable
+{
+    private const int NameBufferLength = 512;
+
+    private readonly ModelHandle _handle;
+    private readonly Dictionary<string, TensorInfo> _stateByName;
+
+    private TransformerModel(ModelHandle handle, TransformerModelConfig config, string device)
+    {
+        _handle = handle;
+        Config = config;
+        Device = device;
+        var state = ReadStateInfo(handle);
+        StateInfo = state.AsReadOnly();
+        _stateByName = state.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        long count;
+        unsafe
+        {
+            NativeStatus.Check(NativeMethods.mlt_model_num_parameters(&count, handle));
+        }
+
+        ParameterCount = count;
+        SetOptimizer(new OptimizerSettings());
+    }
+
+    /// <summary>The architecture this model was created with.</summary>
+    public TransformerModelConfig Config { get; }
+
+    /// <summary>The resolved device the model lives on (<c>cpu</c> or <c>cuda:N</c>).</summary>
+    public string Device { get; }
+
+    /// <summary>Number of trainable scalars.</summary>
+    public long ParameterCount { get; }
+
+    /// <summary>Every state tensor, in the engine's order, with its PyTorch state-dict name and shape.</summary>
+    public IReadOnlyList<TensorInfo> StateInfo { get; }
+
+    /// <summary>The native handle, for interop tests that call the C ABI directly.</summary>
+    internal ModelHandle Handle => _handle;
+
+    /// <summary>The optimiser settings in effect (PyTorch's Adam defaults until <see cref="SetOptimizer"/>).</summary>
+    public OptimizerSettings Optimizer { get; private set; } = new();
+
+    /// <summary>Creates a model with freshly initialised weights.</summary>
+    /// <param name="config">Architecture; validated first.</param>
+    /// <param name="device"><c>cpu</c>, <c>cuda</c>, <c>cuda:N</c> or <c>auto</c> (see <see cref="EngineRuntime.ResolveDevice"/>).</param>
+    /// <returns>The model; dispose it.</returns>
+    /// <exception cref="TransformerArgumentException">A configuration option is invalid.</exception>
+    /// <exception cref="DeviceUnavailableException">The device does not exist here.</exception>
+    /// <exception cref="NativeLibraryNotFoundException">libmlt could not be loaded.</exception>
+    public static TransformerModel Create(TransformerModelConfig config, string device = "cpu")
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        var resolved = EngineRuntime.ResolveDevice(device);
+        var native = config.ToNative();
+        var status = NativeMethods.mlt_model_create(out var handle, in native, resolved);
+        if (status != NativeMethods.StatusOk)
+        {
+            var error = NativeStatus.CreateException(status, NativeMethods.LastError());
+            handle.Dispose();
+            throw error;
+        }
+
+        try
+        {
+            return new TransformerModel(handle, config, resolved);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Sets the optimiser used by later training steps (its moment estimates are kept by the engine).</summary>
+    /// <param name="settings">Optimiser settings; validated first.</param>
+    /// <exception cref="TransformerArgumentException">A setting is invalid.</exception>
+    public void SetOptimizer(OptimizerSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ThrowIfDisposed();
+        settings.Validate();
+        var native = settings.ToNative();
+        NativeStatus.Check(NativeMethods.mlt_model_set_optimizer(_handle, in native));
+        Optimizer = settings;
+    }
+
+    /// <summary>Seeds this model's dropout generator (independent of the global one).</summary>
+    /// <param name="seed">The seed.</param>
+    public void SetSeed(ulong seed)
+    {
+        ThrowIfDisposed();
+        NativeStatus.Check(NativeMethods.mlt_model_set_seed(_handle, seed));
+    }
+
+    /// <summary>
+    /// One optimisation step: forward in training mode (dropout on), mean cross-entropy over non-pad targets,
+    /// backward, optional clipping, optimiser step.
+    /// </summary>
+    /// <param name="batch">Tokens and targets (and source for encoder-decoder models).</param>
+    /// <param name="learningRate">Learning rate of this step; finite and non-negative.</param>
+    /// <returns>The batch loss before the step and the total gradient norm before clipping.</returns>
+    /// <exception cref="TransformerArgumentException">A buffer size or token id is invalid.</exception>
+    public TrainStepResult TrainStep(TokenBatch batch, float learningRate)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var loss = TrainStep(
+            batch.Tokens.Span, batch.Targets.Span, batch.Source.Span,
+            batch.BatchSize, batch.TargetLength, batch.SourceLength, learningRate, out var gradNorm);
+        return new TrainStepResult(loss, gradNorm);
+    }
+
+    /// <summary>One optimisation step on raw buffers; see <see cref="TrainStep(TokenBatch, float)"/>.</summary>
+    /// <param name="tokens">(B, T) decoder input ids.</param>
+    /// <param name="targets">(B, T) next-token targets; pad_id is ignored by the loss.</param>
+    /// <param name="source">(B, S) source ids (encoder-decoder), else empty.</param>
+    /// <param name="batch">B.</param>
+    /// <param name="targetLength">T.</param>
+    /// <param name="sourceLength">S (0 for decoder-only models).</param>
+    /// <param name="learningRate">Learning rate; finite and non-negative.</param>
+    /// <param name="gradNorm">Total gradient L2 norm before clipping.</param>
+    /// <returns>Mean loss of the batch before the step.</returns>
+    /// <exception cref="TransformerArgumentException">A buffer size or token id is invalid.</exception>
+    public float TrainStep(
+        ReadOnlySpan<long> tokens, ReadOnlySpan<long> targets, ReadOnlySpan<long> source,
+        int batch, int targetLength, int sourceLength, float learningRate, out float gradNorm)
+    {
+        ThrowIfDisposed();
+        if (!(learningRate >= 0f) || float.IsInfinity(learningRate))
+        {
+            throw new TransformerArgumentException($"The learning rate must be finite and non-negative, got {learningRate}.", nameof(learningRate));
+        }
+
+        CheckInputs(tokens, targets, source, batch, targetLength, sourceLength, targetsRequired: true);
+        float loss, norm;
+        unsafe
+        {
+            fixed (long* pTokens = tokens)
+            fixed (long* pTargets = targets)
+            fixed (long* pSource = source)
+            {
+                NativeStatus.Check(NativeMethods.mlt_model_train_step(
+                    &loss, &norm, _handle, pTokens, pTargets, pSource, batch, targetLength, sourceLength, learningRate));
+            }
+        }
+
+        gradNorm = norm;
+        return loss;
+    }
+
+    /// <summary>Summed cross-entropy over the non-pad targets and their count (inference mode, no dropout).</summary>
+    /// <param name="batch">Tokens and targets (and source for encoder-decoder models).</param>
+    /// <returns>The summed loss and the number of non-pad targets.</returns>
+    /// <exception cref="TransformerArgumentException">A buffer size or token id is invalid.</exception>
+    public (double Sum, long Count) EvaluateLoss(TokenBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return EvaluateLoss(
+            batch.Tokens.Span, batch.Targets.Span, batch.Source.Span, batch.BatchSize, batch.TargetLength, batch.SourceLength);
+    }
+
+    /// <summary>Summed cross-entropy on raw buffers; see <see cref="EvaluateLoss(TokenBatch)"/>.</summary>
+    /// <param name="tokens">(B, T) decoder input ids.</param>
+    /// <param name="targets">(B, T) next-token targets.</param>
+    /// <param name="source">(B, S) source ids (encoder-decoder), else empty.</param>
+    /// <param name="batch">B.</param>
+    /// <param name="targetLength">T.</param>
+    /// <param name="sourceLength">S.</param>
+    /// <returns>The summed loss and the number of non-pad targets.</returns>
+    public (double Sum, long Count) EvaluateLoss(
+        ReadOnlySpan<long> tokens, ReadOnlySpan<long> targets, ReadOnlySpan<long> source,
+        int batch, int targetLength, int sourceLength)
+    {
+        ThrowIfDisposed();
+        CheckInputs(tokens, targets, source, batch, targetLength, sourceLength, targetsRequired: true);
+        double sum;
+        long count;
+        unsafe
+        {
+            fixed (long* pTokens = tokens)
+            fixed (long* pTargets = targets)
+            fixed (long* pSource = source)
+            {
+                NativeStatus.Check(NativeMethods.mlt_model_eval_loss(
+                    &sum, &count, _handle, pTokens, pTargets, pSource, batch, targetLength, sourceLength));
+            }
+        }
+
+        return (sum, count);
+    }
+
+    /// <summary>An evaluation forward pass (no dropout) returning the requested outputs.</summary>
+    /// <param name="batch">Tokens (and source for encoder-decoder models); targets are not used.</param>
+    /// <param name="outputs">Which outputs to compute.</param>
+    /// <returns>The requested outputs; the others are null.</returns>
+    /// <exception cref="TransformerArgumentException">
+    /// A buffer size or token id is invalid, or encoder/cross attention was requested from a decoder-only model.
+    /// </exception>
+    public ForwardResult Forward(TokenBatch batch, ForwardOutputs outputs = ForwardOutputs.Logits)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ThrowIfDisposed();
+        var encoderDecoder = Config.Kind == ModelKind.EncoderDecoder;
+        if (!encoderDecoder && (outputs & (ForwardOutputs.EncoderAttention | ForwardOutputs.CrossAttention)) != 0)
+        {
+            if (outputs == ForwardOutputs.All)
+            {
+                outputs = ForwardOutputs.Logits | ForwardOutputs.SelfAttention;
+            }
+            else
+            {
+                throw new TransformerArgumentException(
+                    "Encoder and cross attention exist only in encoder-decoder models; this model is decoder-only.", nameof(outputs));
+            }
+        }
+
+        var tokens = batch.Tokens.Span;
+        var source = batch.Source.Span;
+        int b = batch.BatchSize, t = batch.TargetLength, s = batch.SourceLength;
+        CheckInputs(tokens, ReadOnlySpan<long>.Empty, source, b, t, s, targetsRequired: false);
+        if (batch.HasTargets)
+        {
+            CheckIds(batch.Targets.Span, Config.VocabSize, "targets", "VocabSize");
+        }
+
+        long h = Config.Heads, l = Config.Layers, lEnc = Config.EncoderLayers;
+        var logits = Allocate(outputs, ForwardOutputs.Logits, b, t, Config.VocabSize);      // (B, T, V)
+        var self = Allocate(outputs, ForwardOutputs.SelfAttention, l, b, h, t, t);           // (L, B, H, T, T)
+        var enc = Allocate(outputs, ForwardOutputs.EncoderAttention, lEnc, b, h, s, s);      // (L_enc, B, H, S, S)
+        var cross = Allocate(outputs, ForwardOutputs.CrossAttention, l, b, h, t, s);         // (L, B, H, T, S)
+        unsafe
+        {
+            fixed (long* pTokens = tokens)
+            fixed (long* pSource = source)
+            fixed (float* pLogits = logits.Data)
+            fixed (float* pSelf = self.Data)
+            fixed (float* pEnc = enc.Data)
+            fixed (float* pCross = cross.Data)
+            {
+                NativeStatus.Check(NativeMethods.mlt_model_forward(
+                    pLogits, logits.Length, pSelf, self.Length, pEnc, enc.Length, pCross, cross.Length,
+                    _handle, pTokens, pSource, b, t, s));
+            }
+        }
+
+        return new ForwardResult(logits.Tensor(), self.Tensor(), enc.Tensor(), cross.Tensor());
+    }
+
+    /// <summary>Copies one state tensor (or its gradient) out of the engine.</summary>
+    /// <param name="name">State-dict name, one of <see cref="StateInfo"/>.</param>
+    /// <param name="gradient">True for the gradient of the last training step (zeros before the first).</param>
+    /// <returns>The elements, row-major.</returns>
+    /// <exception cref="TransformerArgumentException">The name is unknown.</exception>
+    public float[] ReadState(string name, bool gradient = false)
+    {
+        var info = Lookup(name);
+        var data = new float[checked((int)info.ElementCount)];
+        unsafe
+        {
+            fixed (float* p = data)
+            {
+                NativeStatus.Check(NativeMethods.mlt_model_state_read(
+                    p, _handle, name, gradient ? NativeMethods.ReadGradient : NativeMethods.ReadValue, data.LongLength));
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>Overwrites one state tensor.</summary>
+    /// <param name="name">State-dict name, one of <see cref="StateInfo"/>.</param>
+    /// <param name="data">Exactly as many elements as the tensor has, row-major.</param>
+    /// <exception cref="TransformerArgumentException">The name is unknown or the length is wrong.</exception>
+    public void WriteState(string name, ReadOnlySpan<float> data)
+    {
+        var info = Lookup(name);
+        if (data.Length != info.ElementCount)
+        {
+            throw new TransformerArgumentException(
+                $"State tensor '{name}' {FormatShape(info.Shape)} holds {info.ElementCount} elements, but {data.Length} were given.", nameof(data));
+        }
+
+        unsafe
+        {
+            fixed (float* p = data)
+            {
+                NativeStatus.Check(NativeMethods.mlt_model_state_write(_handle, name, p, data.Length));
+            }
+        }
+    }
+
+    /// <summary>Copies every state tensor out, keyed by state-dict name, in <see cref="StateInfo"/> order.</summary>
+    /// <returns>Name to (shape, row-major data).</returns>
+    public IDictionary<string, (long[] Shape, float[] Data)> ExportState()
+    {
+        ThrowIfDisposed();
+        var result = new Dictionary<string, (long[] Shape, float[] Data)>(StateInfo.Count, StringComparer.Ordinal);
+        foreach (var info in StateInfo)
+        {
+            result.Add(info.Name, ([.. info.Shape], ReadState(info.Name)));
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Writes a state exported by <see cref="ExportState"/> (from a model of the same architecture). Everything
+    /// is checked before anything is written: every tensor of this model must be present with its exact shape,
+    /// and no unknown name may appear.
+    /// </summary>
+    /// <param name="state">Name to (shape, row-major data).</param>
+    /// <exception cref="TransformerArgumentException">A name is missing or unknown, or a shape or length differs.</exception>
+    public void ImportState(IEnumerable<KeyValuePair<string, (long[] Shape, float[] Data)>> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ThrowIfDisposed();
+        var entries = state.ToList();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, (shape, data)) in entries)
+        {
+            if (!_stateByName.TryGetValue(name, out var info))
+            {
+                throw new TransformerArgumentException($"Unknown state tensor '{name}'; this model has {StateInfo.Count} tensors, e.g. '{StateInfo[0].Name}'.", nameof(state));
+            }
+
+            if (shape is null || data is null || !shape.SequenceEqual(info.Shape) || data.LongLength != info.ElementCount)
+            {
+                throw new TransformerArgumentException(
+                    $"State tensor '{name}' has shape {FormatShape(info.Shape)} in this model, but the given one has shape " +
+                    $"{(shape is null ? "null" : FormatShape(shape))} and {data?.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"} elements.",
+                    nameof(state));
+            }
+
+            if (!seen.Add(name))
+            {
+                throw new TransformerArgumentException($"State tensor '{name}' is given twice.", nameof(state));
+            }
+        }
+
+        var missing = StateInfo.Where(i => !seen.Contains(i.Name)).Select(i => i.Name).ToList();
+        if (missing.Count > 0)
+        {
+            throw new TransformerArgumentException(
+                $"The state lacks {missing.Count} tensor(s) of this model: {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", ..." : string.Empty)}.",
+                nameof(state));
+        }
+
+        foreach (var (name, (_, data)) in entries)
+        {
+            WriteState(name, data);
+        }
+    }
+
+    /// <summary>Frees the native model.</summary>
+    public void Dispose() => _handle.Dispose();
+
+    private static List<TensorInfo> ReadStateInfo(ModelHandle handle)
+    {
+        int count;
+        unsafe
+        {
+            NativeStatus.Check(NativeMethods.mlt_model_state_count(&count, handle));
+        }
+
+        var result = new List<TensorInfo>(count);
+        var name = new byte[NameBufferLength];
+        var shape = new long[NativeMethods.MaxDims];
+        for (var i = 0; i < count; i++)
+        {
+            int ndim;
+            unsafe
+            {
+                fixed (byte* pName = name)
+                fixed (long* pShape = shape)
+                {
+                    NativeStatus.Check(NativeMethods.mlt_model_state_info(pName, name.Length, pShape, &ndim, handle, i));
+                }
+            }
+
+            var length = Array.IndexOf(name, (byte)0);
+            if (length < 0 || ndim < 0 || ndim > NativeMethods.MaxDims)
+            {
+                throw new NativeEngineException($"mlt_model_state_info({i}) returned an unterminated name or {ndim} dimensions.");
+            }
+
+            result.Add(new TensorInfo(System.Text.Encoding.UTF8.GetString(name, 0, length), shape.AsSpan(0, ndim).ToArray()));
+        }
+
+        return result;
+    }
+
+    private static OutputBuffer Allocate(ForwardOutputs requested, ForwardOutputs which, params long[] shape)
+    {
+        if ((requested & which) == 0)
+        {
+            return default;
+        }
+
+        long count = 1;
+        foreach (var d in shape)
+        {
+            count = checked(count * d);
+        }
+
+        if (count > Array.MaxLength)
+        {
+            throw TransformerArgumentException.ForOption(
+                $"The {which} output {FormatShape(shape)} would hold {count} floats, more than one array can; use a smaller batch.", "batch");
+        }
+
+        return new OutputBuffer(new float[count], shape);
+    }
+
+    private static void CheckIds(ReadOnlySpan<long> ids, int limit, string buffer, string option)
+    {
+        for (var i = 0; i < ids.Length; i++)
+        {
+            if ((ulong)ids[i] >= (ulong)limit)
+            {
+                throw new TransformerArgumentException(
+                    $"{buffer}[{i}] = {ids[i]} is out of range: token ids must lie in [0, {limit}) (TransformerModelConfig.{option}).", buffer);
+            }
+        }
+    }
+
+    private static string FormatShape(IEnumerable<long> shape) => $"[{string.Join(", ", shape)}]";
+
+    private void CheckInputs(
+        ReadOnlySpan<long> tokens, ReadOnlySpan<long> targets, ReadOnlySpan<long> source,
+        int batch, int targetLength, int sourceLength, bool targetsRequired)
+    {
+        TokenBatch.CheckShape(tokens.Length, targets.Length, source.Length, batch, targetLength, sourceLength, targetsRequired);
+        if (targetLength > Config.MaxLength)
+        {
+            throw new TransformerArgumentException(
+                $"The target length T = {targetLength} exceeds TransformerModelConfig.MaxLength = {Config.MaxLength}.", nameof(targetLength));
+        }
+
+        if (Config.Kind == ModelKind.Decoder)
+        {
+            if (sourceLength != 0)
+            {
+                throw new TransformerArgumentException(
+                    $"A decoder-only model takes no source tokens, but the source length is {sourceLength}.", nameof(sourceLength));
+            }
+        }
+        else
+        {
+            if (sourceLength < 1)
+            {
+                throw new TransformerArgumentException("An encoder-decoder model needs source tokens (S >= 1).", nameof(sourceLength));
+            }
+
+            if (sourceLength > Config.MaxLength)
+            {
+                throw new TransformerArgumentException(
+                    $"The source length S = {sourceLength} exceeds TransformerModelConfig.MaxLength = {Config.MaxLength}.", nameof(sourceLength));
+            }
+
+            CheckIds(source, Config.EffectiveSourceVocabSize, "source", Config.SourceVocabSize == 0 ? "VocabSize" : "SourceVocabSize");
+        }
+
+        CheckIds(tokens, Config.VocabSize, "tokens", "VocabSize");
+        CheckIds(targets, Config.VocabSize, "targets", "VocabSize");
+    }
+
+    private TensorInfo Lookup(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ThrowIfDisposed();
+        if (!_stateByName.TryGetValue(name, out var info))
+        {
+            throw new TransformerArgumentException(
+                $"Unknown state tensor '{name}'; see TransformerModel.StateInfo for the {StateInfo.Count} names (e.g. '{StateInfo[0].Name}').", nameof(name));
+        }
+
+        return info;
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+
+    private readonly record struct OutputBuffer(float[]? Data, long[]? Shape)
+    {
+        public long Length => Data?.LongLength ?? 0;
+
+        public FloatTensor? Tensor() => Data is null ? null : new FloatTensor(Data, Shape!);
+    }
+}
+
+/// <summary>The result of one training step.</summary>
+/// <param name="Loss">Mean cross-entropy of the batch over non-pad targets, before the step.</param>
+/// <param name="GradNorm">Total gradient L2 norm before clipping.</param>
+public readonly record struct TrainStepResult(float Loss, float GradNorm);

@@ -1,0 +1,269 @@
+// engine.h - internal declarations shared by libmlt's translation units: errors, the validated model
+// configuration, the flat parameter store, batches and masks, the op layer and the Model base class.
+// Nothing here crosses the C ABI (include/mlt.h is the only public surface).
+#pragma once
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <cstdint>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "mlt.h"
+
+namespace mlt {
+
+// ---------------------------------------------------------------- errors
+
+/// Bad argument from the caller (configuration, ids, buffer sizes, names) -> MLT_ERR_ARGUMENT.
+struct ArgumentError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+/// Device absent or unusable -> MLT_ERR_DEVICE.
+struct DeviceError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+template <class... A>
+std::string cat(const A&... parts) {
+  std::ostringstream s;
+  (s << ... << parts);
+  return s.str();
+}
+template <class... A>
+[[noreturn]] void fail_arg(const A&... parts) {
+  throw ArgumentError(cat(parts...));
+}
+
+// ---------------------------------------------------------------- configuration
+
+/// mlt_config after validation, with derived sizes. Short names follow the header: V, V_src, E, H, L, L_enc, F.
+struct ModelConfig {
+  int kind = MLT_KIND_DECODER;  // MLT_KIND_*
+  int64_t V = 0;                // target vocabulary (PAD included)
+  int64_t V_src = 0;            // source vocabulary (encoder-decoder), resolved from 0 to V
+  int64_t E = 0;                // d_model
+  int64_t H = 0;                // heads
+  int64_t D = 0;                // head size E / H
+  int64_t L = 0;                // decoder blocks
+  int64_t L_enc = 0;            // encoder blocks (encoder-decoder only, else 0)
+  int64_t F = 0;                // feed-forward width
+  int64_t max_len = 0;          // longest T or S
+  int64_t pad = 0;              // pad id: key padding and ignored targets
+  int act = MLT_ACT_RELU;       // MLT_ACT_*
+  bool norm_first = false;      // Pre-LN (and a final norm per stack)
+  bool causal_encoder = false;  // encoder self-attention is causal
+  bool causal_cross = false;    // decoder position t sees memory positions <= t only
+  float p = 0.f;                // dropout probability
+  double eps = 1e-5;            // LayerNorm epsilon
+  uint64_t seed = 0;            // initialisation seed
+
+  /// Validates a C configuration; throws ArgumentError naming the offending field.
+  static ModelConfig from(const mlt_config& c);
+  bool encoder_decoder() const { return kind == MLT_KIND_ENCODER_DECODER; }
+};
+
+// ---------------------------------------------------------------- parameters
+
+/// Every trainable tensor is a view into one flat buffer, and its .grad() a view into one flat gradient
+/// buffer, so the optimiser, clipping and zeroing are whole-buffer operations.
+class ParamStore {
+ public:
+  struct Entry {
+    std::string name;            // PyTorch state-dict name
+    std::vector<int64_t> shape;  // PyTorch shape
+    int64_t offset = 0;          // first element in the flat buffer
+    int64_t numel = 0;
+    at::Tensor value;            // leaf view into flat (requires grad); grad() is a view into flat_grad
+  };
+
+  /// Declares a parameter; returns its handle. Only before allocate().
+  int add(const std::string& name, std::vector<int64_t> shape);
+  /// Allocates the flat buffers on the CPU (values are then initialised in place).
+  void allocate();
+  /// Moves the buffers to the device and turns the views into grad-requiring leaves with preset grads.
+  void place(const at::Device& device);
+  const at::Tensor& operator[](int handle) const { return entries_[handle].value; }
+  int find(const std::string& name) const;  // -1 when unknown
+  const std::vector<Entry>& entries() const { return entries_; }
+  int64_t numel() const { return total_; }
+  at::Tensor flat, flat_grad;  // (P,)
+
+ private:
+  void make_views(bool leaves);
+  std::vector<Entry> entries_;
+  std::unordered_map<std::string, int> by_name_;
+  int64_t total_ = 0;
+};
+
+// ---------------------------------------------------------------- randomness
+
+/// Counter-based dropout masks: element i of stream s is kept when hash(s, i) >= p * 2^32.
+/// Cheap (one multiply-xorshift hash per two elements) and reproducible from the model seed.
+struct DropoutRng {
+  uint64_t key = 0;      // seeded by mlt_model_set_seed
+  uint64_t counter = 0;  // streams drawn so far
+  uint64_t next_stream() { return key ^ (0x9E3779B97F4A7C15ull * ++counter); }
+};
+
+// ---------------------------------------------------------------- batches and masks
+
+/// Which keys a query may attend: key s is visible to query t when !key_pad[b, s] and (!causal or s <= t).
+struct AttnMask {
+  int64_t B = 0, T = 0, S = 0;
+  at::Tensor key_pad;   // (B, S) uint8 on the CPU, 1 = padded key (fused kernels)
+  bool causal = false;
+  at::Tensor additive;  // (B, 1, T, S) float 0 / -inf on the model device (stock path)
+  at::Tensor dead;      // (B, 1, T, 1) bool, rows with no visible key (stock path; undefined when none)
+};
+
+/// One batch on the model's device, trimmed of trailing all-padding columns when requested.
+struct Batch {
+  int64_t B = 0, T = 0, S = 0;  // batch, target length, source length (0 for decoder-only)
+  at::Tensor tokens;            // (B, T) int64
+  at::Tensor targets;           // (B, T) int64, undefined for forward
+  at::Tensor src;               // (B, S) int64, encoder-decoder only
+  int64_t n_targets = 0;        // targets != pad
+  AttnMask self_mask;           // decoder self-attention (causal + target padding)
+  AttnMask enc_mask;            // encoder self-attention
+  AttnMask cross_mask;          // decoder -> memory
+};
+
+// ---------------------------------------------------------------- op layer
+
+/// Per-call execution settings threaded through the layers.
+struct Step {
+  bool train = false;              // dropout active
+  bool fused = false;              // use the fused CPU kernels (CPU float only)
+  float p = 0.f;                   // dropout probability
+  DropoutRng* rng = nullptr;       // masks of the fused path
+  at::Generator* gen = nullptr;    // masks of the stock path
+  bool dropping() const { return train && p > 0.f; }
+};
+
+namespace ops {
+/// Multi-head self-attention with a packed projection, as nn.MultiheadAttention (batch-first).
+/// x (B, T, E) -> (B, T, E); probs (B, H, T, T) when requested (before dropout).
+at::Tensor self_attention(const at::Tensor& x, const at::Tensor& in_w, const at::Tensor& in_b,
+                          const at::Tensor& out_w, const at::Tensor& out_b, int64_t H, const AttnMask& mask,
+                          Step& st, at::Tensor* probs);
+/// Cross-attention: queries from x (B, T, E), keys and values from mem (B, S, E); probs (B, H, T, S).
+at::Tensor cross_attention(const at::Tensor& x, const at::Tensor& mem, const at::Tensor& in_w,
+                           const at::Tensor& in_b, const at::Tensor& out_w, const at::Tensor& out_b, int64_t H,
+                           const AttnMask& mask, Step& st, at::Tensor* probs);
+/// Post-LN residual: LayerNorm(x + dropout(sub)).
+at::Tensor add_dropout_norm(const at::Tensor& x, const at::Tensor& sub, const at::Tensor& g, const at::Tensor& b,
+                            double eps, Step& st);
+/// Pre-LN residual: x + dropout(sub).
+at::Tensor add_dropout(const at::Tensor& x, const at::Tensor& sub, Step& st);
+at::Tensor dropout(const at::Tensor& x, Step& st);
+at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& g, const at::Tensor& b, double eps);
+at::Tensor activation(const at::Tensor& x, int act);
+/// Flat-buffer Adam / AdamW step (PyTorch's single-tensor math).
+void adam_step(at::Tensor& param, const at::Tensor& grad, at::Tensor& m, at::Tensor& v, int64_t step,
+               const mlt_optim_config& o, double lr);
+}  // namespace ops
+
+// ---------------------------------------------------------------- layers (layers.cpp)
+
+struct LinearP { int w = -1, b = -1; };
+struct NormP { int w = -1, b = -1; };
+struct AttentionP { int in_w = -1, in_b = -1, out_w = -1, out_b = -1; };
+
+/// Declares and initialises the parameters of the building blocks (PyTorch default initialisers).
+struct Init {
+  ParamStore& store;
+  at::Generator gen;  // CPU generator seeded by config.seed
+  void linear(const LinearP& l);
+  void attention(const AttentionP& a);
+  void norm(const NormP& n);
+  void embedding(int w);
+};
+LinearP declare_linear(ParamStore& s, const std::string& name, int64_t out, int64_t in);
+NormP declare_norm(ParamStore& s, const std::string& name, int64_t E);
+AttentionP declare_attention(ParamStore& s, const std::string& name, int64_t E);
+
+/// nn.TransformerEncoderLayer (batch-first): self-attention + feed-forward, Post-LN or Pre-LN.
+struct EncoderBlock {
+  AttentionP self_attn;
+  LinearP linear1, linear2;
+  NormP norm1, norm2;
+  void declare(ParamStore& s, const std::string& prefix, const ModelConfig& c);
+  void init(Init& in) const;
+  /// x (B, T, E) -> (B, T, E); probs (B, H, T, T) when requested.
+  at::Tensor forward(const ParamStore& s, const ModelConfig& c, const at::Tensor& x, const AttnMask& mask,
+                     Step& st, at::Tensor* probs) const;
+};
+
+/// nn.TransformerDecoderLayer (batch-first): causal self-attention, cross-attention, feed-forward.
+struct DecoderBlock {
+  AttentionP self_attn, cross_attn;
+  LinearP linear1, linear2;
+  NormP norm1, norm2, norm3;
+  void declare(ParamStore& s, const std::string& prefix, const ModelConfig& c);
+  void init(Init& in) const;
+  /// y (B, T, E), mem (B, S, E) -> (B, T, E).
+  at::Tensor forward(const ParamStore& s, const ModelConfig& c, const at::Tensor& y, const at::Tensor& mem,
+                     const AttnMask& self_mask, const AttnMask& cross_mask, Step& st, at::Tensor* self_probs,
+                     at::Tensor* cross_probs) const;
+};
+
+/// Fixed sinusoidal table (max_len, E): pe[pos, 2i] = sin(pos * 10000^(-2i/E)), pe[pos, 2i+1] = cos(...).
+at::Tensor sinusoidal_positions(int64_t max_len, int64_t E);
+
+// ---------------------------------------------------------------- models
+
+/// Attention probabilities gathered by an evaluation forward, one (B, H, T|S, T|S) tensor per layer.
+struct Probes {
+  bool self = false, enc = false, cross = false;  // which to collect
+  std::vector<at::Tensor> self_attn, enc_attn, cross_attn;
+};
+
+/// Shared lifecycle of both models: parameters, optimiser state, dropout generators, steps.
+class Model {
+ public:
+  Model(const ModelConfig& cfg, const at::Device& device);
+  virtual ~Model() = default;
+
+  /// Logits (B, T, V) of a batch.
+  virtual at::Tensor forward(const Batch& batch, Step& st, Probes* probes) = 0;
+
+  /// Validates raw inputs and builds a batch on the device. trim drops trailing all-padding columns.
+  Batch make_batch(const int64_t* tokens, const int64_t* targets, const int64_t* src, int32_t B, int32_t T,
+                   int32_t S, bool trim) const;
+  void train_step(float* loss, float* grad_norm, const Batch& batch, float lr);
+  void eval_loss(double* loss_sum, int64_t* count, const Batch& batch);
+  /// Inference-mode logits (B, T, V), collecting attention probabilities into probes.
+  at::Tensor infer(const Batch& batch, Probes* probes);
+  void set_seed(uint64_t seed);
+  void set_optimizer(const mlt_optim_config& o);
+
+  ModelConfig cfg;
+  at::Device device;
+  ParamStore store;
+  bool fused = false;  // fused CPU kernels (CPU device, unless MLT_FUSED=0)
+
+ protected:
+  /// Called by subclasses once their parameters are declared: allocates, initialises, places.
+  void finish_construction();
+  virtual void init_parameters(Init& in) = 0;
+  Step make_step(bool train);
+  at::Tensor pe;  // (max_len, E) on the device
+
+ private:
+  mlt_optim_config optim_{};
+  at::Tensor adam_m_, adam_v_;
+  int64_t adam_step_ = 0;
+  DropoutRng rng_;
+  at::Generator gen_;  // stock-path dropout generator on the model device
+};
+
+std::unique_ptr<Model> make_decoder_lm(const ModelConfig& cfg, const at::Device& device);
+std::unique_ptr<Model> make_encoder_decoder(const ModelConfig& cfg, const at::Device& device);
+
+}  // namespace mlt

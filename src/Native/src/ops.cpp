@@ -1,0 +1,596 @@
+// ops.cpp - the op layer under the transformer blocks: stock libtorch implementations (any device, the CUDA
+// path) and small fused CPU kernels with hand-written backward passes (attention; residual + dropout +
+// LayerNorm; dropout), plus the flat-buffer Adam/AdamW step. Both paths compute the same math.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "engine.h"
+
+namespace mlt {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// Hot loops are compiled twice on x86-64 GCC: for AVX2 CPUs and for the baseline x86-64, picked at load.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define MLT_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MLT_SIMD_CLONES
+#endif
+
+// ---------------------------------------------------------------- dropout masks
+
+inline uint64_t mix64(uint64_t z) {  // splitmix64 finaliser
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/// Dropout multipliers: m[i] = 1 / (1 - p) with probability 1 - p, else 0, from a counter-based 32-bit hash
+/// (lowbias32) of (stream, i). Stored as floats so that applying them is a plain vectorised multiply.
+MLT_SIMD_CLONES void fill_drop(float* __restrict m, int64_t n, float p, uint64_t stream) {
+  const double t = std::floor(static_cast<double>(p) * 4294967296.0);
+  const uint32_t thr = static_cast<uint32_t>(std::min(t, 4294967295.0));
+  const float scale = 1.0f / (1.0f - p);
+  const uint64_t k64 = mix64(stream);
+  const uint32_t k1 = static_cast<uint32_t>(k64), k2 = static_cast<uint32_t>(k64 >> 32);
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t x = static_cast<uint32_t>(i) * 0x9E3779B1u + k1;
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    x = (x ^ k2) * 0x846CA68Bu;
+    x ^= x >> 16;
+    m[i] = x >= thr ? scale : 0.f;
+  }
+}
+
+at::Tensor drop_mask(const at::Tensor& like, float p, uint64_t stream) {
+  at::Tensor m = at::empty(like.sizes());
+  fill_drop(m.data_ptr<float>(), m.numel(), p, stream);
+  return m;
+}
+
+// ---------------------------------------------------------------- fused attention kernel
+
+/// Strided view of queries, keys and values: q[b, t, h*D + d] = q + b*q_bs + t*q_ts + h*D + d.
+struct AttnView {
+  int64_t B, T, S, H, D;
+  const float* q; int64_t q_bs, q_ts;
+  const float* k; int64_t k_bs, k_ts;
+  const float* v; int64_t v_bs, v_ts;
+  const uint8_t* key_pad;  // (B, S)
+  bool causal;
+};
+
+/// Dot product and axpy over a head; DC > 0 fixes the length at compile time (fully unrolled vectors).
+template <int DC>
+inline __attribute__((always_inline)) float dot_h(const float* __restrict a, const float* __restrict b, int64_t D) {
+  const int64_t n = DC > 0 ? DC : D;
+  float s = 0.f;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+template <int DC>
+inline __attribute__((always_inline)) void axpy_h(float w, const float* __restrict x, float* __restrict y,
+                                                  int64_t D) {
+  const int64_t n = DC > 0 ? DC : D;
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] += w * x[i];
+}
+
+/// out (B, T, E) = (drop * softmax(q k^T / sqrt(D) + mask)) v per head; P (B, H, T, S) before dropout.
+/// Rows with no visible key give P = 0 and out = 0.
+template <int DC>
+inline __attribute__((always_inline)) void attn_forward_body(const AttnView& a, float* out, float* P,
+                                                             const float* drop) {
+  const int64_t B = a.B, T = a.T, S = a.S, H = a.H, D = DC > 0 ? DC : a.D, E = H * D;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const float ninf = -std::numeric_limits<float>::infinity();
+  for (int64_t b = 0; b < B; ++b) {
+    const uint8_t* kp = a.key_pad + b * S;
+    for (int64_t h = 0; h < H; ++h) {
+      for (int64_t t = 0; t < T; ++t) {
+        const float* qr = a.q + b * a.q_bs + t * a.q_ts + h * D;
+        float* pr = P + ((b * H + h) * T + t) * S;
+        float* orow = out + (b * T + t) * E + h * D;
+        const int64_t send = a.causal ? std::min(t + 1, S) : S;
+        float mx = ninf;
+        for (int64_t s = 0; s < S; ++s) {
+          if (s >= send || kp[s]) {
+            pr[s] = ninf;
+            continue;
+          }
+          pr[s] = dot_h<DC>(qr, a.k + b * a.k_bs + s * a.k_ts + h * D, D) * scale;
+          mx = std::max(mx, pr[s]);
+        }
+        for (int64_t d = 0; d < D; ++d) orow[d] = 0.f;
+        if (mx == ninf) {
+          for (int64_t s = 0; s < S; ++s) pr[s] = 0.f;
+          continue;
+        }
+        float sum = 0.f;
+        for (int64_t s = 0; s < S; ++s) {
+          pr[s] = std::exp(pr[s] - mx);
+          sum += pr[s];
+        }
+        const float inv = 1.0f / sum;
+        const float* dr = drop ? drop + ((b * H + h) * T + t) * S : nullptr;
+        for (int64_t s = 0; s < send; ++s) {
+          pr[s] *= inv;
+          const float w = dr ? pr[s] * dr[s] : pr[s];
+          if (w != 0.f) axpy_h<DC>(w, a.v + b * a.v_bs + s * a.v_ts + h * D, orow, D);
+        }
+      }
+    }
+  }
+}
+
+/// Backward of attn_forward. dq/dk/dv share the strides of q/k/v and are accumulated into (pre-zeroed).
+template <int DC>
+inline __attribute__((always_inline)) void attn_backward_body(const AttnView& a, const float* dout, const float* P,
+                                                              const float* drop, float* dq, float* dk, float* dv) {
+  const int64_t B = a.B, T = a.T, S = a.S, H = a.H, D = DC > 0 ? DC : a.D, E = H * D;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  float dp[512];
+  std::vector<float> dp_big;
+  float* dpp = dp;
+  if (S > 512) {
+    dp_big.resize(static_cast<size_t>(S));
+    dpp = dp_big.data();
+  }
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t h = 0; h < H; ++h) {
+      for (int64_t t = 0; t < T; ++t) {
+        const float* go = dout + (b * T + t) * E + h * D;
+        const float* pr = P + ((b * H + h) * T + t) * S;
+        const float* dr = drop ? drop + ((b * H + h) * T + t) * S : nullptr;
+        const int64_t send = a.causal ? std::min(t + 1, S) : S;
+        float dsum = 0.f;
+        for (int64_t s = 0; s < send; ++s) {
+          const float pw = pr[s];
+          const float ks = dr ? dr[s] : 1.f;
+          if (pw == 0.f || ks == 0.f) {
+            dpp[s] = 0.f;
+            continue;
+          }
+          const int64_t vo = b * a.v_bs + s * a.v_ts + h * D;
+          dpp[s] = dot_h<DC>(go, a.v + vo, D) * ks;
+          axpy_h<DC>(pw * ks, go, dv + vo, D);
+          dsum += pw * dpp[s];
+        }
+        const int64_t qo = b * a.q_bs + t * a.q_ts + h * D;
+        const float* qr = a.q + qo;
+        float* dqr = dq + qo;
+        for (int64_t s = 0; s < send; ++s) {
+          const float pw = pr[s];
+          if (pw == 0.f) continue;
+          const float ds = pw * (dpp[s] - dsum) * scale;
+          const int64_t ko = b * a.k_bs + s * a.k_ts + h * D;
+          axpy_h<DC>(ds, a.k + ko, dqr, D);
+          axpy_h<DC>(ds, qr, dk + ko, D);
+        }
+      }
+    }
+  }
+}
+
+MLT_SIMD_CLONES void attn_forward(const AttnView& a, float* out, float* P, const float* drop) {
+  switch (a.D) {
+    case 8: return attn_forward_body<8>(a, out, P, drop);
+    case 16: return attn_forward_body<16>(a, out, P, drop);
+    case 32: return attn_forward_body<32>(a, out, P, drop);
+    case 64: return attn_forward_body<64>(a, out, P, drop);
+    default: return attn_forward_body<0>(a, out, P, drop);
+  }
+}
+
+MLT_SIMD_CLONES void attn_backward(const AttnView& a, const float* dout, const float* P, const float* drop,
+                                   float* dq, float* dk, float* dv) {
+  switch (a.D) {
+    case 8: return attn_backward_body<8>(a, dout, P, drop, dq, dk, dv);
+    case 16: return attn_backward_body<16>(a, dout, P, drop, dq, dk, dv);
+    case 32: return attn_backward_body<32>(a, dout, P, drop, dq, dk, dv);
+    case 64: return attn_backward_body<64>(a, dout, P, drop, dq, dk, dv);
+    default: return attn_backward_body<0>(a, dout, P, drop, dq, dk, dv);
+  }
+}
+
+/// Views for self-attention over a packed (B, T, 3E) tensor.
+AttnView self_view(const at::Tensor& qkv, const at::Tensor& key_pad, int64_t H, bool causal) {
+  const int64_t B = qkv.size(0), T = qkv.size(1), E = qkv.size(2) / 3;
+  const float* base = qkv.data_ptr<float>();
+  return AttnView{B, T, T, H, E / H, base, T * 3 * E, 3 * E, base + E, T * 3 * E, 3 * E,
+                  base + 2 * E, T * 3 * E, 3 * E, key_pad.data_ptr<uint8_t>(), causal};
+}
+
+/// Views for cross-attention: q (B, T, E), kv packed (B, S, 2E).
+AttnView cross_view(const at::Tensor& q, const at::Tensor& kv, const at::Tensor& key_pad, int64_t H,
+                    bool causal) {
+  const int64_t B = q.size(0), T = q.size(1), E = q.size(2), S = kv.size(1);
+  const float* kb = kv.data_ptr<float>();
+  return AttnView{B, T, S, H, E / H, q.data_ptr<float>(), T * E, E, kb, S * 2 * E, 2 * E,
+                  kb + E, S * 2 * E, 2 * E, key_pad.data_ptr<uint8_t>(), causal};
+}
+
+const float* ptr_or_null(const at::Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; }
+
+struct AttnResult {
+  at::Tensor out, P, drop;
+};
+
+AttnResult run_attn(const AttnView& a, float p, uint64_t stream) {
+  AttnResult r;
+  r.out = at::empty({a.B, a.T, a.H * a.D});           // (B, T, E)
+  r.P = at::empty({a.B, a.H, a.T, a.S});              // (B, H, T, S)
+  if (p > 0.f) r.drop = drop_mask(r.P, p, stream);    // (B, H, T, S)
+  attn_forward(a, r.out.data_ptr<float>(), r.P.data_ptr<float>(), ptr_or_null(r.drop));
+  return r;
+}
+
+struct SelfAttnFn : torch::autograd::Function<SelfAttnFn> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& qkv, const at::Tensor& key_pad, int64_t H,
+                               bool causal, double p, int64_t stream) {
+    at::Tensor qc = qkv.contiguous();
+    AttnResult r = run_attn(self_view(qc, key_pad, H, causal), static_cast<float>(p), static_cast<uint64_t>(stream));
+    ctx->save_for_backward({qc, key_pad, r.P, r.drop});
+    ctx->saved_data["H"] = H;
+    ctx->saved_data["causal"] = causal;
+    ctx->mark_non_differentiable({r.P});
+    return {r.out, r.P};
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor& qkv = saved[0];
+    AttnView a = self_view(qkv, saved[1], ctx->saved_data["H"].toInt(), ctx->saved_data["causal"].toBool());
+    at::Tensor dout = grads[0].contiguous();
+    at::Tensor dqkv = at::zeros_like(qkv);  // (B, T, 3E)
+    float* g = dqkv.data_ptr<float>();
+    const int64_t E = a.H * a.D;
+    attn_backward(a, dout.data_ptr<float>(), saved[2].data_ptr<float>(), ptr_or_null(saved[3]), g, g + E, g + 2 * E);
+    return {dqkv, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+struct CrossAttnFn : torch::autograd::Function<CrossAttnFn> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& q, const at::Tensor& kv,
+                               const at::Tensor& key_pad, int64_t H, bool causal, double p, int64_t stream) {
+    at::Tensor qc = q.contiguous(), kvc = kv.contiguous();
+    AttnResult r = run_attn(cross_view(qc, kvc, key_pad, H, causal), static_cast<float>(p),
+                            static_cast<uint64_t>(stream));
+    ctx->save_for_backward({qc, kvc, key_pad, r.P, r.drop});
+    ctx->saved_data["H"] = H;
+    ctx->saved_data["causal"] = causal;
+    ctx->mark_non_differentiable({r.P});
+    return {r.out, r.P};
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    AttnView a = cross_view(saved[0], saved[1], saved[2], ctx->saved_data["H"].toInt(),
+                            ctx->saved_data["causal"].toBool());
+    at::Tensor dout = grads[0].contiguous();
+    at::Tensor dq = at::zeros_like(saved[0]);   // (B, T, E)
+    at::Tensor dkv = at::zeros_like(saved[1]);  // (B, S, 2E)
+    const int64_t E = a.H * a.D;
+    attn_backward(a, dout.data_ptr<float>(), saved[3].data_ptr<float>(), ptr_or_null(saved[4]), dq.data_ptr<float>(),
+                  dkv.data_ptr<float>(), dkv.data_ptr<float>() + E);
+    return {dq, dkv, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+// ---------------------------------------------------------------- fused residual + dropout + LayerNorm
+
+/// r = x + drop * sub; y = (r - mean) * rstd * g + b per row of E. Saves xhat and rstd for backward.
+MLT_SIMD_CLONES void add_norm_forward(int64_t N, int64_t E, const float* __restrict x, const float* __restrict sub,
+                                      const float* __restrict drop, const float* __restrict g,
+                                      const float* __restrict bta, float eps, float* __restrict y,
+                                      float* __restrict xhat, float* __restrict rstd) {
+  const float invE = 1.0f / static_cast<float>(E);
+  for (int64_t n = 0; n < N; ++n) {
+    const float* xr = x + n * E;
+    const float* sr = sub + n * E;
+    float* xh = xhat + n * E;  // holds r until normalised
+    float sum = 0.f;
+    if (drop) {
+      const float* dr = drop + n * E;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t e = 0; e < E; ++e) {
+        xh[e] = xr[e] + sr[e] * dr[e];
+        sum += xh[e];
+      }
+    } else {
+#pragma omp simd reduction(+ : sum)
+      for (int64_t e = 0; e < E; ++e) {
+        xh[e] = xr[e] + sr[e];
+        sum += xh[e];
+      }
+    }
+    const float mean = sum * invE;
+    float var = 0.f;
+#pragma omp simd reduction(+ : var)
+    for (int64_t e = 0; e < E; ++e) {
+      const float c = xh[e] - mean;
+      var += c * c;
+    }
+    const float rs = 1.0f / std::sqrt(var * invE + eps);
+    rstd[n] = rs;
+    float* yr = y + n * E;
+#pragma omp simd
+    for (int64_t e = 0; e < E; ++e) {
+      xh[e] = (xh[e] - mean) * rs;
+      yr[e] = xh[e] * g[e] + bta[e];
+    }
+  }
+}
+
+/// Backward of add_norm_forward: dx = d(r), dsub = drop * d(r); dg, db accumulated.
+MLT_SIMD_CLONES void add_norm_backward(int64_t N, int64_t E, const float* __restrict xhat,
+                                       const float* __restrict rstd, const float* __restrict g,
+                                       const float* __restrict drop, const float* __restrict dy,
+                                       float* __restrict dx, float* __restrict dsub, float* __restrict dg,
+                                       float* __restrict db) {
+  const float invE = 1.0f / static_cast<float>(E);
+  for (int64_t n = 0; n < N; ++n) {
+    const float* xr = xhat + n * E;
+    const float* yr = dy + n * E;
+    float a = 0.f, c = 0.f;
+#pragma omp simd reduction(+ : a, c)
+    for (int64_t e = 0; e < E; ++e) {
+      const float dxh = yr[e] * g[e];
+      a += dxh;
+      c += dxh * xr[e];
+      dg[e] += yr[e] * xr[e];
+      db[e] += yr[e];
+    }
+    a *= invE;
+    c *= invE;
+    const float rs = rstd[n];
+    float* gx = dx + n * E;
+    float* gs = dsub + n * E;
+    if (drop) {
+      const float* dr = drop + n * E;
+#pragma omp simd
+      for (int64_t e = 0; e < E; ++e) {
+        gx[e] = rs * (yr[e] * g[e] - a - xr[e] * c);
+        gs[e] = gx[e] * dr[e];
+      }
+    } else {
+#pragma omp simd
+      for (int64_t e = 0; e < E; ++e) {
+        gx[e] = rs * (yr[e] * g[e] - a - xr[e] * c);
+        gs[e] = gx[e];
+      }
+    }
+  }
+}
+
+struct AddNormFn : torch::autograd::Function<AddNormFn> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& sub,
+                               const at::Tensor& g, const at::Tensor& b, double eps, double p, int64_t stream) {
+    const int64_t E = x.size(-1), N = x.numel() / E;
+    at::Tensor xc = x.contiguous(), sc = sub.contiguous();
+    at::Tensor y = at::empty_like(xc), xhat = at::empty_like(xc), rstd = at::empty({N});
+    at::Tensor drop;
+    if (p > 0.0) drop = drop_mask(xc, static_cast<float>(p), static_cast<uint64_t>(stream));
+    add_norm_forward(N, E, xc.data_ptr<float>(), sc.data_ptr<float>(), ptr_or_null(drop), g.data_ptr<float>(),
+                     b.data_ptr<float>(), static_cast<float>(eps), y.data_ptr<float>(), xhat.data_ptr<float>(),
+                     rstd.data_ptr<float>());
+    ctx->save_for_backward({xhat, rstd, g, drop});
+    return {y};
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor& xhat = saved[0];
+    const int64_t E = xhat.size(-1), N = xhat.numel() / E;
+    at::Tensor dy = grads[0].contiguous();
+    at::Tensor dx = at::empty_like(xhat), dsub = at::empty_like(xhat);
+    at::Tensor dg = at::zeros({E}), db = at::zeros({E});
+    add_norm_backward(N, E, xhat.data_ptr<float>(), saved[1].data_ptr<float>(), saved[2].data_ptr<float>(),
+                      ptr_or_null(saved[3]), dy.data_ptr<float>(), dx.data_ptr<float>(), dsub.data_ptr<float>(),
+                      dg.data_ptr<float>(), db.data_ptr<float>());
+    return {dx, dsub, dg, db, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+// ---------------------------------------------------------------- fused dropout (and residual + dropout)
+
+MLT_SIMD_CLONES void drop_kernel(int64_t n, const float* __restrict x, const float* __restrict s,
+                                 const float* __restrict m, float* __restrict o) {
+  if (x) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) o[i] = x[i] + s[i] * m[i];
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) o[i] = s[i] * m[i];
+  }
+}
+
+/// y = (x if given) + drop * sub
+at::Tensor apply_drop(const at::Tensor* x, const at::Tensor& sub, const at::Tensor& drop) {
+  at::Tensor sc = sub.contiguous();
+  at::Tensor y = at::empty_like(sc);
+  at::Tensor xc = x ? x->contiguous() : at::Tensor();
+  drop_kernel(sc.numel(), x ? xc.data_ptr<float>() : nullptr, sc.data_ptr<float>(), drop.data_ptr<float>(),
+              y.data_ptr<float>());
+  return y;
+}
+
+struct DropoutFn : torch::autograd::Function<DropoutFn> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, double p, int64_t stream) {
+    at::Tensor drop = drop_mask(x, static_cast<float>(p), static_cast<uint64_t>(stream));
+    ctx->save_for_backward({drop});
+    return {apply_drop(nullptr, x, drop)};
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    return {apply_drop(nullptr, grads[0], saved[0]), at::Tensor(), at::Tensor()};
+  }
+};
+
+struct AddDropoutFn : torch::autograd::Function<AddDropoutFn> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& sub, double p,
+                               int64_t stream) {
+    at::Tensor drop = drop_mask(sub, static_cast<float>(p), static_cast<uint64_t>(stream));
+    ctx->save_for_backward({drop});
+    return {apply_drop(&x, sub, drop)};
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    return {grads[0], apply_drop(nullptr, grads[0], saved[0]), at::Tensor(), at::Tensor()};
+  }
+};
+
+// ---------------------------------------------------------------- stock attention
+
+/// q (B, H, T, D), k, v (B, H, S, D) -> (B, T, E); probs (B, H, T, S) before dropout.
+at::Tensor stock_attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const AttnMask& mask,
+                        Step& st, at::Tensor* probs) {
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
+  at::Tensor scores = at::matmul(q * (1.0 / std::sqrt(static_cast<double>(D))), k.transpose(-2, -1));  // (B, H, T, S)
+  scores = scores + mask.additive;
+  at::Tensor P = at::softmax(scores, -1);  // (B, H, T, S)
+  if (mask.dead.defined()) P = P.masked_fill(mask.dead, 0.0);
+  if (probs) *probs = P.detach();
+  at::Tensor Pd = ops::dropout(P, st);
+  return at::matmul(Pd, v).transpose(1, 2).reshape({B, T, H * D});  // (B, H, T, D) -> (B, T, E)
+}
+
+/// PyTorch's Adam / AdamW element update; decay multiplies the parameter first (AdamW), l2 adds to the gradient.
+MLT_SIMD_CLONES void adam_kernel(int64_t n, float* __restrict p, const float* __restrict grad, float* __restrict m,
+                                 float* __restrict v, float b1, float b2, float omb1, float omb2, float decay,
+                                 float l2, float step_size, float bc2_sqrt, float eps) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float pi = p[i] * decay;
+    const float g = grad[i] + l2 * pi;
+    m[i] = m[i] * b1 + g * omb1;
+    v[i] = v[i] * b2 + omb2 * g * g;
+    p[i] = pi - step_size * (m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps));
+  }
+}
+
+bool use_fused(const Step& st, const at::Tensor& x) { return st.fused && x.is_cpu() && x.scalar_type() == at::kFloat; }
+
+int64_t stream_of(Step& st) { return static_cast<int64_t>(st.rng->next_stream()); }
+
+}  // namespace
+
+namespace ops {
+
+at::Tensor self_attention(const at::Tensor& x, const at::Tensor& in_w, const at::Tensor& in_b,
+                          const at::Tensor& out_w, const at::Tensor& out_b, int64_t H, const AttnMask& mask,
+                          Step& st, at::Tensor* probs) {
+  const int64_t B = x.size(0), T = x.size(1), E = x.size(2), D = E / H;
+  at::Tensor qkv = at::linear(x, in_w, in_b);  // (B, T, 3E)
+  at::Tensor ctx;
+  if (use_fused(st, x)) {
+    const double p = st.dropping() ? st.p : 0.0;
+    const int64_t stream = p > 0.0 ? stream_of(st) : 0;
+    if (at::GradMode::is_enabled()) {
+      auto r = SelfAttnFn::apply(qkv, mask.key_pad, H, mask.causal, p, stream);
+      ctx = r[0];
+      if (probs) *probs = r[1];
+    } else {
+      AttnResult r = run_attn(self_view(qkv.contiguous(), mask.key_pad, H, mask.causal), (float)p, stream);
+      ctx = r.out;
+      if (probs) *probs = r.P;
+    }
+  } else {
+    at::Tensor qkv5 = qkv.view({B, T, 3, H, D}).permute({2, 0, 3, 1, 4});  // (3, B, H, T, D)
+    ctx = stock_attend(qkv5[0], qkv5[1], qkv5[2], mask, st, probs);
+  }
+  return at::linear(ctx, out_w, out_b);  // (B, T, E)
+}
+
+at::Tensor cross_attention(const at::Tensor& x, const at::Tensor& mem, const at::Tensor& in_w,
+                           const at::Tensor& in_b, const at::Tensor& out_w, const at::Tensor& out_b, int64_t H,
+                           const AttnMask& mask, Step& st, at::Tensor* probs) {
+  const int64_t B = x.size(0), T = x.size(1), E = x.size(2), S = mem.size(1), D = E / H;
+  at::Tensor q = at::linear(x, in_w.narrow(0, 0, E), in_b.narrow(0, 0, E));              // (B, T, E)
+  at::Tensor kv = at::linear(mem, in_w.narrow(0, E, 2 * E), in_b.narrow(0, E, 2 * E));   // (B, S, 2E)
+  at::Tensor ctx;
+  if (use_fused(st, x)) {
+    const double p = st.dropping() ? st.p : 0.0;
+    const int64_t stream = p > 0.0 ? stream_of(st) : 0;
+    if (at::GradMode::is_enabled()) {
+      auto r = CrossAttnFn::apply(q, kv, mask.key_pad, H, mask.causal, p, stream);
+      ctx = r[0];
+      if (probs) *probs = r[1];
+    } else {
+      AttnResult r = run_attn(cross_view(q.contiguous(), kv.contiguous(), mask.key_pad, H, mask.causal), (float)p,
+                              stream);
+      ctx = r.out;
+      if (probs) *probs = r.P;
+    }
+  } else {
+    at::Tensor qh = q.view({B, T, H, D}).transpose(1, 2);                          // (B, H, T, D)
+    at::Tensor kv5 = kv.view({B, S, 2, H, D}).permute({2, 0, 3, 1, 4});            // (2, B, H, S, D)
+    ctx = stock_attend(qh, kv5[0], kv5[1], mask, st, probs);
+  }
+  return at::linear(ctx, out_w, out_b);  // (B, T, E)
+}
+
+at::Tensor add_dropout_norm(const at::Tensor& x, const at::Tensor& sub, const at::Tensor& g, const at::Tensor& b,
+                            double eps, Step& st) {
+  if (use_fused(st, x)) {
+    const double p = st.dropping() ? st.p : 0.0;
+    const int64_t stream = p > 0.0 ? stream_of(st) : 0;
+    return AddNormFn::apply(x, sub, g, b, eps, p, stream)[0];
+  }
+  return at::layer_norm(x + dropout(sub, st), {x.size(-1)}, g, b, eps);
+}
+
+at::Tensor add_dropout(const at::Tensor& x, const at::Tensor& sub, Step& st) {
+  if (!st.dropping()) return x + sub;
+  if (use_fused(st, x)) return AddDropoutFn::apply(x, sub, st.p, stream_of(st))[0];
+  return x + dropout(sub, st);
+}
+
+at::Tensor dropout(const at::Tensor& x, Step& st) {
+  if (!st.dropping()) return x;
+  if (use_fused(st, x)) return DropoutFn::apply(x, st.p, stream_of(st))[0];
+  const double keep = 1.0 - st.p;
+  at::Tensor m = at::empty_like(x).bernoulli_(keep, *st.gen).div_(keep);
+  return x * m;
+}
+
+at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& g, const at::Tensor& b, double eps) {
+  return at::layer_norm(x, {x.size(-1)}, g, b, eps);
+}
+
+at::Tensor activation(const at::Tensor& x, int act) { return act == MLT_ACT_GELU ? at::gelu(x) : at::relu(x); }
+
+void adam_step(at::Tensor& param, const at::Tensor& grad, at::Tensor& m, at::Tensor& v, int64_t step,
+               const mlt_optim_config& o, double lr) {
+  const double b1 = o.beta1, b2 = o.beta2, wd = o.weight_decay;
+  const double bc1 = 1.0 - std::pow(b1, static_cast<double>(step));
+  const double bc2 = 1.0 - std::pow(b2, static_cast<double>(step));
+  const double step_size = lr / bc1;
+  const double bc2_sqrt = std::sqrt(bc2);
+  const bool adamw = o.kind == MLT_OPTIM_ADAMW;
+  if (param.is_cpu() && param.scalar_type() == at::kFloat) {
+    adam_kernel(param.numel(), param.data_ptr<float>(), grad.data_ptr<float>(), m.data_ptr<float>(),
+                v.data_ptr<float>(), (float)b1, (float)b2, (float)(1.0 - b1), (float)(1.0 - b2),
+                adamw ? (float)(1.0 - lr * wd) : 1.f, adamw ? 0.f : (float)wd, (float)step_size, (float)bc2_sqrt,
+                o.eps);
+    return;
+  }
+  at::Tensor g = grad;
+  if (adamw) {
+    if (wd != 0.0) param.mul_(1.0 - lr * wd);
+  } else if (wd != 0.0) {
+    g = grad.add(param, wd);
+  }
+  m.mul_(b1).add_(g, 1.0 - b1);
+  v.mul_(b2).addcmul_(g, g, 1.0 - b2);
+  at::Tensor denom = (v.sqrt() / bc2_sqrt).add_(o.eps);
+  param.addcdiv_(m, denom, -step_size);
+}
+
+}  // namespace ops
+}  // namespace mlt

@@ -1,0 +1,94 @@
+// The real runner end to end on a slice of data/names.txt: a small pruned sweep over the decoder trainer.
+using MLNet.Transformer.AutoML;
+using MLNet.Transformer.Data;
+using MLNet.Transformer.LanguageModeling;
+using MLNet.Transformer.TestKit;
+using MLNet.Transformer.Text;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace MLNet.Transformer.AutoML.Tests;
+
+[CollectionDefinition(nameof(NativeEngineSweeps), DisableParallelization = true)]
+public sealed class NativeEngineSweeps;
+
+[Collection(nameof(NativeEngineSweeps))]
+public class NextCharacterTrialRunnerTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public NextCharacterTrialRunnerTests(ITestOutputHelper output) => _output = output;
+
+    private static (IDataView Train, IDataView Valid) Names(MLContext ml)
+    {
+        var all = File.ReadAllLines(RepoPaths.Combine("data", "names.txt")).Where(l => l.Length > 0).Take(360).ToArray();
+        IDataView View(IEnumerable<string> words) => ml.Data.LoadFromEnumerable(words.Select(w => new TextRow { Text = w }).ToArray());
+        var tokenizer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(View(all));
+        return (tokenizer.Transform(View(all.Take(300))), tokenizer.Transform(View(all.Skip(300))));
+    }
+
+    private static TransformerDecoderTrainerOptions BaseOptions() => new()
+    {
+        Layers = 1, Heads = 1, ModelDimension = 16, FeedForwardDimension = 16, BatchSize = 32, LearningRate = 3e-3f,
+    };
+
+    [Fact]
+    public async Task RunAsync_DecoderSweepWithAsha_TrainsRealTrialsAndRanksThem()
+    {
+        var ml = new MLContext(seed: 1);
+        var (train, valid) = Names(ml);
+        var runner = new NextCharacterTrialRunner<TransformerDecoderTrainerOptions>(ml, train, valid);
+        var trained = new List<long>();
+        runner.OnTrained = (_, model) => trained.Add(model.ParameterCount);
+        var space = ml.Auto().CreateSearchSpace(BaseOptions())
+            .Choice(o => o.Heads, 1, 2, 3)
+            .Range(o => o.Layers, 1, 2)
+            .Constraint("heads must divide the model dimension", o => o.ModelDimension % o.Heads == 0);
+
+        var result = await ml.Auto().CreateSweep(space, runner, new SweepOptions { MaxEpochs = 3, MaxTrials = 4, Seed = 5, ThreadsPerTrial = 1 })
+            .WithTuner(new GridTuner())
+            .WithPruner(new AshaPruner(minEpochs: 1, reductionFactor: 2))
+            .RunAsync();
+
+        foreach (var t in result.Trials)
+        {
+            _output.WriteLine(t.ToString());
+        }
+
+        Assert.All(result.WithStatus(TrialStatus.Skipped), t => Assert.Equal(3, t.Parameters.Get<int>("Heads")));
+        var ran = result.Trials.Where(t => t.Status != TrialStatus.Skipped).ToList();
+        Assert.Equal(4, ran.Count);
+        Assert.All(ran, t =>
+        {
+            Assert.True(t.Status is TrialStatus.Completed or TrialStatus.Pruned, t.ToString());
+            Assert.True(double.IsFinite(t.ValidationLoss) && t.ValidationLoss > 0, t.ToString());
+            Assert.Equal(t.EpochsRun, t.EpochLosses.Count);
+            Assert.Equal(t.EpochLosses[^1], t.ValidationLoss);
+        });
+        Assert.All(result.WithStatus(TrialStatus.Completed), t => Assert.Equal(3, t.EpochsRun));
+        Assert.All(result.WithStatus(TrialStatus.Pruned), t => Assert.Contains(t.EpochsRun, new[] { 1, 2 }));
+        Assert.NotNull(result.Best);
+        Assert.Equal(result.WithStatus(TrialStatus.Completed).Count, trained.Count);
+        Assert.True(result.Best.Metrics["ParameterCount"] > 0);
+    }
+
+    [Fact]
+    public async Task RunAsync_NoValidationData_FailsTheTrialNamingValidation()
+    {
+        var ml = new MLContext(seed: 1);
+        var (train, _) = Names(ml);
+        var runner = new NextCharacterTrialRunner<TransformerDecoderTrainerOptions>(ml, train);
+        var space = SearchSpace.Create(BaseOptions()).Choice(o => o.Heads, 1);
+
+        var result = await ml.Auto().CreateSweep(space, runner, new SweepOptions { MaxEpochs = 1, Seed = 2 }).WithTuner(new GridTuner()).RunAsync();
+
+        var trial = Assert.Single(result.Trials);
+        Assert.Equal(TrialStatus.Failed, trial.Status);
+        Assert.Contains("validation", trial.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private sealed class TextRow
+    {
+        public string Text { get; set; } = "";
+    }
+}

@@ -1,0 +1,101 @@
+// ASHA: rung placement, promotion rule, and a pruned grid reaching the plain grid's best for fewer epochs.
+using MLNet.Transformer.AutoML;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace MLNet.Transformer.AutoML.Tests;
+
+public class PruningTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public PruningTests(ITestOutputHelper output) => _output = output;
+
+    [Fact]
+    public void AshaPruner_Initialize_PlacesRungsGeometricallyBelowTheBudget()
+    {
+        var pruner = new AshaPruner(minEpochs: 1, reductionFactor: 3);
+        pruner.Initialize(27);
+        Assert.Equal([1, 3, 9], pruner.Rungs);
+
+        pruner.Initialize(10);
+        Assert.Equal([1, 3, 9], pruner.Rungs);
+
+        var two = new AshaPruner(minEpochs: 2, reductionFactor: 2);
+        two.Initialize(16);
+        Assert.Equal([2, 4, 8], two.Rungs);
+    }
+
+    [Fact]
+    public void AshaPruner_ShouldPrune_KeepsTopThirdAtEachRung()
+    {
+        var pruner = new AshaPruner(minEpochs: 1, reductionFactor: 3);
+        pruner.Initialize(9);
+
+        // Rung 1 (epoch 1). n < eta: only a new best continues.
+        Assert.False(pruner.ShouldPrune(0, 1, 2.0)); // first at the rung always continues
+        Assert.True(pruner.ShouldPrune(1, 1, 3.0));  // worse than the only one so far
+        Assert.False(pruner.ShouldPrune(2, 1, 1.5)); // new best
+
+        // n = 4: keep floor(4/3) = 1 -> must be the best.
+        Assert.True(pruner.ShouldPrune(3, 1, 1.8));
+
+        // n = 6: keep 2 -> second best continues.
+        Assert.True(pruner.ShouldPrune(4, 1, 5.0));
+        Assert.False(pruner.ShouldPrune(5, 1, 1.6));
+
+        // Between rungs nothing is pruned; at epoch 3 trial 0 is judged at rung 2 (first there: continues).
+        Assert.False(pruner.ShouldPrune(0, 2, 1.9));
+        Assert.False(pruner.ShouldPrune(0, 3, 1.9));
+        Assert.True(pruner.ShouldPrune(2, 3, 2.5));
+
+        // The full budget is not a rung.
+        Assert.False(pruner.ShouldPrune(2, 9, 100));
+    }
+
+    [Fact]
+    public void AshaPruner_NaNLoss_CountsAsWorst()
+    {
+        var pruner = new AshaPruner();
+        pruner.Initialize(9);
+        Assert.False(pruner.ShouldPrune(0, 1, 1.0));
+        Assert.True(pruner.ShouldPrune(1, 1, double.NaN));
+    }
+
+    [Fact]
+    public async Task Sweep_AshaOnGrid_ReachesThePlainGridsBestWithFarFewerEpochs()
+    {
+        var options = new SweepOptions { MaxEpochs = 27, Seed = 7, MaxTrials = 100 };
+        var plainRunner = new AnalyticRunner();
+        var plain = await new SweepExperiment<PlainOptions>(Spaces.HeadsLayers(), plainRunner, options)
+            .WithTuner(new GridTuner())
+            .RunAsync();
+
+        var prunedRunner = new AnalyticRunner();
+        var pruned = await new SweepExperiment<PlainOptions>(Spaces.HeadsLayers(), prunedRunner, options)
+            .WithTuner(new GridTuner())
+            .WithPruner(new AshaPruner(minEpochs: 1, reductionFactor: 3))
+            .RunAsync();
+
+        double ratio = pruned.TotalEpochs / (double)plain.TotalEpochs;
+        _output.WriteLine($"plain grid: {plain.TotalEpochs} epochs; ASHA grid: {pruned.TotalEpochs} epochs; ratio {ratio:F3}; " +
+            $"pruned {pruned.WithStatus(TrialStatus.Pruned).Count} of {pruned.Trials.Count}");
+
+        Assert.Equal(16 * 27, plain.TotalEpochs);
+        Assert.Equal(plainRunner.EpochsTrained, plain.TotalEpochs);
+        Assert.Equal(prunedRunner.EpochsTrained, pruned.TotalEpochs);
+        Assert.Equal("Heads=4,Layers=2", plain.Best!.Parameters.Key);
+        Assert.Equal(plain.Best.Parameters, pruned.Best!.Parameters);
+        Assert.Equal(plain.Best.ValidationLoss, pruned.Best.ValidationLoss);
+        Assert.Equal(27, pruned.Best.EpochsRun);
+        Assert.True(ratio < 0.7, $"epoch ratio {ratio}");
+
+        // Pruned trials stopped exactly at a rung and rank below every completed trial.
+        var prunedTrials = pruned.WithStatus(TrialStatus.Pruned);
+        Assert.NotEmpty(prunedTrials);
+        Assert.All(prunedTrials, t => Assert.Contains(t.EpochsRun, new[] { 1, 3, 9 }));
+        int lastCompletedRank = pruned.Leaderboard.Where(e => e.Trial.Status == TrialStatus.Completed).Max(e => e.Rank);
+        int firstPrunedRank = pruned.Leaderboard.Where(e => e.Trial.Status == TrialStatus.Pruned).Min(e => e.Rank);
+        Assert.True(lastCompletedRank < firstPrunedRank);
+    }
+}

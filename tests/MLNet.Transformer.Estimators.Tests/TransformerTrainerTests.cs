@@ -1,0 +1,201 @@
+// Behaviour of the next-character trainers: schema conformance, determinism, validation, early stopping,
+// devices, cancellation, and the honest encoder-decoder.
+using MLNet.Transformer.Data;
+using MLNet.Transformer.Engine;
+using MLNet.Transformer.LanguageModeling;
+using MLNet.Transformer.TestKit;
+using MLNet.Transformer.Text;
+using Xunit;
+
+namespace MLNet.Transformer.Tests;
+
+[Collection(nameof(SerialEngine))]
+public class TransformerTrainerTests
+{
+    private static readonly string[] Small = NamesData.All.Take(120).ToArray();
+
+    [Fact]
+    public void DecoderTrainer_Conformance_SchemaRejectionAndSaveLoadRoundTrip()
+    {
+        var ml = new MLContext(7);
+        var tokenized = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(NamesData.View(ml, Small)).Transform(NamesData.View(ml, Small));
+        var options = NamesData.MiniFormer(epochs: 2);
+        var trainer = ml.LanguageModeling.Trainers.TransformerDecoder(options);
+
+        // Invalid inputs: the token column missing, and a Text column where ids are expected.
+        var noTokens = NamesData.View(ml, Small);
+        var wrongType = ml.Data.LoadFromEnumerable(Small.Select(w => new TokensAsText { Tokens = w }).ToArray());
+        EstimatorConformance.Check(ml, trainer, tokenized, (noTokens, "Tokens"), (wrongType, "Tokens"));
+    }
+
+    [Fact]
+    public void EncoderDecoderTrainer_Conformance_SchemaRejectionAndSaveLoadRoundTrip()
+    {
+        var ml = new MLContext(7);
+        var tokenized = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(NamesData.View(ml, Small)).Transform(NamesData.View(ml, Small));
+        var trainer = ml.LanguageModeling.Trainers.TransformerEncoderDecoder(new TransformerEncoderDecoderTrainerOptions
+        {
+            Layers = 1, Heads = 2, ModelDimension = 16, FeedForwardDimension = 16, Epochs = 1, Seed = 3, Device = "cpu",
+        });
+        EstimatorConformance.Check(ml, trainer, tokenized, (NamesData.View(ml, Small), "Tokens"));
+    }
+
+    [Fact]
+    public void Fit_SameSeedTwice_IdenticalLossCurves_DifferentSeedDiffers()
+    {
+        double[] Curve(int seed)
+        {
+            var ml = new MLContext(1);
+            var o = NamesData.MiniFormer(epochs: 3, seed);
+            o.ValidationFraction = 0.2;
+            o.Dropout = 0.1f; // dropout draws from the seeded generator too
+            using var m = NamesData.Pipeline(ml, o).Fit(NamesData.View(ml, NamesData.All));
+            return m.LastTransformer!.History!.Epochs.SelectMany(e => new[] { e.TrainLoss, e.ValidationLoss!.Value }).ToArray();
+        }
+
+        double[] a = Curve(11), b = Curve(11), c = Curve(12);
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+        Assert.True(a[^2] < a[0], "training loss must decrease");
+    }
+
+    [Fact]
+    public void Fit_ValidationLoss_IsMeanOverEveryValidationToken()
+    {
+        var ml = new MLContext(1);
+        var (train, valid) = NamesData.Tokenized(ml, NamesData.All.Take(800), NamesData.All.Skip(800));
+        var o = NamesData.MiniFormer(epochs: 2);
+        o.ValidationSet = valid;
+        o.KeepBestWeights = false;
+        using var m = ml.LanguageModeling.Trainers.TransformerDecoder(o).Fit(train);
+        double reported = m.History!.Epochs[^1].ValidationLoss!.Value;
+
+        // Independent path: the managed log-softmax over the scored rows' logits, token-weighted.
+        var metrics = ml.LanguageModeling.Evaluate(m.Transform(valid));
+        Assert.Equal(reported, metrics.LogLoss, 4);
+        long chars = NamesData.All.Skip(800).Sum(w => w.Length + 1); // characters + EOS
+        Assert.Equal(chars, metrics.Tokens);
+    }
+
+    [Fact]
+    public void Fit_EarlyStopping_StopsAndKeepsBestWeights()
+    {
+        var ml = new MLContext(1);
+        var (train, valid) = NamesData.Tokenized(ml, NamesData.All.Take(100), NamesData.All.Skip(900));
+        var o = NamesData.MiniFormer(epochs: 60);
+        o.ModelDimension = 64;
+        o.FeedForwardDimension = 256;
+        o.LearningRate = 1e-2f; // overfits and wobbles quickly on 100 words
+        o.ValidationSet = valid;
+        o.EarlyStoppingPatience = 3;
+        using var m = ml.LanguageModeling.Trainers.TransformerDecoder(o).Fit(train);
+        var h = m.History!;
+        Assert.True(h.StoppedEarly);
+        Assert.True(h.Epochs.Count < 60);
+        Assert.Equal(h.BestValidationLoss!.Value, h.Epochs.Min(e => e.ValidationLoss!.Value), 10);
+        var metrics = ml.LanguageModeling.Evaluate(m.Transform(valid));
+        Assert.Equal(h.BestValidationLoss!.Value, metrics.LogLoss, 4);
+    }
+
+    [Fact]
+    public void Fit_CudaRequestedWithoutCuda_ThrowsDeviceUnavailable()
+    {
+        // One past the last device is absent everywhere (cuda:0 on a machine without CUDA).
+        string absent = $"cuda:{EngineRuntime.CudaDeviceCount}";
+        var ml = new MLContext(1);
+        var o = NamesData.MiniFormer(epochs: 1);
+        o.Device = absent;
+        var e = Assert.Throws<DeviceUnavailableException>(() => NamesData.Pipeline(ml, o).Fit(NamesData.View(ml, Small)));
+        Assert.Contains(absent, e.Message, StringComparison.Ordinal);
+        Assert.Equal(EngineRuntime.IsCudaAvailable ? "cuda:0" : "cpu", EngineRuntime.ResolveDevice("auto"));
+    }
+
+    [Fact]
+    public void Fit_Cancelled_ThrowsOperationCanceled()
+    {
+        var ml = new MLContext(1);
+        using var cts = new CancellationTokenSource();
+        var o = NamesData.MiniFormer(epochs: 50);
+        o.CancellationToken = cts.Token;
+        o.Progress = new SyncProgress(p => { if (p.Step >= 20) { cts.Cancel(); } });
+        Assert.ThrowsAny<OperationCanceledException>(() => NamesData.Pipeline(ml, o).Fit(NamesData.View(ml, NamesData.All)));
+    }
+
+    [Theory]
+    [InlineData(0, "Layers")]
+    [InlineData(3, "Heads")]
+    public void Options_Invalid_ThrowsNamingTheOption(int value, string option)
+    {
+        var ml = new MLContext(1);
+        var o = NamesData.MiniFormer(1);
+        if (option == "Layers") { o.Layers = value; } else { o.Heads = value; }
+        var e = Assert.ThrowsAny<ArgumentException>(() => ml.LanguageModeling.Trainers.TransformerDecoder(o));
+        Assert.Contains(option, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Fit_RowLongerThanMaximumLength_ThrowsNamingColumn()
+    {
+        var ml = new MLContext(1);
+        var o = NamesData.MiniFormer(1);
+        o.MaximumLength = 6;
+        var e = Assert.Throws<ArgumentException>(() => NamesData.Pipeline(ml, o).Fit(NamesData.View(ml, ["cat", "caterpillar"])));
+        Assert.Contains("Tokens", e.Message, StringComparison.Ordinal);
+        Assert.Contains("MaximumLength", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The seed's FullTransformer let each position read its own target through an unmasked encoder; ours must not.
+    /// The honest single-column encoder-decoder lands in the decoder-only model's range on held-out words, while the
+    /// same network with the masks removed (the seed's leak) drives held-out loss towards zero, which proves this
+    /// test can tell the two apart.
+    /// </summary>
+    [Fact]
+    public void EncoderDecoder_SingleColumn_DoesNotSeeTheFuture()
+    {
+        var ml = new MLContext(1);
+        var (train, valid) = NamesData.Tokenized(ml, NamesData.All.Take(780), NamesData.All.Skip(780));
+        var ed = new TransformerEncoderDecoderTrainerOptions
+        {
+            Layers = 1, Heads = 2, ModelDimension = 32, FeedForwardDimension = 64, Epochs = 12, Seed = 5, Device = "cpu", ValidationSet = valid,
+        };
+        using var honest = ml.LanguageModeling.Trainers.TransformerEncoderDecoder(ed).Fit(train);
+        var dec = NamesData.MiniFormer(epochs: 12, seed: 5);
+        dec.ValidationSet = valid;
+        using var decoder = ml.LanguageModeling.Trainers.TransformerDecoder(dec).Fit(train);
+        double honestLoss = honest.History!.BestValidationLoss!.Value;
+        double decoderLoss = decoder.History!.BestValidationLoss!.Value;
+        Assert.InRange(honestLoss, 1.8, 3.2);
+        Assert.InRange(honestLoss / decoderLoss, 0.8, 1.25);
+
+        // The leaky variant: same weights layout, masks off.
+        var leaky = honest.Info.Architecture with { CausalEncoder = false, CausalCross = false, Seed = 5 };
+        double leakyLoss = LeakyRun(leaky, honest.Info, NamesData.All.Take(780), NamesData.All.Skip(780));
+        Assert.True(leakyLoss < 0.6, $"the leaky model should read its targets (held-out loss {leakyLoss:F3})");
+    }
+
+    private static double LeakyRun(TransformerModelConfig config, NextCharacterModelInfo info, IEnumerable<string> train, IEnumerable<string> valid)
+    {
+        var index = info.Vocabulary.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => x.i);
+        TokenRow Row(string w) => new([info.BosId, .. w.Select(c => index[c.ToString()]), info.EosId], null);
+        var trainRows = train.Select(Row).ToList();
+        var validRows = valid.Select(Row).ToList();
+        using var model = TransformerModel.Create(config, "cpu");
+        var o = new TransformerEncoderDecoderTrainerOptions { Epochs = 12, BatchSize = 16 };
+        var loop = new TrainingLoop(o, info.PadId, selfSource: true);
+        return loop.Run(model, trainRows, validRows, seed: 5).BestValidationLoss!.Value;
+    }
+
+    private sealed class TokensAsText
+    {
+        public string Tokens { get; set; } = "";
+    }
+
+    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
+
+[CollectionDefinition(nameof(SerialEngine), DisableParallelization = true)]
+public sealed class SerialEngine;

@@ -1,5 +1,6 @@
 // Shared plumbing of the commands: common options, JSON or human output, one-line errors and exit codes.
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -29,28 +30,42 @@ internal static class CliHost
         root.Add(Quiet);
         var parse = root.Parse(args);
         bool json = parse.GetValue(Json);
+        if (parse.Action is ParseErrorAction)
+        {
+            // Usage errors follow the same contract as every other failure: one line on stderr, nothing else.
+            var command = parse.CommandResult.Command;
+            string usage = command == root ? root.Name : $"{root.Name} {command.Name}";
+            return Fail(string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.'))) + $" (see '{usage} --help').", "ParseError", json, 1);
+        }
+
         try
         {
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            var inner = e is AggregateException { InnerExceptions.Count: 1 } a ? a.InnerExceptions[0] : e;
+            var inner = e is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0] : e;
             string text = inner switch
             {
                 OperationCanceledException => "cancelled",
                 ArgumentException { ParamName: { } p } a => a.Message.Replace($" (Parameter '{p}')", "", StringComparison.Ordinal),
                 _ => inner.Message,
             };
-            string message = OneLine(text);
-            if (json)
-            {
-                Console.Out.WriteLine(JsonSerializer.Serialize(new { error = message, type = inner.GetType().Name }, JsonOptions));
-            }
-
-            Console.Error.WriteLine($"error: {message}");
-            return inner is OperationCanceledException ? 130 : 1;
+            return Fail(text, inner.GetType().Name, json, inner is OperationCanceledException ? 130 : 1);
         }
+    }
+
+    /// <summary>Reports a failure as one `error:` line on stderr (and a JSON object on stdout with --json).</summary>
+    private static int Fail(string text, string type, bool json, int exitCode)
+    {
+        string message = OneLine(text);
+        if (json)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(new { error = message, type }, JsonOptions));
+        }
+
+        Console.Error.WriteLine($"error: {message}");
+        return exitCode;
     }
 
     /// <summary>Prints <paramref name="value"/> as JSON when --json is set, else calls <paramref name="human"/>.</summary>

@@ -10,5 +10,6 @@ root.Add(ModelCommands.Score());
 root.Add(ModelCommands.Generate());
 root.Add(ModelCommands.Info());
 root.Add(AttentionCommand.Create());
+root.Add(SweepCommand.Create());
 root.Add(DoctorCommand.Create());
 return CliHost.Run(root, args);

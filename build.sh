@@ -5,7 +5,7 @@
 #   ./build.sh test     every test (native parity against PyTorch included)
 #   ./build.sh build    native library and .NET solution only
 #   ./build.sh native   native library only
-#   ./build.sh bench    engine vs PyTorch-eager benchmark (seconds per epoch and ratio)
+#   ./build.sh bench    engine vs PyTorch-eager benchmark (seconds per epoch and ratio; args go to compare.py)
 # Environment: TORCH_PREFIX   CMake prefix of another libtorch (e.g. a CUDA PyTorch's cmake_prefix_path)
 #              CONFIGURATION  Release (default) or Debug
 #              MLT_SKIP_APT=1 never call apt-get (packages must already be present)
@@ -100,8 +100,10 @@ case "$verb" in
     log "demo artifacts in artifacts/demo (model zip, loss.svg, attention.html)"
     ;;
   bench)
-    build_native; deps_python; build_dotnet
-    dotnet run -c "$CONFIGURATION" --project "$ROOT/bench/MLNet.Transformer.Bench" -- "$@"
+    # Engine vs PyTorch eager on the seed's two models, alternated in one run; extra args go to compare.py
+    # (e.g. --rounds 5 --epochs 5 --device cuda:0).
+    build_native; deps_python
+    "$MLT_PYTHON" "$ROOT/bench/native/compare.py" --bench "$NATIVE_DIR/mlt_bench" "$@"
     ;;
   *) echo "usage: ./build.sh demo|test|build|native|bench" >&2; exit 2 ;;
 esac

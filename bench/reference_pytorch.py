@@ -76,7 +76,7 @@ class MiniFormer(nn.Module):
         T = x.size(1)
         h = self.embed(x) + self.pe[:T]
         scores = self.q(h) @ self.k(h).transpose(-2, -1) / math.sqrt(self.E)            # (B, T, T)
-        future = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
+        future = torch.triu(torch.ones(T, T, dtype=torch.bool, device=x.device), diagonal=1)
         att = torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
         h1 = self.ln1(h + self.o(att @ self.v(h)))
         return self.head(self.ln2(h1 + self.ffn(h1)))
@@ -99,7 +99,7 @@ class FullTransformer(nn.Module):
         spad, tpad = src == pad, tgt == pad
         mem = self.encoder(self.src_emb(src) + self.pe[:S], src_key_padding_mask=spad)
         y = self.tgt_emb(tgt) + self.pe[:T]
-        causal = torch.triu(torch.full((T, T), float("-inf")), diagonal=1)
+        causal = torch.triu(torch.full((T, T), float("-inf"), device=tgt.device), diagonal=1)
         for layer in self.layers:
             y = layer(y, mem, tgt_mask=causal, tgt_key_padding_mask=tpad, memory_key_padding_mask=spad)
         return self.head(y)
@@ -112,18 +112,22 @@ def main():
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
+    dev = torch.device(a.device)
+    sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == "cuda" else (lambda: None)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     train, test, V, width = load_names(a.data)
+    train, test = train.to(dev), test.to(dev)
     xs, ys = train[:, :-1], train[:, 1:]
-    model = MiniFormer(V, 32, width) if a.model == "mini" else FullTransformer(V, max_len=width)
+    model = (MiniFormer(V, 32, width) if a.model == "mini" else FullTransformer(V, max_len=width)).to(dev)
     run = (lambda x: model(x)) if a.model == "mini" else (lambda x: model(x, x))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     lossfn = nn.CrossEntropyLoss(ignore_index=0)
     times, train_curve, test_curve = [], [], []
     for epoch in range(a.epochs):
-        order = torch.tensor(permutation(len(xs), 1000 * a.seed + epoch))
+        order = torch.tensor(permutation(len(xs), 1000 * a.seed + epoch), device=dev)
         model.train()
         total, n = 0.0, 0
         t0 = time.perf_counter()
@@ -136,6 +140,7 @@ def main():
             opt.step()
             total += loss.item()
             n += 1
+        sync()
         times.append(time.perf_counter() - t0)
         train_curve.append(total / n)
         model.eval()
@@ -143,7 +148,7 @@ def main():
             x, y = test[:, :-1], test[:, 1:]
             s = nn.CrossEntropyLoss(ignore_index=0, reduction="sum")(run(x).reshape(-1, V), y.reshape(-1)).item()
             test_curve.append(s / int((y != 0).sum()))
-    print(json.dumps({"engine": "pytorch-eager", "torch": torch.__version__, "model": a.model,
+    print(json.dumps({"engine": "pytorch-eager", "torch": torch.__version__, "model": a.model, "device": a.device,
                       "params": sum(p.numel() for p in model.parameters()), "epochs": a.epochs,
                       "sec_per_epoch_median": statistics.median(times), "sec_per_epoch": times,
                       "train_loss": train_curve, "test_nll": test_curve}))

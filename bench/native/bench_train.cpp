@@ -1,7 +1,7 @@
 // bench_train.cpp - times training epochs of the two seed configurations through libmlt's C ABI only, on
 // data/names.txt with the same 80/20 split, epoch shuffles and batch size as bench/reference_pytorch.py.
 // Prints seconds per epoch and the loss curves as JSON. Built by src/Native/CMakeLists.txt (target mlt_bench).
-// Usage: mlt_bench --model mini|full [--data PATH] [--epochs N] [--seed S] [--threads 1]
+// Usage: mlt_bench --model mini|full [--data PATH] [--epochs N] [--seed S] [--threads 1] [--device cpu|cuda:N]
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -96,7 +96,7 @@ void pack(const Data& d, const std::vector<size_t>& idx, size_t from, size_t n, 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data_path = "data/names.txt", model = "mini";
+  std::string data_path = "data/names.txt", model = "mini", device = "cpu";
   int epochs = 10, threads = 1;
   uint64_t seed = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -106,6 +106,7 @@ int main(int argc, char** argv) {
     else if (k == "--epochs") epochs = std::atoi(v.c_str());
     else if (k == "--seed") seed = std::strtoull(v.c_str(), nullptr, 10);
     else if (k == "--threads") threads = std::atoi(v.c_str());
+    else if (k == "--device") device = v;
   }
   const Data d = load(data_path);
   const std::vector<size_t> order = permutation(d.rows.size(), 42);
@@ -131,7 +132,7 @@ int main(int argc, char** argv) {
   c.layer_norm_eps = 1e-5f;
   c.seed = seed;
   mlt_model* m = nullptr;
-  check(mlt_model_create(&m, &c, "cpu"), "mlt_model_create");
+  check(mlt_model_create(&m, &c, device.c_str()), "mlt_model_create");
   int64_t params = 0;
   check(mlt_model_num_parameters(&params, m), "mlt_model_num_parameters");
 
@@ -182,9 +183,9 @@ int main(int argc, char** argv) {
   };
   char version[32] = {0};
   check(mlt_torch_version(version, sizeof version), "mlt_torch_version");
-  std::printf("{\"engine\": \"libmlt\", \"torch\": \"%s\", \"model\": \"%s\", \"params\": %lld, \"epochs\": %d, "
+  std::printf("{\"engine\": \"libmlt\", \"torch\": \"%s\", \"model\": \"%s\", \"device\": \"%s\", \"params\": %lld, \"epochs\": %d, "
               "\"sec_per_epoch_median\": %.6g, \"sec_per_epoch\": %s, \"train_loss\": %s, \"test_nll\": %s}\n",
-              version, model.c_str(), static_cast<long long>(params), epochs, median, list(times).c_str(),
+              version, model.c_str(), device.c_str(), static_cast<long long>(params), epochs, median, list(times).c_str(),
               list(train_curve).c_str(), list(test_curve).c_str());
   return 0;
 }

@@ -2,7 +2,7 @@
 # compare.py - alternates bench/reference_pytorch.py and the native harness (mlt_bench) on the same machine,
 # one torch thread and OPENBLAS_NUM_THREADS=1, and reports median seconds per epoch, the speed-up, and the
 # final losses of both (loss curves should agree within run-to-run noise; initialisations differ).
-# Usage: python3 bench/native/compare.py [--rounds 3] [--epochs 5] [--models mini,full] [--bench PATH]
+# Usage: python3 bench/native/compare.py [--rounds 3] [--epochs 5] [--models mini,full] [--bench PATH] [--device cpu|cuda:0]
 import argparse
 import json
 import os
@@ -32,6 +32,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--models", default="mini,full")
     ap.add_argument("--bench", default=str(ROOT / "artifacts/native/mlt_bench"))
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     py = python_with_torch()
@@ -44,9 +45,9 @@ def main():
         for r in range(a.rounds):
             seed = str(r + 1)
             ref = run([py, str(ROOT / "bench/reference_pytorch.py"), "--model", model, "--epochs", str(a.epochs),
-                       "--seed", seed, "--threads", "1", "--data", data], env)
+                       "--seed", seed, "--threads", "1", "--data", data, "--device", a.device], env)
             nat = run([a.bench, "--model", model, "--epochs", str(a.epochs), "--seed", seed, "--threads", "1",
-                       "--data", data], env)
+                       "--data", data, "--device", a.device], env)
             for k, res in (("pytorch", ref), ("native", nat)):
                 times[k] += res["sec_per_epoch"]
                 finals[k].append(res["test_nll"][-1])

@@ -163,6 +163,10 @@ at::Tensor add_dropout_norm(const at::Tensor& x, const at::Tensor& sub, const at
 at::Tensor add_dropout(const at::Tensor& x, const at::Tensor& sub, Step& st);
 at::Tensor dropout(const at::Tensor& x, Step& st);
 at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& g, const at::Tensor& b, double eps);
+/// Mean cross-entropy of logits (N, V) over targets (N,) != ignore (as nn.CrossEntropyLoss(ignore_index)).
+at::Tensor cross_entropy_mean(const at::Tensor& logits, const at::Tensor& targets, int64_t ignore, Step& st);
+/// Summed cross-entropy over targets != ignore, accumulated in double (no autograd).
+double cross_entropy_sum(const at::Tensor& logits, const at::Tensor& targets, int64_t ignore, Step& st);
 at::Tensor activation(const at::Tensor& x, int act);
 /// Flat-buffer Adam / AdamW step (PyTorch's single-tensor math).
 void adam_step(at::Tensor& param, const at::Tensor& grad, at::Tensor& m, at::Tensor& v, int64_t step,

@@ -206,7 +206,11 @@ at::Tensor take_columns(const int64_t* ids, int64_t B, int64_t T, int64_t Tk) {
 }
 
 at::Tensor pad_flags(const at::Tensor& ids, int64_t pad) {
-  return ids.eq(pad).to(at::kByte).contiguous();  // (B, S)
+  at::Tensor flags = at::empty(ids.sizes(), at::kByte);  // (B, S), 1 = padding
+  const int64_t* id = ids.data_ptr<int64_t>();
+  uint8_t* f = flags.data_ptr<uint8_t>();
+  for (int64_t i = 0, n = ids.numel(); i < n; ++i) f[i] = id[i] == pad;
+  return flags;
 }
 
 /// Fills the stock-path additive mask (B, 1, T, S) and the dead-row flags for a key-padding + causal mask.
@@ -272,7 +276,8 @@ Batch Model::make_batch(const int64_t* tokens, const int64_t* targets, const int
   batch.tokens = tok.to(device);
   if (targets) {
     at::Tensor tg = take_columns(targets, B, T, batch.T);  // (B, T')
-    batch.n_targets = tg.ne(cfg.pad).sum().item<int64_t>();
+    const int64_t* tp = tg.data_ptr<int64_t>();
+    for (int64_t i = 0, n = tg.numel(); i < n; ++i) batch.n_targets += tp[i] != cfg.pad;
     batch.targets = tg.to(device);
   }
   const bool stock = !fused;
@@ -296,8 +301,7 @@ void Model::train_step(float* loss_out, float* grad_norm, const Batch& batch, fl
   store.flat_grad.zero_();
   Step st = make_step(true);
   at::Tensor logits = forward(batch, st, nullptr);  // (B, T, V)
-  at::Tensor loss = at::cross_entropy_loss(logits.reshape({-1, cfg.V}), batch.targets.reshape({-1}), {},
-                                           at::Reduction::Mean, cfg.pad);
+  at::Tensor loss = ops::cross_entropy_mean(logits.reshape({-1, cfg.V}), batch.targets.reshape({-1}), cfg.pad, st);
   loss.backward();
   if (loss_out) *loss_out = loss.item<float>();
   const bool clip = optim_.clip_grad_norm > 0.f;
@@ -318,9 +322,7 @@ void Model::eval_loss(double* loss_sum, int64_t* count, const Batch& batch) {
   c10::InferenceMode guard;
   Step st = make_step(false);
   at::Tensor logits = forward(batch, st, nullptr);  // (B, T, V)
-  at::Tensor per = at::cross_entropy_loss(logits.reshape({-1, cfg.V}), batch.targets.reshape({-1}), {},
-                                          at::Reduction::None, cfg.pad);  // (B*T,), 0 at ignored targets
-  *loss_sum = per.to(at::kDouble).sum().item<double>();
+  *loss_sum = ops::cross_entropy_sum(logits.reshape({-1, cfg.V}), batch.targets.reshape({-1}), cfg.pad, st);
   *count = batch.n_targets;
 }
 

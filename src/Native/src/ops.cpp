@@ -115,10 +115,11 @@ inline __attribute__((always_inline)) void attn_forward_body(const AttnView& a, 
           continue;
         }
         float sum = 0.f;
-        for (int64_t s = 0; s < S; ++s) {
-          pr[s] = std::exp(pr[s] - mx);
+        for (int64_t s = 0; s < send; ++s) {
+          pr[s] = std::exp(pr[s] - mx);  // exp(-inf) = 0 for padded keys
           sum += pr[s];
         }
+        for (int64_t s = send; s < S; ++s) pr[s] = 0.f;
         const float inv = 1.0f / sum;
         const float* dr = drop ? drop + ((b * H + h) * T + t) * S : nullptr;
         for (int64_t s = 0; s < send; ++s) {
@@ -445,6 +446,74 @@ struct AddDropoutFn : torch::autograd::Function<AddDropoutFn> {
   }
 };
 
+// ---------------------------------------------------------------- fused cross-entropy
+
+/// Summed -log softmax(x)[target] over rows whose target != ignore; lse[n] = logsumexp of row n.
+MLT_SIMD_CLONES double ce_forward(int64_t N, int64_t V, const float* __restrict x, const int64_t* __restrict tgt,
+                                  int64_t ignore, float* __restrict lse, int64_t* count) {
+  double total = 0.0;
+  int64_t c = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    const float* xr = x + n * V;
+    if (tgt[n] == ignore) {
+      lse[n] = 0.f;
+      continue;
+    }
+    float mx = xr[0];
+    for (int64_t v = 1; v < V; ++v) mx = std::max(mx, xr[v]);
+    float sum = 0.f;
+    for (int64_t v = 0; v < V; ++v) sum += std::exp(xr[v] - mx);
+    lse[n] = mx + std::log(sum);
+    total += static_cast<double>(lse[n] - xr[tgt[n]]);
+    ++c;
+  }
+  *count = c;
+  return total;
+}
+
+/// d/dx of (scale * summed loss): (softmax(x) - onehot(target)) * scale on counted rows, 0 elsewhere.
+MLT_SIMD_CLONES void ce_backward(int64_t N, int64_t V, const float* __restrict x, const int64_t* __restrict tgt,
+                                 int64_t ignore, const float* __restrict lse, float scale, float* __restrict dx) {
+  for (int64_t n = 0; n < N; ++n) {
+    float* dr = dx + n * V;
+    if (tgt[n] == ignore) {
+      for (int64_t v = 0; v < V; ++v) dr[v] = 0.f;
+      continue;
+    }
+    const float* xr = x + n * V;
+    const float l = lse[n];
+    for (int64_t v = 0; v < V; ++v) dr[v] = std::exp(xr[v] - l) * scale;
+    dr[tgt[n]] -= scale;
+  }
+}
+
+/// Mean cross-entropy over non-ignored targets of logits (N, V): one node instead of log_softmax + nll_loss.
+struct CrossEntropyFn : torch::autograd::Function<CrossEntropyFn> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& logits, const at::Tensor& targets,
+                               int64_t ignore) {
+    at::Tensor x = logits.contiguous(), t = targets.contiguous();
+    const int64_t N = x.size(0), V = x.size(1);
+    at::Tensor lse = at::empty({N});
+    int64_t count = 0;
+    const double total = ce_forward(N, V, x.data_ptr<float>(), t.data_ptr<int64_t>(), ignore,
+                                    lse.data_ptr<float>(), &count);
+    ctx->save_for_backward({x, t, lse});
+    ctx->saved_data["ignore"] = ignore;
+    ctx->saved_data["count"] = count;
+    return {at::scalar_tensor(total / static_cast<double>(count), at::kFloat)};
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor& x = saved[0];
+    const int64_t N = x.size(0), V = x.size(1);
+    const float scale = grads[0].item<float>() / static_cast<float>(ctx->saved_data["count"].toInt());
+    at::Tensor dx = at::empty_like(x);
+    ce_backward(N, V, x.data_ptr<float>(), saved[1].data_ptr<int64_t>(), ctx->saved_data["ignore"].toInt(),
+                saved[2].data_ptr<float>(), scale, dx.data_ptr<float>());
+    return {dx, at::Tensor(), at::Tensor()};
+  }
+};
+
 // ---------------------------------------------------------------- stock attention
 
 /// q (B, H, T, D), k, v (B, H, S, D) -> (B, T, E); probs (B, H, T, S) before dropout.
@@ -557,6 +626,23 @@ at::Tensor dropout(const at::Tensor& x, Step& st) {
   const double keep = 1.0 - st.p;
   at::Tensor m = at::empty_like(x).bernoulli_(keep, *st.gen).div_(keep);
   return x * m;
+}
+
+at::Tensor cross_entropy_mean(const at::Tensor& logits, const at::Tensor& targets, int64_t ignore, Step& st) {
+  if (use_fused(st, logits)) return CrossEntropyFn::apply(logits, targets, ignore)[0];
+  return at::cross_entropy_loss(logits, targets, {}, at::Reduction::Mean, ignore);
+}
+
+double cross_entropy_sum(const at::Tensor& logits, const at::Tensor& targets, int64_t ignore, Step& st) {
+  if (use_fused(st, logits)) {
+    at::Tensor x = logits.contiguous(), t = targets.contiguous();
+    at::Tensor lse = at::empty({x.size(0)});
+    int64_t count = 0;
+    return ce_forward(x.size(0), x.size(1), x.data_ptr<float>(), t.data_ptr<int64_t>(), ignore,
+                      lse.data_ptr<float>(), &count);
+  }
+  at::Tensor per = at::cross_entropy_loss(logits, targets, {}, at::Reduction::None, ignore);  // (N,), 0 if ignored
+  return per.to(at::kDouble).sum().item<double>();
 }
 
 at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& g, const at::Tensor& b, double eps) {

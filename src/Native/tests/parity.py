@@ -3,7 +3,8 @@
 # PyTorch model built from nn.TransformerEncoderLayer / nn.TransformerDecoderLayer (batch_first, float -inf
 # masks, train mode with dropout 0), then compares logits, per-head attention, loss, gradients and the
 # weights after one Adam step, on padded batches, for the fused CPU kernels and the stock op path.
-# Run: /usr/bin/python3 src/Native/tests/parity.py   (after ./build.sh native; MLT_NATIVE_LIBRARY overrides)
+# Run: /usr/bin/python3 src/Native/tests/parity.py [--device cuda:0]   (after ./build.sh native; MLT_NATIVE_LIBRARY
+# overrides). With --device both models run there (stock op path only: the fused kernels are CPU-only).
 import math
 import os
 import sys
@@ -17,6 +18,11 @@ import mlt_ctypes as M  # noqa: E402
 
 torch.set_num_threads(1)
 LOGIT_TOL, ATTN_TOL, GRAD_TOL, STEP_TOL = 1e-5, 1e-5, 1e-4, 1e-6
+DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
+if DEVICE.startswith("cuda"):
+    # Full float32 matmuls on both sides (no TF32), so the tolerances above still mean the same thing.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 
 
 def positions(max_len, E):
@@ -30,12 +36,12 @@ def positions(max_len, E):
 
 def float_mask(allowed):
     """bool (T, S) allowed -> additive float mask with -inf where not allowed."""
-    return torch.zeros(allowed.shape).masked_fill(~allowed, float("-inf"))
+    return torch.zeros(allowed.shape, device=allowed.device).masked_fill(~allowed, float("-inf"))
 
 
 def causal(T, S=None):
     S = T if S is None else S
-    return float_mask(torch.arange(S)[None, :] <= torch.arange(T)[:, None])
+    return float_mask(torch.arange(S, device=DEVICE)[None, :] <= torch.arange(T, device=DEVICE)[:, None])
 
 
 class RefDecoderLM(nn.Module):
@@ -132,7 +138,7 @@ def run_case(lib, title, cfg, fused, seed=0, optim=(0, 0.0, 0.0)):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     ed = cfg.kind == 1
-    ref = RefEncDec(cfg) if ed else RefDecoderLM(cfg)
+    ref = (RefEncDec(cfg) if ed else RefDecoderLM(cfg)).to(DEVICE)
     with torch.no_grad():
         for name, p in ref.named_parameters():
             if name.endswith("norm1.weight") or name.endswith("norm2.weight") or name.endswith("norm3.weight") \
@@ -141,13 +147,13 @@ def run_case(lib, title, cfg, fused, seed=0, optim=(0, 0.0, 0.0)):
             else:
                 p.copy_(0.3 * torch.randn_like(p))
     ref.train()
-    eng = M.Model(lib, cfg)
+    eng = M.Model(lib, cfg, DEVICE)
     names = [n for n, _ in eng.state()]
     ref_params = dict(ref.named_parameters())
     assert names == list(ref_params.keys()), f"state names differ:\n{names}\n{list(ref_params.keys())}"
     for n in names:
         assert tuple(ref_params[n].shape) == dict(eng.state())[n], n
-        eng.write(n, ref_params[n].detach().numpy())
+        eng.write(n, ref_params[n].detach().cpu().numpy())
     assert eng.num_parameters() == sum(p.numel() for p in ref.parameters())
 
     B, T, S = 5, 9, 7
@@ -158,23 +164,24 @@ def run_case(lib, title, cfg, fused, seed=0, optim=(0, 0.0, 0.0)):
 
     # forward: logits and attention
     store = capture_attention(ref)
-    tt, st = torch.from_numpy(tokens), (torch.from_numpy(src) if ed else None)
+    tt, st = torch.from_numpy(tokens).to(DEVICE), (torch.from_numpy(src).to(DEVICE) if ed else None)
+    tgt = torch.from_numpy(targets).to(DEVICE)
     logits_ref = ref(tt, st) if ed else ref(tt)
     logits, sa, ea, ca = eng.forward(tokens, src)
-    res = {"logits": maxdiff(logits, logits_ref.detach().numpy())}
+    res = {"logits": maxdiff(logits, logits_ref.detach().cpu().numpy())}
     pre = "decoder." if ed else ""
-    sa_ref = np.stack([store[f"{pre}layers.{i}.self_attn"][0].numpy() for i in range(cfg.n_layers)])
+    sa_ref = np.stack([store[f"{pre}layers.{i}.self_attn"][0].cpu().numpy() for i in range(cfg.n_layers)])
     res["self_attn"] = maxdiff(sa, sa_ref)
     if ed:
-        ea_ref = np.stack([store[f"encoder.layers.{i}.self_attn"][0].numpy() for i in range(cfg.n_encoder_layers)])
-        ca_ref = np.stack([store[f"decoder.layers.{i}.multihead_attn"][0].numpy() for i in range(cfg.n_layers)])
+        ea_ref = np.stack([store[f"encoder.layers.{i}.self_attn"][0].cpu().numpy() for i in range(cfg.n_encoder_layers)])
+        ca_ref = np.stack([store[f"decoder.layers.{i}.multihead_attn"][0].cpu().numpy() for i in range(cfg.n_layers)])
         res["enc_attn"] = maxdiff(ea, ea_ref)
         res["cross_attn"] = maxdiff(ca, ca_ref)
 
     # eval loss (summed) against the reference
     lossfn_sum = nn.CrossEntropyLoss(ignore_index=cfg.pad_id, reduction="sum")
     s, n = eng.eval_loss(tokens, targets, src)
-    ref_sum = lossfn_sum(logits_ref.reshape(-1, cfg.vocab_size), torch.from_numpy(targets).reshape(-1)).item()
+    ref_sum = lossfn_sum(logits_ref.reshape(-1, cfg.vocab_size), tgt.reshape(-1)).item()
     res["eval_sum"] = abs(s - ref_sum) / max(1.0, abs(ref_sum))
     assert n == int((targets != cfg.pad_id).sum())
 
@@ -185,11 +192,10 @@ def run_case(lib, title, cfg, fused, seed=0, optim=(0, 0.0, 0.0)):
     opt = (torch.optim.AdamW if kind == 1 else torch.optim.Adam)(ref.parameters(), lr=lr, weight_decay=wd)
     opt.zero_grad()
     out = ref(tt, st) if ed else ref(tt)
-    loss = nn.CrossEntropyLoss(ignore_index=cfg.pad_id)(out.reshape(-1, cfg.vocab_size),
-                                                         torch.from_numpy(targets).reshape(-1))
+    loss = nn.CrossEntropyLoss(ignore_index=cfg.pad_id)(out.reshape(-1, cfg.vocab_size), tgt.reshape(-1))
     loss.backward()
     gnorm_ref = torch.norm(torch.stack([p.grad.norm() for p in ref.parameters()])).item()
-    grads_ref = {k: p.grad.numpy().copy() for k, p in ref.named_parameters()}
+    grads_ref = {k: p.grad.cpu().numpy().copy() for k, p in ref.named_parameters()}
     l, gnorm = eng.train_step(tokens, targets, src, lr)
     res["loss"] = abs(l - loss.item())
     res["grad_norm"] = abs(gnorm - gnorm_ref) / max(1.0, gnorm_ref)
@@ -202,14 +208,14 @@ def run_case(lib, title, cfg, fused, seed=0, optim=(0, 0.0, 0.0)):
         ratio = min(1.0, clip / (gnorm_ref + 1e-6))
         res["grads"] = max(maxdiff(grads[k], g * ratio) for k, g in grads_ref.items())
     for k, p in ref.named_parameters():
-        p.grad.copy_(torch.from_numpy(grads[k]))
+        p.grad.copy_(torch.from_numpy(grads[k]).to(DEVICE))
     opt.step()
-    res["step"] = max(maxdiff(eng.read(k), p.detach().numpy()) for k, p in ref.named_parameters())
+    res["step"] = max(maxdiff(eng.read(k), p.detach().cpu().numpy()) for k, p in ref.named_parameters())
 
     tol = {"logits": LOGIT_TOL, "self_attn": ATTN_TOL, "enc_attn": ATTN_TOL, "cross_attn": ATTN_TOL,
            "eval_sum": 1e-5, "clip": 1e-5, "loss": 1e-5, "grad_norm": 1e-5, "grads": GRAD_TOL, "step": STEP_TOL}
     ok = all(v <= tol[k] for k, v in res.items())
-    path = "fused" if fused else "stock"
+    path = ("fused" if fused else "stock") + ("" if DEVICE == "cpu" else f" {DEVICE}")
     print(f"{'PASS' if ok else 'FAIL'} {title:<44} [{path}] " + " ".join(f"{k}={v:.1e}" for k, v in res.items()))
     eng.close()
     return ok
@@ -287,6 +293,31 @@ def check_counts_and_determinism(lib):
     return ok
 
 
+def check_dropout(lib):
+    """Dropout (p = 0.3) of the fused kernels and of the stock ops: same mean loss over 300 masks (lr = 0)."""
+    ok = True
+    rng = np.random.default_rng(5)
+    for title, cfg in [("decoder", cfg_of(p=0.3, seed=5)), ("enc-dec", cfg_of(kind=1, Le=2, p=0.3, seed=5))]:
+        x, y = random_batch(rng, 8, 10, 29, 0)
+        src = x if cfg.kind == 1 else None
+        stats = {}
+        for fused in (True, False):
+            os.environ["MLT_FUSED"] = "1" if fused else "0"
+            m = M.Model(lib, cfg)
+            losses = np.array([m.train_step(x, y, src, lr=0.0)[0] for _ in range(300)])
+            s, n = m.eval_loss(x, y, src)
+            stats[fused] = (losses.mean(), losses.std(), s / n)
+        (mf, sf, clean), (ms, ss, _) = stats[True], stats[False]
+        n = 300
+        # same mean within 4 standard errors, and the same per-mask spread (the spread scales with p)
+        good = abs(mf - ms) < 4 * np.hypot(sf, ss) / np.sqrt(n) and 0.8 < sf / ss < 1.25 and sf > 1e-3
+        ok &= good
+        print(f"{'PASS' if good else 'FAIL'} dropout {title}: train loss over masks fused {mf:.4f} (sd {sf:.4f}), "
+              f"stock {ms:.4f} (sd {ss:.4f}); no-dropout {clean:.4f}")
+    os.environ["MLT_FUSED"] = "1"
+    return ok
+
+
 def main():
     lib = M.load()
     cases = [
@@ -308,6 +339,7 @@ def main():
         for fused in (True, False):
             ok &= run_case(lib, title, cfg, fused, optim=optim)
     ok &= check_counts_and_determinism(lib)
+    ok &= check_dropout(lib)
     ok &= check_errors(lib)
     print("ALL PASS" if ok else "SOME CHECKS FAILED")
     return 0 if ok else 1

@@ -84,7 +84,13 @@ case "$verb" in
   test)
     build_native; deps_python; deps_browser; build_dotnet
     log "dotnet test"
-    dotnet test "$ROOT/MLNet.Transformer.sln" -c "$CONFIGURATION" --no-build -nologo "$@"
+    mkdir -p "$ROOT/artifacts"
+    status=0
+    dotnet test "$ROOT/MLNet.Transformer.sln" -c "$CONFIGURATION" --no-build -nologo "$@" 2>&1 | tee "$ROOT/artifacts/test.log" || status=$?
+    # One closing line for every project together: "N passed, N failed, N skipped".
+    awk '/^(Passed|Failed)!/ { for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1)); if ($i == "Passed:") p += $(i+1); if ($i == "Failed:") f += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
+         END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$ROOT/artifacts/test.log"
+    exit "$status"
     ;;
   demo)
     build_native; build_dotnet

@@ -41,11 +41,26 @@ internal static class Pipelines
                 throw new FileNotFoundException($"--model: file '{path}' not found.", path);
             }
 
-            Chain = ml.Model.Load(path, out var schema);
-            InputSchema = schema;
+            try
+            {
+                Chain = ml.Model.Load(path, out var schema);
+                InputSchema = schema;
+            }
+            catch (Persistence.ModelFormatException e)
+            {
+                // The library's message says what is wrong, not which file: name it, as every other --model error does.
+                throw new InvalidDataException($"--model: '{path}' is not a valid model: {e.Message}", e);
+            }
+
             Predictor = Find(Chain) ?? throw new ArgumentException($"--model: '{path}' holds no next-character model stage.");
-            TextColumn = InputSchema.FirstOrDefault(c => !c.IsHidden && c.Type is TextDataViewType)?.Name
+            var tokenizers = Stages(Chain).OfType<CharacterTokenizerTransformer>().ToArray();
+            TextColumn = tokenizers.FirstOrDefault(t => t.OutputColumnName == Predictor.Info.TokensColumnName)?.InputColumnName
+                ?? InputSchema.FirstOrDefault(c => !c.IsHidden && c.Type is TextDataViewType)?.Name
                 ?? throw new ArgumentException($"--model: '{path}' expects no text column.");
+            SourceColumn = Predictor.Info.HasSource
+                ? tokenizers.FirstOrDefault(t => t.OutputColumnName == Predictor.Info.SourceColumnName)?.InputColumnName
+                    ?? throw new ArgumentException($"--model: '{path}' reads source ids '{Predictor.Info.SourceColumnName}' that no tokenizer in it writes.")
+                : null;
         }
 
         public ITransformer Chain { get; }
@@ -54,12 +69,36 @@ internal static class Pipelines
 
         public NextCharacterPredictionTransformer Predictor { get; }
 
+        /// <summary>The text column the target tokens are read from.</summary>
         public string TextColumn { get; }
 
-        /// <summary>Scores the given texts (one row each) through the whole pipeline.</summary>
-        public IDataView Score(IReadOnlyList<string> texts) => Chain.Transform(new TextListView(TextColumn, texts));
+        /// <summary>The source text column of an encoder-decoder model with a source, else null.</summary>
+        public string? SourceColumn { get; }
+
+        /// <summary>Scores the given texts (one row each) through the whole pipeline; <paramref name="source"/> feeds a source model.</summary>
+        public IDataView Score(IReadOnlyList<string> texts, string? source = null)
+        {
+            if (SourceColumn is null)
+            {
+                return Chain.Transform(new TextListView([(TextColumn, texts)]));
+            }
+
+            if (source is null)
+            {
+                throw new ArgumentException($"--source: this encoder-decoder model reads its source from column '{SourceColumn}'; give the source text with --source.");
+            }
+
+            return Chain.Transform(new TextListView([(TextColumn, texts), (SourceColumn, [.. texts.Select(_ => source)])]));
+        }
 
         public void Dispose() => Chain.Dispose();
+
+        private static IEnumerable<ITransformer> Stages(ITransformer t) => t switch
+        {
+            Persistence.LoadedModel l => Stages(l.Model),
+            IEnumerable<ITransformer> chain => chain.SelectMany(Stages),
+            _ => [t],
+        };
 
         private static NextCharacterPredictionTransformer? Find(ITransformer t) => t switch
         {
@@ -70,16 +109,16 @@ internal static class Pipelines
         };
     }
 
-    /// <summary>An in-memory view with one Text column of the given name (the model's text column).</summary>
-    private sealed class TextListView(string column, IReadOnlyList<string> texts) : IDataView
+    /// <summary>An in-memory view of Text columns (the model's text column, and its source column if any).</summary>
+    private sealed class TextListView(IReadOnlyList<(string Name, IReadOnlyList<string> Values)> columns) : IDataView
     {
-        public DataViewSchema Schema { get; } = new DataViewSchema.Builder().AddColumn(column, TextDataViewType.Instance).ToSchema();
+        public DataViewSchema Schema { get; } = columns.Aggregate(new DataViewSchema.Builder(), (b, c) => b.AddColumn(c.Name, TextDataViewType.Instance)).ToSchema();
 
-        public long? GetRowCount() => texts.Count;
+        public long? GetRowCount() => columns[0].Values.Count;
 
-        public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded) => new Cursor(Schema, texts);
+        public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded) => new Cursor(Schema, columns);
 
-        private sealed class Cursor(DataViewSchema schema, IReadOnlyList<string> texts) : DataViewRowCursor
+        private sealed class Cursor(DataViewSchema schema, IReadOnlyList<(string Name, IReadOnlyList<string> Values)> columns) : DataViewRowCursor
         {
             private int _row = -1;
 
@@ -87,14 +126,15 @@ internal static class Pipelines
 
             public override long Position => _row;
 
-            public override bool MoveNext() => ++_row < texts.Count;
+            public override bool MoveNext() => ++_row < columns[0].Values.Count;
 
             public override bool IsColumnActive(DataViewSchema.Column column) => true;
 
             public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
             {
                 CheckGetterType<TValue>(column);
-                return (ValueGetter<TValue>)(Delegate)(ValueGetter<string>)((ref string v) => v = texts[_row]);
+                var values = columns[column.Index].Values;
+                return (ValueGetter<TValue>)(Delegate)(ValueGetter<string>)((ref string v) => v = values[_row]);
             }
         }
     }

@@ -86,9 +86,4 @@ public class NextCharacterTrialRunnerTests
         Assert.Equal(TrialStatus.Failed, trial.Status);
         Assert.Contains("validation", trial.Message, StringComparison.OrdinalIgnoreCase);
     }
-
-    private sealed class TextRow
-    {
-        public string Text { get; set; } = "";
-    }
 }

@@ -13,7 +13,8 @@ internal static class AttentionCommand
         var text = new Option<string>("--text") { Description = "The text to look at.", Required = true };
         var output = new Option<string>("--out") { Description = "The HTML page to write (works offline).", Required = true };
         var bertviz = new Option<string?>("--bertviz-json") { Description = "Also write the decoder self-attention in bertviz's JSON format." };
-        var cmd = new Command("attention", "Write an offline HTML page of a text's attention: head view and all layers x heads.") { model, text, output, bertviz };
+        var source = new Option<string?>("--source") { Description = "Source text (encoder-decoder models with a source column)." };
+        var cmd = new Command("attention", "Write an offline HTML page of a text's attention: head view and all layers x heads.") { model, text, output, bertviz, source };
         cmd.SetAction(parse =>
         {
             var ml = new MLContext(0);
@@ -21,7 +22,7 @@ internal static class AttentionCommand
             string t = parse.GetValue(text)!;
             var a = loaded.Predictor.Info.Architecture;
             string title = $"'{t}' - {a.Kind} {a.Layers} layer(s) x {a.Heads} head(s), d_model {a.ModelDim}";
-            var data = AttentionColumns.Read(loaded.Score([t]), 0, title);
+            var data = AttentionColumns.Read(loaded.Score([t], parse.GetValue(source)), 0, title);
             string outPath = parse.GetValue(output)!;
             AttentionPage.Write(data, outPath);
             string? jsonPath = parse.GetValue(bertviz);

@@ -34,12 +34,13 @@ internal static class ModelCommands
         var model = ModelOption();
         var text = new Option<string>("--text") { Description = "The text whose next character to predict.", Required = true };
         var top = new Option<int>("--top") { Description = "How many candidates to list.", DefaultValueFactory = _ => 5 };
-        var cmd = new Command("score", "Predict the next character of a text, with probabilities and teacher-forced predictions.") { model, text, top };
+        var source = new Option<string?>("--source") { Description = "Source text (encoder-decoder models with a source column)." };
+        var cmd = new Command("score", "Predict the next character of a text, with probabilities and teacher-forced predictions.") { model, text, top, source };
         cmd.SetAction(parse =>
         {
             var ml = new MLContext(0);
             using var loaded = new Pipelines.LoadedModel(ml, parse.GetValue(model)!);
-            var scored = loaded.Score([parse.GetValue(text)!]);
+            var scored = loaded.Score([parse.GetValue(text)!], parse.GetValue(source));
             var s = scored.Schema;
             var cols = new[] { NextCharacterColumns.PredictedNextChar, NextCharacterColumns.Score, NextCharacterColumns.InputTokens, NextCharacterColumns.PredictedTokens, NextCharacterColumns.LogLoss }
                 .Select(n => s[n]).ToArray();

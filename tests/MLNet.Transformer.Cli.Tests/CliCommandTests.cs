@@ -1,0 +1,263 @@
+// End-to-end tests of the mlnet-transformer commands, each run as a real child process: train once (shared),
+// then score/evaluate/generate/info/attention/doctor on the saved .zip, cross-checked against the C# API.
+using System.Text.Json;
+using MLNet.Transformer.Data;
+using MLNet.Transformer.LanguageModeling;
+using MLNet.Transformer.Persistence;
+using MLNet.Transformer.TestKit;
+
+namespace MLNet.Transformer.Tests;
+
+/// <summary>One decoder model trained by `train --json` on data/names.txt, shared by the tests of the collection.</summary>
+public sealed class TrainedCliModel : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public TrainedCliModel()
+    {
+        ModelPath = _folder.File("names.zip");
+        Train = ChildProcess.Cli(_folder.Path,
+            "train", "--data", NamesPath, "--epochs", "3", "--heads", "2", "--seed", "42", "--out", ModelPath, "--json");
+    }
+
+    /// <summary>data/names.txt.</summary>
+    public static string NamesPath => RepoPaths.Combine("data", "names.txt");
+
+    /// <summary>Where the model was saved.</summary>
+    public string ModelPath { get; }
+
+    /// <summary>The train command's result.</summary>
+    internal ProcessResult Train { get; }
+
+    /// <summary>A scratch folder for the tests' own files.</summary>
+    internal TempFolder Folder => _folder;
+
+    public void Dispose() => _folder.Dispose();
+}
+
+[CollectionDefinition(Name)]
+public sealed class TrainedCliModelGroup : ICollectionFixture<TrainedCliModel>
+{
+    public const string Name = "Trained CLI model";
+}
+
+[Collection(TrainedCliModelGroup.Name)]
+public sealed class CliCommandTests(TrainedCliModel trained)
+{
+    private const string FlycaText = "flyca";
+
+    [Fact]
+    public void Train_Json_ReportsEpochHistoryFinalLossesAndSeconds()
+    {
+        var r = trained.Train;
+        Assert.True(r.ExitCode == 0, r.ToString());
+        using var json = JsonDocument.Parse(r.StdOut); // stdout holds the JSON and nothing else
+        var root = json.RootElement;
+        var epochs = root.GetProperty("epochs").EnumerateArray().ToArray();
+        Assert.Equal([1, 2, 3], epochs.Select(e => e.GetProperty("epoch").GetInt32()));
+        foreach (var e in epochs)
+        {
+            Assert.InRange(e.GetProperty("trainLoss").GetDouble(), 0.1, 10);
+            Assert.InRange(e.GetProperty("validationLoss").GetDouble(), 0.1, 10); // 20% held out by default
+        }
+
+        Assert.Equal(epochs[^1].GetProperty("trainLoss").GetDouble(), root.GetProperty("finalTrainLoss").GetDouble());
+        Assert.Equal(epochs[^1].GetProperty("validationLoss").GetDouble(), root.GetProperty("finalValidationLoss").GetDouble());
+        Assert.True(epochs[^1].GetProperty("trainLoss").GetDouble() < epochs[0].GetProperty("trainLoss").GetDouble(), "the loss should fall");
+        Assert.True(root.GetProperty("trainingSeconds").GetDouble() > 0);
+        Assert.Equal("decoder", root.GetProperty("kind").GetString());
+        Assert.Equal(Path.GetFullPath(trained.ModelPath), root.GetProperty("model").GetString());
+        Assert.True(File.Exists(trained.ModelPath));
+    }
+
+    [Fact]
+    public void Score_TwoProcesses_BitIdenticalProbabilities()
+    {
+        var first = ScoreAll();
+        var second = ScoreAll();
+
+        Assert.Equal(first.Raw, second.Raw);
+        Assert.Equal(first.Probabilities.Count, second.Probabilities.Count);
+        foreach (var (token, p) in first.Probabilities)
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(p), BitConverter.SingleToInt32Bits(second.Probabilities[token]));
+        }
+    }
+
+    [Fact]
+    public void Score_CliAndInProcessApi_BitIdenticalProbabilities()
+    {
+        var cli = ScoreAll();
+
+        var ml = new MLContext(0);
+        using var model = ml.Model.Load(trained.ModelPath, out _);
+        var scored = model.Transform(ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = FlycaText } }));
+        string[] slots = scored.Schema[NextCharacterColumns.Score].Annotations.GetValue<string[]>(Annotations.Kinds.SlotNames);
+        var row = ml.Data.CreateEnumerable<ScoreRow>(scored).Single();
+
+        Assert.Equal(slots.Length, cli.Probabilities.Count);
+        for (int i = 0; i < slots.Length; i++)
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(row.Score[i]), BitConverter.SingleToInt32Bits(cli.Probabilities[slots[i]]));
+        }
+
+        Assert.Equal(row.PredictedNextChar, cli.Predicted);
+        Assert.Equal(slots[Array.IndexOf(row.Score, row.Score.Max())], cli.Predicted);
+    }
+
+    [Fact]
+    public void Evaluate_Json_CountsEveryCharacterAndMatchesTheApi()
+    {
+        var r = Cli("evaluate", "--model", trained.ModelPath, "--data", TrainedCliModel.NamesPath, "--json");
+        using var json = JsonDocument.Parse(r.StdOut);
+        var m = json.RootElement;
+
+        // Hand count: every character of every non-empty line plus its EOS.
+        var lines = File.ReadAllLines(TrainedCliModel.NamesPath).Where(l => l.Length > 0).ToArray();
+        Assert.Equal(lines.Length, m.GetProperty("rows").GetInt64());
+        Assert.Equal(lines.Sum(l => l.Length + 1), m.GetProperty("tokens").GetInt64());
+        double logLoss = m.GetProperty("logLoss").GetDouble();
+        Assert.Equal(Math.Exp(logLoss), m.GetProperty("perplexity").GetDouble(), 1e-9);
+        Assert.Equal(logLoss / Math.Log(2), m.GetProperty("bitsPerCharacter").GetDouble(), 1e-9);
+        double accuracy = m.GetProperty("accuracy").GetDouble(), top = m.GetProperty("topKAccuracy").GetDouble();
+        Assert.InRange(accuracy, 0, top);
+        Assert.InRange(top, accuracy, 1);
+        Assert.Equal(5, m.GetProperty("topK").GetInt32());
+
+        var ml = new MLContext(0);
+        using var model = ml.Model.Load(trained.ModelPath, out _);
+        var api = ml.LanguageModeling.Evaluate(model.Transform(ml.Data.LoadFromTextLines(TrainedCliModel.NamesPath)));
+        Assert.Equal(api.LogLoss, logLoss, 1e-12);
+        Assert.Equal(api.Accuracy, accuracy);
+        Assert.Equal(api.TopKAccuracy, top);
+    }
+
+    [Fact]
+    public void Generate_SameSeed_SameWordsAcrossProcesses()
+    {
+        string[] Sample(int seed) => Samples(Cli("generate", "--model", trained.ModelPath, "--count", "5", "--temperature", "1", "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json"));
+
+        var a = Sample(3);
+        var b = Sample(3);
+        var c = Sample(4);
+
+        Assert.Equal(5, a.Length);
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+    }
+
+    [Fact]
+    public void Generate_TemperatureZero_DeterministicIgnoresSeedAndMatchesTheApi()
+    {
+        var a = Samples(Cli("generate", "--model", trained.ModelPath, "--count", "2", "--temperature", "0", "--seed", "1", "--prefix", "ca", "--json"));
+        var b = Samples(Cli("generate", "--model", trained.ModelPath, "--count", "2", "--temperature", "0", "--seed", "2", "--prefix", "ca", "--json"));
+
+        Assert.Equal(a, b);
+        Assert.Equal(a[0], a[1]);
+        Assert.StartsWith("ca", a[0], StringComparison.Ordinal);
+
+        var ml = new MLContext(0);
+        using var loaded = ml.Model.Load(trained.ModelPath, out _);
+        var predictor = ((IEnumerable<ITransformer>)((LoadedModel)loaded).Model).OfType<NextCharacterPredictionTransformer>().Single();
+        Assert.Equal(a[0], predictor.Generate(new GenerationOptions { Prefix = "ca", Temperature = 0 })[0]);
+    }
+
+    [Fact]
+    public void Info_Json_DescribesArchitectureVocabularyAndHistory()
+    {
+        using var train = JsonDocument.Parse(trained.Train.StdOut);
+        using var json = JsonDocument.Parse(Cli("info", "--model", trained.ModelPath, "--json").StdOut);
+        var info = json.RootElement;
+
+        Assert.Equal("Decoder", info.GetProperty("kind").GetString());
+        Assert.Equal(train.RootElement.GetProperty("parameters").GetInt64(), info.GetProperty("parameters").GetInt64());
+        Assert.Equal(2, info.GetProperty("architecture").GetProperty("heads").GetInt32());
+        Assert.Equal(32, info.GetProperty("architecture").GetProperty("modelDim").GetInt32());
+        Assert.Equal("Text", info.GetProperty("textColumn").GetString());
+        Assert.Equal(3, info.GetProperty("epochs").GetInt32());
+        var vocabulary = info.GetProperty("vocabulary").EnumerateArray().Select(v => v.GetString()).ToHashSet();
+        Assert.Contains("<BOS>", vocabulary);
+        Assert.Contains("<EOS>", vocabulary);
+        Assert.All(File.ReadAllText(TrainedCliModel.NamesPath).Where(char.IsLetter).Distinct(), ch => Assert.Contains(ch.ToString(), vocabulary));
+    }
+
+    [Fact]
+    public void Attention_Out_WritesOfflinePageWithTheTokens()
+    {
+        string page = trained.Folder.File("attention.html");
+        string bertviz = trained.Folder.File("attention.json");
+        var r = Cli("attention", "--model", trained.ModelPath, "--text", FlycaText, "--out", page, "--bertviz-json", bertviz);
+
+        Assert.Single(r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        string html = File.ReadAllText(page);
+        Assert.DoesNotContain("http://", html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("https://", html, StringComparison.OrdinalIgnoreCase);
+        var section = AttentionPageData(html).GetProperty("sections")[0];
+        string[] expected = ["<BOS>", "f", "l", "y", "c", "a"];
+        Assert.Equal(expected, section.GetProperty("queryTokens").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(expected, section.GetProperty("keyTokens").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(2, section.GetProperty("heads").GetInt32());
+        var fromJson = Visualization.BertvizJson.FromJson(File.ReadAllText(bertviz));
+        Assert.Equal(expected, fromJson.QueryTokens);
+    }
+
+    [Fact]
+    public void Doctor_Json_ReportsTorchVersionAndCuda()
+    {
+        using var json = JsonDocument.Parse(Cli("doctor", "--json").StdOut);
+        var d = json.RootElement;
+
+        Assert.Matches(@"^\d+\.\d+", d.GetProperty("torchVersion").GetString());
+        Assert.Contains(d.GetProperty("cudaAvailable").ValueKind, new[] { JsonValueKind.True, JsonValueKind.False });
+        Assert.True(File.Exists(d.GetProperty("nativeLibrary").GetString()));
+        Assert.True(d.GetProperty("threads").GetInt32() >= 1);
+    }
+
+    /// <summary>The JSON the attention page embeds for its script.</summary>
+    internal static JsonElement AttentionPageData(string html)
+    {
+        const string Open = "<script id=\"attention-data\" type=\"application/json\">";
+        int start = html.IndexOf(Open, StringComparison.Ordinal);
+        Assert.True(start >= 0, "the page embeds its data");
+        start += Open.Length;
+        int end = html.IndexOf("</script>", start, StringComparison.Ordinal);
+        using var doc = JsonDocument.Parse(html[start..end]);
+        return doc.RootElement.Clone();
+    }
+
+    private ProcessResult Cli(params string[] args)
+    {
+        var r = ChildProcess.Cli(trained.Folder.Path, args);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        return r;
+    }
+
+    private (string Raw, string Predicted, Dictionary<string, float> Probabilities) ScoreAll()
+    {
+        var r = Cli("score", "--model", trained.ModelPath, "--text", FlycaText, "--top", "1000", "--json");
+        using var json = JsonDocument.Parse(r.StdOut);
+        var probabilities = json.RootElement.GetProperty("candidates").EnumerateArray()
+            .ToDictionary(c => c.GetProperty("token").GetString()!, c => c.GetProperty("probability").GetSingle());
+        return (r.StdOut, json.RootElement.GetProperty("predictedNextChar").GetString()!, probabilities);
+    }
+
+    private static string[] Samples(ProcessResult r)
+    {
+        using var json = JsonDocument.Parse(r.StdOut);
+        return [.. json.RootElement.GetProperty("samples").EnumerateArray().Select(s => s.GetString()!)];
+    }
+
+    /// <summary>Input row of the model (its text column is "Text").</summary>
+    public sealed class TextRow
+    {
+        public string Text { get; set; } = "";
+    }
+
+    /// <summary>The prediction columns read back.</summary>
+    public sealed class ScoreRow
+    {
+        public string PredictedNextChar { get; set; } = "";
+
+        public float[] Score { get; set; } = [];
+    }
+}

@@ -1,0 +1,59 @@
+// Failures of the command line: each exits non-zero with exactly one `error: ...` line on stderr that names the
+// culprit, and nothing on stdout (or, with --json, one JSON object with the same message).
+using System.Text.Json;
+
+namespace MLNet.Transformer.Tests;
+
+public sealed class CliErrorTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public static TheoryData<string, string[], string[]> Cases => new()
+    {
+        { "missing data file", ["train", "--data", "no-such-file.txt", "--out", "m.zip"], ["--data", "no-such-file.txt"] },
+        { "heads not dividing dim", ["train", "--data", "{names}", "--heads", "3", "--dim", "32", "--epochs", "1", "--out", "m.zip"], ["heads", "32"] },
+        { "corrupt zip", ["score", "--model", "{corrupt}", "--text", "ab"], ["--model", "corrupt.zip"] },
+        { "missing model file", ["info", "--model", "no-such-model.zip"], ["--model", "no-such-model.zip"] },
+        { "unknown option", ["train", "--data", "{names}", "--out", "m.zip", "--bogus"], ["--bogus", "train --help"] },
+        { "unparsable value", ["train", "--data", "{names}", "--out", "m.zip", "--epochs", "many"], ["--epochs", "many"] },
+        { "value not among choices", ["train", "--data", "{names}", "--out", "m.zip", "--model", "lstm"], ["lstm", "decoder"] },
+        { "missing required option", ["score", "--text", "ab"], ["--model"] },
+        { "unknown command", ["frobnicate"], ["frobnicate"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Command_BadInput_ExitsNonZeroWithOneErrorLine(string scenario, string[] args, string[] mentions)
+    {
+        var r = ChildProcess.Cli(_folder.Path, Expand(args));
+
+        Assert.True(r.ExitCode != 0, $"{scenario}: {r}");
+        string line = Assert.Single(r.StdErrLines);
+        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+        Assert.All(mentions, m => Assert.Contains(m, line, StringComparison.OrdinalIgnoreCase));
+        Assert.Equal("", r.StdOut.Trim());
+        Assert.False(File.Exists(_folder.File("m.zip")), "no model is saved when training fails");
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Command_BadInputWithJson_PrintsErrorObject(string scenario, string[] args, string[] mentions)
+    {
+        _ = mentions;
+        var r = ChildProcess.Cli(_folder.Path, [.. Expand(args), "--json"]);
+
+        Assert.True(r.ExitCode != 0, $"{scenario}: {r}");
+        using var json = JsonDocument.Parse(r.StdOut);
+        string error = json.RootElement.GetProperty("error").GetString()!;
+        Assert.Equal("error: " + error, Assert.Single(r.StdErrLines));
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    private string[] Expand(string[] args)
+    {
+        string corrupt = _folder.File("corrupt.zip");
+        File.WriteAllText(corrupt, "this is a text file, not a zip archive\n");
+        return [.. args.Select(a => a.Replace("{names}", TrainedCliModel.NamesPath, StringComparison.Ordinal).Replace("{corrupt}", corrupt, StringComparison.Ordinal))];
+    }
+}

@@ -3,13 +3,14 @@
 // Run: dotnet run --project examples/Attention -c Release [output folder]
 using System.Globalization;
 using MLNet.Transformer;
+using MLNet.Transformer.Examples;
 using MLNet.Transformer.Data;
 using MLNet.Transformer.LanguageModeling;
 using MLNet.Transformer.Text;
 using MLNet.Transformer.Visualization;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-string dataPath = Path.Combine(FindRepositoryRoot(), "data", "names.txt");
+string dataPath = ExampleFiles.NamesPath;
 string outDir = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "mlnet-transformer-attention-example");
 Directory.CreateDirectory(outDir);
 const string Text = "flycatcher";
@@ -55,22 +56,6 @@ Console.WriteLine($"Wrote {page} ({new FileInfo(page).Length / 1024} KiB, works 
 Console.WriteLine($"Wrote {json}");
 
 static string Short(string token) => $"{(token == "<BOS>" ? "BOS" : token),5}";
-
-static string FindRepositoryRoot()
-{
-    foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-    {
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "MLNet.Transformer.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-    }
-
-    throw new DirectoryNotFoundException("MLNet.Transformer.sln not found above the current directory; run from inside the repository.");
-}
 
 /// <summary>The input row.</summary>
 internal sealed class TextRow

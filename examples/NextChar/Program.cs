@@ -3,13 +3,14 @@
 // Run: dotnet run --project examples/NextChar -c Release
 using System.Globalization;
 using MLNet.Transformer;
+using MLNet.Transformer.Examples;
 using MLNet.Transformer.Data;
 using MLNet.Transformer.LanguageModeling;
 using MLNet.Transformer.Persistence;
 using MLNet.Transformer.Text;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-string dataPath = Path.Combine(FindRepositoryRoot(), "data", "names.txt");
+string dataPath = ExampleFiles.NamesPath;
 string modelPath = Path.Combine(Path.GetTempPath(), "mlnet-transformer-nextchar-example.zip");
 
 // 1. Train: one animal name per line, 10% held out for evaluation.
@@ -64,22 +65,6 @@ var predictor = (NextCharacterPredictionTransformer)((TransformerChain<ITransfor
 var words = predictor.Generate(new GenerationOptions { Count = 6, Temperature = 0.8f, Seed = 7 });
 Console.WriteLine($"Generated (temperature 0.8, seed 7): {string.Join(", ", words)}");
 Console.WriteLine($"Greedy from 'ca': {predictor.Generate(new GenerationOptions { Prefix = "ca", Temperature = 0 })[0]}");
-
-static string FindRepositoryRoot()
-{
-    foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-    {
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "MLNet.Transformer.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-    }
-
-    throw new DirectoryNotFoundException("MLNet.Transformer.sln not found above the current directory; run from inside the repository.");
-}
 
 /// <summary>The input row: the same column name the model was trained on.</summary>
 internal sealed class NameInput

@@ -5,12 +5,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using MLNet.Transformer;
+using MLNet.Transformer.Examples;
 using MLNet.Transformer.Data;
 using MLNet.Transformer.LanguageModeling;
 using MLNet.Transformer.Text;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-string dataPath = Path.Combine(FindRepositoryRoot(), "data", "names.txt");
+string dataPath = ExampleFiles.NamesPath;
 int epochs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100;
 
 // Word/Reversed pairs; 20% of the words are held out and never seen in training.
@@ -95,22 +96,6 @@ foreach (string word in new[] { "flycatcher", "hippopotamus", "zebra" })
 
 Console.WriteLine($"Held-out exact match (greedy): {exact}/{heldOut.Count} = {(double)exact / heldOut.Count:P1}");
 Console.WriteLine($"Some misses: {string.Join("; ", mistakes)}");
-
-static string FindRepositoryRoot()
-{
-    foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-    {
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "MLNet.Transformer.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-    }
-
-    throw new DirectoryNotFoundException("MLNet.Transformer.sln not found above the current directory; run from inside the repository.");
-}
 
 /// <summary>The scored columns read for the cross-attention check.</summary>
 internal sealed class CrossAttentionRow

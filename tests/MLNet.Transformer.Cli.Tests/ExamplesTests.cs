@@ -70,6 +70,31 @@ public sealed partial class ExamplesTests : IDisposable
         Assert.Matches(@"(?m)^  zebra -> arbez$", output);
     }
 
+    [Fact]
+    public void Sweep_Run_RanksNineTrialsPrunesAndWritesReports()
+    {
+        string output = RunExample("Sweep", _folder.Path);
+
+        var trials = Regex.Matches(output, @"(?m)^  #\d+ Heads=(1|2|4),Layers=(1|2|3)\s+(Completed|Pruned)\s+validation (\d+\.\d+) after\s+(\d+) epochs$");
+        Assert.Equal(9, trials.Count);
+        Assert.Equal(9, trials.Select(m => m.Groups[1].Value + m.Groups[2].Value).Distinct().Count());
+        Assert.Contains(trials, m => m.Groups[3].Value == "Pruned");
+        Assert.All(trials.Where(m => m.Groups[3].Value == "Completed"), m => Assert.Equal("18", m.Groups[5].Value));
+        // The leaderboard ranks completed trials first, by validation loss, then the pruned ones.
+        string[] statuses = trials.Select(m => m.Groups[3].Value).ToArray();
+        int completed = statuses.Count(s => s == "Completed");
+        Assert.All(statuses.Take(completed), s => Assert.Equal("Completed", s));
+        double[] completedLosses = trials.Take(completed).Select(m => Number(m.Groups[4].Value)).ToArray();
+        Assert.Equal(completedLosses.Order(), completedLosses);
+        Assert.Matches(@"(?m)^Best: Heads=\d,Layers=\d \(validation \d\.\d+, perplexity \d+\.\d+\)$", output);
+        foreach (string file in new[] { "sweep.csv", "sweep.svg", "best.zip" })
+        {
+            Assert.True(new FileInfo(Path.Combine(_folder.Path, file)).Length > 100, file);
+        }
+
+        Assert.Equal(10, File.ReadAllLines(Path.Combine(_folder.Path, "sweep.csv")).Length); // header + 9 trials
+    }
+
     public void Dispose() => _folder.Dispose();
 
     private string RunExample(string name, params string[] args)

@@ -96,8 +96,8 @@ case "$verb" in
     build_native; build_dotnet
     out="$ROOT/artifacts/demo"; mkdir -p "$out"
     log "demo: train on data/names.txt"
-    cli train --data "$ROOT/data/names.txt" --model decoder --layers 2 --heads 4 --dim 64 --ff 128 \
-      --epochs 30 --seed 42 --validation-fraction 0.2 --out "$out/names.zip" --plot "$out/loss.svg"
+    cli train --data "$ROOT/data/names.txt" --model decoder --layers 2 --heads 4 --dim 64 --ff 128 --dropout 0.1 --patience 8 \
+      --epochs 60 --seed 42 --validation-fraction 0.2 --out "$out/names.zip" --plot "$out/loss.svg"
     cli evaluate --model "$out/names.zip" --data "$ROOT/data/names.txt"
     cli info --model "$out/names.zip"
     cli score --model "$out/names.zip" --text flyca --top 5

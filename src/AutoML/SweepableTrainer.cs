@@ -85,12 +85,7 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
         return Trainer(options).Fit(split.TrainSet);
     }
 
-    private TransformerTrainerBase Trainer(TOptions options) => options switch
-    {
-        TransformerDecoderTrainerOptions d => _context.LanguageModeling.Trainers.TransformerDecoder(d),
-        TransformerEncoderDecoderTrainerOptions e => _context.LanguageModeling.Trainers.TransformerEncoderDecoder(e),
-        _ => throw new ArgumentException($"Unsupported options type {typeof(TOptions).Name}.", nameof(options)),
-    };
+    private TransformerTrainerBase Trainer(TOptions options) => _context.LanguageModeling.Trainers.Transformer(options);
 
     private static SweepOptions Clone(SweepOptions o, int seed) => new()
     {

@@ -22,12 +22,7 @@ internal static class Pipelines
                 DataLoading.SourceIdsColumn, sourceColumn, maximumLength: tok.MaximumLength, lowerCase: tok.LowerCase));
         }
 
-        IEstimator<NextCharacterPredictionTransformer> trainer = options switch
-        {
-            TransformerDecoderTrainerOptions d => ml.LanguageModeling.Trainers.TransformerDecoder(d),
-            TransformerEncoderDecoderTrainerOptions e => ml.LanguageModeling.Trainers.TransformerEncoderDecoder(e),
-            _ => throw new ArgumentException("Unknown trainer options.", nameof(options)),
-        };
+        IEstimator<NextCharacterPredictionTransformer> trainer = ml.LanguageModeling.Trainers.Transformer(options);
         return tokens.Append(trainer);
     }
 

@@ -9,6 +9,9 @@ using MLNet.Transformer.Visualization;
 
 namespace MLNet.Transformer.Tests;
 
+// Same collection as the in-process comparisons of CliCommandTests: training here changes the engine's
+// process-wide thread count while it runs, which must not overlap a bit-for-bit comparison.
+[Collection(TrainedCliModelGroup.Name)]
 public sealed class ReadmeQuickStartTests : IDisposable
 {
     private readonly TempFolder _folder = new();
@@ -62,7 +65,7 @@ public sealed class ReadmeQuickStartTests : IDisposable
             .Choice(o => o.Heads, 1, 2, 4)
             .Choice(o => o.Layers, 1, 2, 3)
             .Constraint("heads must divide the model dimension", o => o.ModelDimension % o.Heads == 0);
-        var sweep = ml.Auto().NextCharacterSweep(space, new SweepOptions { MaxEpochs = 2, MaxTrials = 9, Parallelism = 1 });
+        var sweep = ml.Auto().NextCharacterSweep(space, new SweepOptions { MaxEpochs = 2, MaxTrials = 9, Parallelism = 1, ThreadsPerTrial = 1 });
         sweep.Tuner = new GridTuner();
         sweep.Pruner = new AshaPruner(minEpochs: 1, reductionFactor: 3);
         using var best = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")

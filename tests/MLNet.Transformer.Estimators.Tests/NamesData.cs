@@ -16,10 +16,7 @@ internal static class NamesData
         ml.Data.LoadFromEnumerable(words.Select(w => new TextRow { Text = w }).ToArray());
 
     public static IEstimator<TransformerChain<NextCharacterPredictionTransformer>> Pipeline(MLContext ml, TransformerTrainerOptions options) =>
-        ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Append(
-            options is TransformerEncoderDecoderTrainerOptions e
-                ? (IEstimator<NextCharacterPredictionTransformer>)ml.LanguageModeling.Trainers.TransformerEncoderDecoder(e)
-                : ml.LanguageModeling.Trainers.TransformerDecoder((TransformerDecoderTrainerOptions)options));
+        ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Append(ml.LanguageModeling.Trainers.Transformer(options));
 
     /// <summary>Tokenizes <paramref name="train"/> and <paramref name="valid"/> with one tokenizer fitted on both.</summary>
     public static (IDataView Train, IDataView Valid) Tokenized(MLContext ml, IEnumerable<string> train, IEnumerable<string> valid)

@@ -76,12 +76,7 @@ public sealed class NextCharacterTrialRunner<TOptions> : ITrialRunner<TOptions>
         options.Progress = new EpochForwarder(context, stop, userProgress);
 
         var trainers = _context.LanguageModeling.Trainers;
-        TransformerTrainerBase trainer = options switch
-        {
-            TransformerDecoderTrainerOptions d => trainers.TransformerDecoder(d),
-            TransformerEncoderDecoderTrainerOptions ed => trainers.TransformerEncoderDecoder(ed),
-            _ => throw new TransformerArgumentException($"Unsupported trainer options {options.GetType().Name}.", nameof(options)),
-        };
+        TransformerTrainerBase trainer = trainers.Transformer(options);
 
         using var model = trainer.Fit(TrainData);
         var history = model.History;

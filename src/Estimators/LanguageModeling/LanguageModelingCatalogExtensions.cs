@@ -95,6 +95,18 @@ public static class LanguageModelingCatalogExtensions
     }
 
     /// <summary>
+    /// The trainer for <paramref name="options"/>: decoder-only for <see cref="TransformerDecoderTrainerOptions"/>,
+    /// encoder-decoder for <see cref="TransformerEncoderDecoderTrainerOptions"/> (for code that holds either).
+    /// </summary>
+    /// <exception cref="ArgumentException">Another options type.</exception>
+    public static TransformerTrainerBase Transformer(this LanguageModelingCatalog.TrainerCatalog catalog, TransformerTrainerOptions options) => options switch
+    {
+        TransformerDecoderTrainerOptions d => catalog.TransformerDecoder(d),
+        TransformerEncoderDecoderTrainerOptions e => catalog.TransformerEncoderDecoder(e),
+        _ => throw new ArgumentException($"Unsupported trainer options type {options?.GetType().Name ?? "null"}: use TransformerDecoderTrainerOptions or TransformerEncoderDecoderTrainerOptions.", nameof(options)),
+    };
+
+    /// <summary>
     /// Log-loss (nats per character), perplexity, accuracy and top-K accuracy over every real target position (EOS
     /// included, PAD excluded) of <paramref name="predictions"/>, the output of a next-character model's Transform.
     /// </summary>

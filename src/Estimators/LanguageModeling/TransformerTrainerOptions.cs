@@ -120,7 +120,7 @@ public class TransformerTrainerOptions
     /// <summary>"auto" (CUDA when present, else CPU), "cpu", "cuda" or "cuda:N". An absent device is an error.</summary>
     public string Device { get; set; } = Defaults.Device;
 
-    /// <summary>Intra-op CPU threads for the engine; null leaves the process setting alone.</summary>
+    /// <summary>CPU threads for the engine during this Fit (the previous process-wide setting is restored after); null leaves it alone.</summary>
     public int? Threads { get; set; }
 
     /// <summary>Held-out rows for validation loss and early stopping (takes precedence over <see cref="ValidationFraction"/>).</summary>

@@ -38,7 +38,9 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             CheckTokenColumn(inputSchema, src, requireVocabulary: false);
         }
 
-        return NextCharacterPredictionTransformer.BuildOutputSchema(inputSchema, Kind == ModelKind.EncoderDecoder, vocab, Options.Layers, Options.Heads, EncoderLayers, SourceColumnName is not null);
+        return RowToRowTransformerBase.AppendColumns(
+            inputSchema,
+            NextCharacterPredictionTransformer.OutputColumns(Kind == ModelKind.EncoderDecoder, vocab, Options.Layers, Options.Heads, EncoderLayers, SourceColumnName is not null));
     }
 
     private protected virtual int EncoderLayers => Options.Layers;
@@ -121,11 +123,6 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             Seed = (ulong)(uint)seed,
         };
         string device = EngineRuntime.ResolveDevice(Options.Device);
-        if (Options.Threads is int threads)
-        {
-            EngineRuntime.NumThreads = threads;
-        }
-
         var info = new NextCharacterModelInfo
         {
             Architecture = config,
@@ -140,6 +137,14 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             UnkId = NextCharacterModelInfo.FindId(vocab, "<UNK>"),
             TrainedOn = device,
         };
+
+        // The engine's thread count is process-wide: set it for this Fit only, then put it back.
+        int? previousThreads = null;
+        if (Options.Threads is int threads)
+        {
+            previousThreads = EngineRuntime.NumThreads;
+            EngineRuntime.NumThreads = threads;
+        }
 
         var model = TransformerModel.Create(config, device);
         try
@@ -161,6 +166,13 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         {
             model.Dispose();
             throw;
+        }
+        finally
+        {
+            if (previousThreads is int previous)
+            {
+                EngineRuntime.NumThreads = previous;
+            }
         }
     }
 

@@ -48,11 +48,11 @@ public static class NextCharacterColumns
 }
 
 /// <summary>
-/// A fitted next-character transformer. <see cref="Transform"/> appends the <see cref="NextCharacterColumns"/>;
-/// each batch of rows (<see cref="BatchSize"/>) is scored by one forward pass that serves all requested columns.
+/// A fitted next-character transformer. <see cref="RowToRowTransformerBase.Transform"/> appends the <see cref="NextCharacterColumns"/>;
+/// each batch of rows (<see cref="RowToRowTransformerBase.BatchSize"/>) is scored by one forward pass that serves all requested columns.
 /// Owns native memory: dispose it (a TransformerChain disposes its stages).
 /// </summary>
-public sealed class NextCharacterPredictionTransformer : ITransformer
+public sealed class NextCharacterPredictionTransformer : RowToRowTransformerBase
 {
     /// <summary>Stage signature in the model .zip.</summary>
     public const string LoaderSignature = "NextCharacterPrediction";
@@ -79,25 +79,19 @@ public sealed class NextCharacterPredictionTransformer : ITransformer
     /// <summary>Trainable parameters of the native model.</summary>
     public long ParameterCount => _model.ParameterCount;
 
-    /// <summary>Rows scored per forward pass.</summary>
-    public int BatchSize { get; set; } = 64;
-
     /// <summary>The weights, by PyTorch state-dict name.</summary>
     public IDictionary<string, (long[] Shape, float[] Data)> ExportWeights() => _model.ExportState();
 
     /// <inheritdoc />
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    protected override RowBatchMapper CreateMapper(DataViewSchema inputSchema)
     {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        CheckInput(inputSchema);
-        return BuildOutputSchema(inputSchema, Info.IsEncoderDecoder, Info.Vocabulary, Info.Architecture.Layers, Info.Architecture.Heads, Info.Architecture.EncoderLayers, Info.HasSource);
-    }
+        CheckIds(inputSchema, Info.TokensColumnName);
+        if (Info.HasSource)
+        {
+            CheckIds(inputSchema, Info.SourceColumnName!);
+        }
 
-    /// <inheritdoc />
-    public IDataView Transform(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return new PredictionView(this, input, GetOutputSchema(input.Schema));
+        return new Mapper(this, inputSchema);
     }
 
     /// <summary>Generates text: greedy, temperature or top-k sampling, from an optional prefix, stopping at EOS.</summary>
@@ -178,7 +172,7 @@ public sealed class NextCharacterPredictionTransformer : ITransformer
     }
 
     /// <inheritdoc />
-    public void Save(ModelSaveContext context)
+    public override void Save(ModelSaveContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         context.SetStage(LoaderSignature, CurrentVersion, minReadableVersion: 1);
@@ -217,15 +211,14 @@ public sealed class NextCharacterPredictionTransformer : ITransformer
 #pragma warning restore CA2255
 
     /// <inheritdoc />
-    public void Dispose() => _model.Dispose();
-
-    private void CheckInput(DataViewSchema schema)
+    protected override void Dispose(bool disposing)
     {
-        CheckIds(schema, Info.TokensColumnName);
-        if (Info.HasSource)
+        if (disposing)
         {
-            CheckIds(schema, Info.SourceColumnName!);
+            _model.Dispose();
         }
+
+        base.Dispose(disposing);
     }
 
     private static void CheckIds(DataViewSchema schema, string name)
@@ -237,43 +230,39 @@ public sealed class NextCharacterPredictionTransformer : ITransformer
         }
     }
 
-    /// <summary>The input schema plus the prediction columns; shared with the trainers' GetOutputSchema.</summary>
-    internal static DataViewSchema BuildOutputSchema(DataViewSchema input, bool encoderDecoder, IReadOnlyList<string>? vocabulary, int layers, int heads, int encoderLayers, bool hasSource = false)
+    /// <summary>The prediction columns; shared with the trainers' GetOutputSchema (vocabulary null before fitting).</summary>
+    internal static IReadOnlyList<OutputColumn> OutputColumns(bool encoderDecoder, IReadOnlyList<string>? vocabulary, int layers, int heads, int encoderLayers, bool hasSource)
     {
         var text = TextDataViewType.Instance;
         var textVector = new VectorDataViewType(TextDataViewType.Instance);
         var floats = new VectorDataViewType(NumberDataViewType.Single);
-        var b = new DataViewSchema.Builder().AddColumns(input);
-        b.AddColumn(NextCharacterColumns.PredictedNextChar, text);
-        if (vocabulary is not null)
+        var columns = new List<OutputColumn>
         {
-            b.AddColumn(NextCharacterColumns.Score, new VectorDataViewType(NumberDataViewType.Single, vocabulary.Count),
-                new Annotations.Builder().AddText(Annotations.Kinds.SlotNames, [.. vocabulary]).ToAnnotations());
-        }
-        else
-        {
-            b.AddColumn(NextCharacterColumns.Score, floats);
-        }
-
-        b.AddColumn(NextCharacterColumns.InputTokens, textVector);
-        b.AddColumn(NextCharacterColumns.PredictedTokens, textVector);
-        b.AddColumn(NextCharacterColumns.LogLoss, NumberDataViewType.Double);
-        b.AddColumn(NextCharacterColumns.TokenCount, NumberDataViewType.Int32);
-        b.AddColumn(NextCharacterColumns.Correct, NumberDataViewType.Int32);
-        b.AddColumn(NextCharacterColumns.TopKCorrect, NumberDataViewType.Int32);
-        b.AddColumn(NextCharacterColumns.Attention, floats, AttentionAnnotations(layers, heads, "Query", "Key"));
+            new(NextCharacterColumns.PredictedNextChar, text),
+            vocabulary is null
+                ? new(NextCharacterColumns.Score, floats)
+                : new(NextCharacterColumns.Score, new VectorDataViewType(NumberDataViewType.Single, vocabulary.Count),
+                    new Annotations.Builder().AddText(Annotations.Kinds.SlotNames, [.. vocabulary]).ToAnnotations()),
+            new(NextCharacterColumns.InputTokens, textVector),
+            new(NextCharacterColumns.PredictedTokens, textVector),
+            new(NextCharacterColumns.LogLoss, NumberDataViewType.Double),
+            new(NextCharacterColumns.TokenCount, NumberDataViewType.Int32),
+            new(NextCharacterColumns.Correct, NumberDataViewType.Int32),
+            new(NextCharacterColumns.TopKCorrect, NumberDataViewType.Int32),
+            new(NextCharacterColumns.Attention, floats, AttentionAnnotations(layers, heads, "Query", "Key")),
+        };
         if (encoderDecoder)
         {
             if (hasSource)
             {
-                b.AddColumn(NextCharacterColumns.SourceTokens, textVector);
+                columns.Add(new(NextCharacterColumns.SourceTokens, textVector));
             }
 
-            b.AddColumn(NextCharacterColumns.EncoderAttention, floats, AttentionAnnotations(encoderLayers, heads, "Query", "Key"));
-            b.AddColumn(NextCharacterColumns.CrossAttention, floats, AttentionAnnotations(layers, heads, "Query", "SourceKey"));
+            columns.Add(new(NextCharacterColumns.EncoderAttention, floats, AttentionAnnotations(encoderLayers, heads, "Query", "Key")));
+            columns.Add(new(NextCharacterColumns.CrossAttention, floats, AttentionAnnotations(layers, heads, "Query", "SourceKey")));
         }
 
-        return b.ToSchema();
+        return columns;
     }
 
     private static Annotations AttentionAnnotations(int layers, int heads, string q, string k) =>
@@ -282,218 +271,117 @@ public sealed class NextCharacterPredictionTransformer : ITransformer
             .AddText(Annotations.Kinds.ShapeAxes, ["Layer", "Head", q, k])
             .ToAnnotations();
 
-    /// <summary>The lazy output view.</summary>
-    private sealed class PredictionView(NextCharacterPredictionTransformer owner, IDataView input, DataViewSchema schema) : IDataView
-    {
-        public DataViewSchema Schema => schema;
-
-        public long? GetRowCount() => input.GetRowCount();
-
-        public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded) =>
-            new PredictionCursor(owner, input, schema, columnsNeeded);
-    }
-
     /// <summary>
-    /// Reads <see cref="BatchSize"/> input rows ahead, scores them in one forward pass, then serves them one by one.
-    /// Pass-through columns are cached per row so the inner cursor may run ahead.
+    /// Maps a batch of token rows: one <see cref="NextCharacterPredictor.Score"/> call (one forward pass) computes
+    /// exactly what the active columns need, then each column is filled from the scored rows.
     /// </summary>
-    private sealed class PredictionCursor : DataViewRowCursor
+    private sealed class Mapper : RowBatchMapper
     {
         private readonly NextCharacterPredictionTransformer _owner;
-        private readonly DataViewSchema _schema;
-        private readonly DataViewRowCursor _inner;
-        private readonly int _inputCount;
-        private readonly bool[] _active;
-        private readonly List<(int Index, Func<object?> Read)> _passThrough = [];
-        private readonly ValueGetter<int[]> _tokens;
-        private readonly ValueGetter<int[]>? _source;
-        private readonly RowOutputs _outputs;
-        private readonly List<object?[]> _cachedInputs = [];
-        private ScoredRow[] _scored = [];
-        private int _inBatch = -1;
-        private long _position = -1;
-        private bool _innerDone;
+        private readonly DataViewSchema.Column _tokens;
+        private readonly DataViewSchema.Column? _source;
 
-        public PredictionCursor(NextCharacterPredictionTransformer owner, IDataView input, DataViewSchema schema, IEnumerable<DataViewSchema.Column> needed)
+        public Mapper(NextCharacterPredictionTransformer owner, DataViewSchema inputSchema)
+            : base(inputSchema)
         {
             _owner = owner;
-            _schema = schema;
-            _inputCount = input.Schema.Count;
-            _active = new bool[schema.Count];
-            foreach (var c in needed)
-            {
-                _active[c.Index] = true;
-            }
-
             var info = owner.Info;
-            var innerNeeded = new List<DataViewSchema.Column>();
-            for (int i = 0; i < _inputCount; i++)
-            {
-                if (_active[i])
-                {
-                    innerNeeded.Add(input.Schema[i]);
-                }
-            }
-
-            var tokensCol = input.Schema[info.TokensColumnName];
-            innerNeeded.Add(tokensCol);
-            DataViewSchema.Column? srcCol = info.HasSource ? input.Schema[info.SourceColumnName!] : null;
-            if (srcCol is not null)
-            {
-                innerNeeded.Add(srcCol);
-            }
-
-            _inner = input.GetRowCursor(innerNeeded.Distinct());
-            for (int i = 0; i < _inputCount; i++)
-            {
-                if (_active[i])
-                {
-                    _passThrough.Add((i, MakeReader(_inner, input.Schema[i])));
-                }
-            }
-
-            _tokens = _inner.GetGetter<int[]>(tokensCol);
-            _source = srcCol is null ? null : _inner.GetGetter<int[]>(srcCol);
-            for (int i = _inputCount; i < schema.Count; i++)
-            {
-                if (_active[i])
-                {
-                    _outputs |= schema[i].Name switch
-                    {
-                        NextCharacterColumns.PredictedNextChar or NextCharacterColumns.Score => RowOutputs.Distribution,
-                        NextCharacterColumns.PredictedTokens => RowOutputs.Positions,
-                        NextCharacterColumns.LogLoss or NextCharacterColumns.TokenCount or NextCharacterColumns.Correct or NextCharacterColumns.TopKCorrect => RowOutputs.Loss,
-                        NextCharacterColumns.Attention => RowOutputs.SelfAttention,
-                        NextCharacterColumns.EncoderAttention => RowOutputs.EncoderAttention,
-                        NextCharacterColumns.CrossAttention => RowOutputs.CrossAttention,
-                        _ => RowOutputs.None,
-                    };
-                }
-            }
+            _tokens = inputSchema[info.TokensColumnName];
+            _source = info.HasSource ? inputSchema[info.SourceColumnName!] : null;
+            OutputColumns = NextCharacterPredictionTransformer.OutputColumns(info.IsEncoderDecoder, info.Vocabulary, info.Architecture.Layers, info.Architecture.Heads, info.Architecture.EncoderLayers, info.HasSource);
         }
 
-        public override DataViewSchema Schema => _schema;
+        public override IReadOnlyList<OutputColumn> OutputColumns { get; }
 
-        public override long Position => _position;
+        protected override IEnumerable<DataViewSchema.Column> GetDependencies(IReadOnlyList<bool> activeOutputs) =>
+            _source is null ? [_tokens] : [_tokens, _source];
 
-        public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
-
-        public override bool MoveNext()
+        protected override void MapBatch(InputBatch input, OutputBatch output)
         {
-            if (_inBatch + 1 < _scored.Length)
+            var needs = RowOutputs.None;
+            for (int k = 0; k < OutputColumns.Count; k++)
             {
-                _inBatch++;
-                _position++;
-                return true;
-            }
-
-            if (_innerDone || !FillBatch())
-            {
-                _innerDone = true;
-                return false;
-            }
-
-            _inBatch = 0;
-            _position++;
-            return true;
-        }
-
-        private bool FillBatch()
-        {
-            _cachedInputs.Clear();
-            var rows = new List<int[]>();
-            var sources = _source is null ? null : new List<int[]>();
-            int[] value = [];
-            while (rows.Count < Math.Max(1, _owner.BatchSize) && _inner.MoveNext())
-            {
-                _tokens(ref value);
-                rows.Add((int[])value.Clone());
-                if (_source is not null)
+                if (output.IsActive(k))
                 {
-                    _source(ref value);
-                    sources!.Add((int[])value.Clone());
+                    needs |= Needs(OutputColumns[k].Name);
                 }
-
-                var cached = new object?[_passThrough.Count];
-                for (int i = 0; i < cached.Length; i++)
-                {
-                    cached[i] = _passThrough[i].Read();
-                }
-
-                _cachedInputs.Add(cached);
             }
 
-            if (rows.Count == 0)
-            {
-                _scored = [];
-                return false;
-            }
-
-            _scored = _owner._predictor.Score(rows, sources, _outputs);
-            return true;
-        }
-
-        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
-        {
-            ArgumentNullException.ThrowIfNull(column);
-            CheckGetterType<TValue>(column);
-            if (!_active[column.Index])
-            {
-                throw new SchemaException($"Column '{column.Name}' was not requested when the cursor was opened.", column.Name);
-            }
-
-            if (column.Index < _inputCount)
-            {
-                int slot = _passThrough.FindIndex(p => p.Index == column.Index);
-                return (ref TValue v) => v = (TValue)_cachedInputs[_inBatch][slot]!;
-            }
-
+            var rows = input.GetColumn<int[]>(_tokens);
+            var sources = _source is null ? null : input.GetColumn<int[]>(_source);
+            ScoredRow[] scored = _owner._predictor.Score(rows, sources, needs);
             var info = _owner.Info;
-            string Token(int id) => info.Vocabulary[id];
-            string SourceToken(int id) => info.SourceVocabulary![id];
-            ScoredRow Row() => _scored[_inBatch];
-            Delegate getter = column.Name switch
+            for (int k = 0; k < OutputColumns.Count; k++)
             {
-                NextCharacterColumns.PredictedNextChar => (ValueGetter<string>)((ref string v) => v = Token(LogSoftmax.ArgMax(Row().NextDistribution!))),
-                NextCharacterColumns.Score => (ValueGetter<float[]>)((ref float[] v) => v = (float[])Row().NextDistribution!.Clone()),
-                NextCharacterColumns.InputTokens => (ValueGetter<string[]>)((ref string[] v) => v = Row().InputTokens.Select(Token).ToArray()),
-                NextCharacterColumns.PredictedTokens => (ValueGetter<string[]>)((ref string[] v) => v = Row().PositionPredictions!.Select(Token).ToArray()),
-                NextCharacterColumns.LogLoss => (ValueGetter<double>)((ref double v) => v = Row().LogLoss),
-                NextCharacterColumns.TokenCount => (ValueGetter<int>)((ref int v) => v = Row().TargetCount),
-                NextCharacterColumns.Correct => (ValueGetter<int>)((ref int v) => v = Row().Correct),
-                NextCharacterColumns.TopKCorrect => (ValueGetter<int>)((ref int v) => v = Row().TopKCorrect),
-                NextCharacterColumns.Attention => (ValueGetter<float[]>)((ref float[] v) => v = (float[])Row().SelfAttention!.Clone()),
-                NextCharacterColumns.SourceTokens => (ValueGetter<string[]>)((ref string[] v) => v = Row().SourceTokens!.Select(SourceToken).ToArray()),
-                NextCharacterColumns.EncoderAttention => (ValueGetter<float[]>)((ref float[] v) => v = (float[])Row().EncoderAttention!.Clone()),
-                NextCharacterColumns.CrossAttention => (ValueGetter<float[]>)((ref float[] v) => v = (float[])Row().CrossAttention!.Clone()),
-                _ => throw new SchemaException($"Unknown output column '{column.Name}'.", column.Name),
-            };
-            return (ValueGetter<TValue>)getter;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _inner.Dispose();
+                if (output.IsActive(k))
+                {
+                    Fill(OutputColumns[k].Name, k, scored, output, info);
+                }
             }
-
-            base.Dispose(disposing);
         }
 
-        private static Func<object?> MakeReader(DataViewRowCursor cursor, DataViewSchema.Column column) =>
-            (Func<object?>)typeof(PredictionCursor).GetMethod(nameof(Reader), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-                .MakeGenericMethod(column.Type.RawType).Invoke(null, [cursor, column])!;
-
-        private static Func<object?> Reader<T>(DataViewRowCursor cursor, DataViewSchema.Column column)
+        private static RowOutputs Needs(string column) => column switch
         {
-            var getter = cursor.GetGetter<T>(column);
-            return () =>
+            NextCharacterColumns.PredictedNextChar or NextCharacterColumns.Score => RowOutputs.Distribution,
+            NextCharacterColumns.PredictedTokens => RowOutputs.Positions,
+            NextCharacterColumns.LogLoss or NextCharacterColumns.TokenCount or NextCharacterColumns.Correct or NextCharacterColumns.TopKCorrect => RowOutputs.Loss,
+            NextCharacterColumns.Attention => RowOutputs.SelfAttention,
+            NextCharacterColumns.EncoderAttention => RowOutputs.EncoderAttention,
+            NextCharacterColumns.CrossAttention => RowOutputs.CrossAttention,
+            _ => RowOutputs.None, // InputTokens, SourceTokens: no forward pass needed
+        };
+
+        private static void Fill(string column, int k, ScoredRow[] rows, OutputBatch output, NextCharacterModelInfo info)
+        {
+            switch (column)
             {
-                T value = default!;
-                getter(ref value);
-                return value is Array a ? a.Clone() : value;
-            };
+                case NextCharacterColumns.PredictedNextChar:
+                    Set(output.GetColumn<string>(k), rows, r => info.Vocabulary[LogSoftmax.ArgMax(r.NextDistribution!)]);
+                    break;
+                case NextCharacterColumns.Score:
+                    Set(output.GetColumn<float[]>(k), rows, r => r.NextDistribution!);
+                    break;
+                case NextCharacterColumns.InputTokens:
+                    Set(output.GetColumn<string[]>(k), rows, r => r.InputTokens.Select(id => info.Vocabulary[id]).ToArray());
+                    break;
+                case NextCharacterColumns.PredictedTokens:
+                    Set(output.GetColumn<string[]>(k), rows, r => r.PositionPredictions!.Select(id => info.Vocabulary[id]).ToArray());
+                    break;
+                case NextCharacterColumns.LogLoss:
+                    Set(output.GetColumn<double>(k), rows, r => r.LogLoss);
+                    break;
+                case NextCharacterColumns.TokenCount:
+                    Set(output.GetColumn<int>(k), rows, r => r.TargetCount);
+                    break;
+                case NextCharacterColumns.Correct:
+                    Set(output.GetColumn<int>(k), rows, r => r.Correct);
+                    break;
+                case NextCharacterColumns.TopKCorrect:
+                    Set(output.GetColumn<int>(k), rows, r => r.TopKCorrect);
+                    break;
+                case NextCharacterColumns.Attention:
+                    Set(output.GetColumn<float[]>(k), rows, r => r.SelfAttention!);
+                    break;
+                case NextCharacterColumns.SourceTokens:
+                    Set(output.GetColumn<string[]>(k), rows, r => r.SourceTokens!.Select(id => info.SourceVocabulary![id]).ToArray());
+                    break;
+                case NextCharacterColumns.EncoderAttention:
+                    Set(output.GetColumn<float[]>(k), rows, r => r.EncoderAttention!);
+                    break;
+                case NextCharacterColumns.CrossAttention:
+                    Set(output.GetColumn<float[]>(k), rows, r => r.CrossAttention!);
+                    break;
+                default:
+                    throw new SchemaException($"Unknown output column '{column}'.", column);
+            }
+        }
+
+        private static void Set<T>(Span<T> target, ScoredRow[] rows, Func<ScoredRow, T> value)
+        {
+            for (int i = 0; i < rows.Length; i++)
+            {
+                target[i] = value(rows[i]);
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 #   ./build.sh build    native library and .NET solution only
 #   ./build.sh native   native library only
 #   ./build.sh bench    engine vs PyTorch-eager benchmark (seconds per epoch and ratio; args go to compare.py)
+#   ./build.sh bench-sweep  ASHA-pruned sweep vs the plain grid: total epochs and best validation loss
 # Environment: TORCH_PREFIX   CMake prefix of another libtorch (e.g. a CUDA PyTorch's cmake_prefix_path)
 #              CONFIGURATION  Release (default) or Debug
 #              MLT_SKIP_APT=1 never call apt-get (packages must already be present)
@@ -111,5 +112,21 @@ case "$verb" in
     build_native; deps_python
     "$MLT_PYTHON" "$ROOT/bench/native/compare.py" --bench "$NATIVE_DIR/mlt_bench" "$@"
     ;;
-  *) echo "usage: ./build.sh demo|test|build|native|bench" >&2; exit 2 ;;
+  bench-sweep)
+    # ASHA pruning vs the plain grid on data/names.txt (heads {1,2,4} x layers {1,2,3}, 18 epochs): total epochs and best.
+    build_native; build_dotnet
+    out="$ROOT/artifacts/bench-sweep"; mkdir -p "$out"
+    for pruner in none asha; do
+      cli sweep --data "$ROOT/data/names.txt" --heads 1,2,4 --layers 1,2,3 --dim 32 --ff 64 --lr 0.003 --epochs 18 \
+        --tuner grid --pruner "$pruner" --seed 11 --json --quiet --report "$out/$pruner.csv" > "$out/$pruner.json"
+    done
+    python3 - "$out" <<'PY'
+import json, sys
+grid, asha = (json.load(open(f"{sys.argv[1]}/{p}.json")) for p in ("none", "asha"))
+print(f"grid: {grid['totalEpochs']} epochs, best {grid['best']} {grid['bestValidationLoss']:.4f}")
+print(f"ASHA: {asha['totalEpochs']} epochs, best {asha['best']} {asha['bestValidationLoss']:.4f}")
+print(f"epoch ratio ASHA/grid: {asha['totalEpochs'] / grid['totalEpochs']:.2f}; best-loss gap {asha['bestValidationLoss'] - grid['bestValidationLoss']:+.4f}")
+PY
+    ;;
+  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-sweep" >&2; exit 2 ;;
 esac

@@ -5,6 +5,7 @@ using MLNet.Transformer.AutoML;
 using MLNet.Transformer.LanguageModeling;
 using MLNet.Transformer.Text;
 using MLNet.Transformer.Visualization;
+using Spectre.Console;
 
 namespace MLNet.Transformer.Cli.Commands;
 
@@ -57,7 +58,15 @@ internal static class SweepCommand
 
             if (parse.GetValue(ff) is { } ffs)
             {
-                space = space.Choice(o => o.FeedForwardDimension, Ints(ffs, "--ff"));
+                int[] widths = Ints(ffs, "--ff");
+                if (widths.Length > 1)
+                {
+                    space = space.Choice(o => o.FeedForwardDimension, widths);
+                }
+                else
+                {
+                    baseOptions.FeedForwardDimension = widths[0];
+                }
             }
 
             float[] lrs = Floats(parse.GetValue(lr)!, "--lr");
@@ -95,11 +104,12 @@ internal static class SweepCommand
             trainer.ValidationFraction = parse.GetValue(validation);
             trainer.Tuner = parse.GetValue(tuner) switch { "random" => new RandomTuner(), "tpe" => new TpeTuner(), _ => new GridTuner() };
             trainer.Pruner = parse.GetValue(pruner) == "none" ? new NoPruner() : new AshaPruner(minEpochs: 1, reductionFactor: 3);
-            trainer.Monitor = new LineMonitor(parse.GetValue(CliHost.Quiet) || parse.GetValue(CliHost.Json));
+            var progressView = new SweepProgressView(parse.GetValue(CliHost.Quiet), parse.GetValue(CliHost.Json));
+            trainer.Monitor = progressView;
             using var cts = new CancellationTokenSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
             trainer.CancellationToken = cts.Token;
-            using var best = trainer.Fit(tokenized);
+            using var best = progressView.Run(() => trainer.Fit(tokenized));
             var result = trainer.LastResult!;
             if (parse.GetValue(report) is { } csv)
             {
@@ -174,20 +184,69 @@ internal static class SweepCommand
         }
     }
 
-    /// <summary>Plain progress lines on stderr, one per finished trial.</summary>
-    private sealed class LineMonitor(bool quiet) : ISweepMonitor
+    /// <summary>
+    /// Sweep progress: a Spectre.Console bar (trials done, running, best so far) with one line per finished trial
+    /// on a terminal; the same lines on stderr otherwise; nothing with --quiet or --json.
+    /// </summary>
+    private sealed class SweepProgressView(bool quiet, bool json) : ISweepMonitor
     {
+        private readonly bool _bar = !quiet && !json && !Console.IsErrorRedirected && !Console.IsOutputRedirected;
+        private ProgressTask? _task;
+
+        public T Run<T>(Func<T> work)
+        {
+            if (!_bar)
+            {
+                return work();
+            }
+
+            T result = default!;
+            AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+                .Start(ctx =>
+                {
+                    _task = ctx.AddTask("sweep", maxValue: 1.0);
+                    result = work();
+                    _task.Value = _task.MaxValue;
+                });
+            return result;
+        }
+
         public void OnTrialCompleted(TrialResult result) => Line(result);
 
         public void OnTrialFailed(TrialResult result) => Line(result);
 
         public void OnTrialSkipped(TrialResult result) => Line(result);
 
+        public void OnProgress(SweepProgress progress)
+        {
+            if (_task is null)
+            {
+                return;
+            }
+
+            int done = progress.Completed + progress.Pruned + progress.Failed + progress.Skipped + progress.Cancelled;
+            _task.Value = (double)done / Math.Max(1, progress.MaxTrials);
+            string best = progress.Best is { } b ? string.Create(CultureInfo.InvariantCulture, $"best {b.ValidationLoss:F4} ({b.Parameters.Key})") : "no result yet";
+            _task.Description = Markup.Escape($"trials {done}/{progress.MaxTrials}, {progress.Running} running, {progress.TotalEpochs} epochs; {best}");
+        }
+
         private void Line(TrialResult r)
         {
-            if (!quiet)
+            if (quiet || json)
             {
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trial {r.Id,3} {r.Status,-9} {r.Parameters.Key,-40} val {r.ValidationLoss:F4} epochs {r.EpochsRun,3} {r.Duration.TotalSeconds,6:F1} s{(r.Message is null ? "" : $"  {r.Message}")}"));
+                return;
+            }
+
+            string line = string.Create(CultureInfo.InvariantCulture, $"trial {r.Id,3} {r.Status,-9} {r.Parameters.Key,-40} val {r.ValidationLoss:F4} epochs {r.EpochsRun,3} {r.Duration.TotalSeconds,6:F1} s{(r.Message is null ? "" : $"  {r.Message}")}");
+            if (_bar)
+            {
+                AnsiConsole.WriteLine(line);
+            }
+            else
+            {
+                Console.Error.WriteLine(line);
             }
         }
     }

@@ -1,0 +1,93 @@
+// Generation from a fitted next-character model: greedy and sampled decoding, seeds, prefixes, stopping at EOS.
+using MLNet.Transformer.LanguageModeling;
+using Xunit;
+
+namespace MLNet.Transformer.Tests;
+
+[Collection(nameof(SerialEngine))]
+public sealed class GenerationTests : IClassFixture<GenerationTests.Model>
+{
+    private readonly TransformerChain<NextCharacterPredictionTransformer> _chain;
+    private readonly NextCharacterPredictionTransformer _model;
+
+    public GenerationTests(Model fixture)
+    {
+        _chain = fixture.Transformer;
+        _model = _chain.LastTransformer;
+    }
+
+    [Fact]
+    public void Generate_SameSeed_SameSamples_OtherSeedDiffers()
+    {
+        var o = new GenerationOptions { Count = 8, Temperature = 1f, Seed = 5 };
+        Assert.Equal(_model.Generate(o), _model.Generate(o));
+        Assert.NotEqual(_model.Generate(o), _model.Generate(o with { Seed = 6 }));
+    }
+
+    [Fact]
+    public void Generate_TemperatureZero_IsGreedyAndEqualsTopOne()
+    {
+        var greedy = _model.Generate(new GenerationOptions { Count = 3, Temperature = 0, Prefix = "ca" });
+        Assert.Single(greedy.Distinct());
+        var topOne = _model.Generate(new GenerationOptions { Count = 3, Temperature = 1.5f, TopK = 1, Prefix = "ca", Seed = 9 });
+        Assert.Equal(greedy, topOne);
+
+        // Greedy decoding follows the argmax of the model's own next-character distribution, step by step.
+        string word = greedy[0];
+        var ml = new MLContext(1);
+        for (int i = 2; i < word.Length; i++)
+        {
+            string prefix = word[..i];
+            var scored = _chain.Transform(NamesData.View(ml, [prefix]));
+            Assert.Equal(word[i].ToString(), NamesData.Column<string>(scored, NextCharacterColumns.PredictedNextChar)[0]);
+        }
+    }
+
+    [Fact]
+    public void Generate_PrefixAndLength_AreRespected_OnlyVocabularyCharacters()
+    {
+        var words = _model.Generate(new GenerationOptions { Count = 20, Prefix = "ba", MaximumLength = 4, Seed = 1 });
+        var letters = _model.Info.Vocabulary.Where(t => t.Length == 1).ToHashSet();
+        Assert.All(words, w =>
+        {
+            Assert.StartsWith("ba", w, StringComparison.Ordinal);
+            Assert.InRange(w.Length, 2, 6);
+            Assert.All(w, c => Assert.Contains(c.ToString(), letters));
+        });
+    }
+
+    [Fact]
+    public void Generate_TopK_SamplesOnlyAmongTheKMostProbable()
+    {
+        // After "q" the model's two most probable next tokens bound every sampled second character.
+        var ml = new MLContext(1);
+        var scored = _chain.Transform(NamesData.View(ml, ["q"]));
+        float[] p = NamesData.Column<float[]>(scored, NextCharacterColumns.Score)[0];
+        var top2 = p.Select((x, i) => (x, i)).Where(t => _model.Info.Vocabulary[t.i] is not ("<PAD>" or "<BOS>"))
+            .OrderByDescending(t => t.x).Take(2).Select(t => _model.Info.Vocabulary[t.i]).ToHashSet();
+        var words = _model.Generate(new GenerationOptions { Count = 40, Prefix = "q", TopK = 2, Temperature = 2f, Seed = 3 });
+        Assert.All(words, w => Assert.Contains(w.Length > 1 ? w[1].ToString() : "<EOS>", top2));
+    }
+
+    [Fact]
+    public void Generate_InvalidOptions_ThrowNamingTheOption()
+    {
+        Assert.Contains("Count", Assert.Throws<ArgumentException>(() => _model.Generate(new GenerationOptions { Count = 0 })).Message, StringComparison.Ordinal);
+        Assert.Contains("Temperature", Assert.Throws<ArgumentException>(() => _model.Generate(new GenerationOptions { Temperature = -1 })).Message, StringComparison.Ordinal);
+        Assert.Contains("TopK", Assert.Throws<ArgumentException>(() => _model.Generate(new GenerationOptions { TopK = -2 })).Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>One small model trained once for the class (deterministic: fixed seed).</summary>
+    public sealed class Model : IDisposable
+    {
+        public Model()
+        {
+            var ml = new MLContext(1);
+            Transformer = NamesData.Pipeline(ml, NamesData.MiniFormer(epochs: 8, seed: 3)).Fit(NamesData.View(ml, NamesData.All));
+        }
+
+        public TransformerChain<NextCharacterPredictionTransformer> Transformer { get; }
+
+        public void Dispose() => Transformer.Dispose();
+    }
+}

@@ -8,29 +8,11 @@ namespace MLNet.Transformer.Cli;
 
 internal sealed class TrainingProgressView(bool quiet, bool json, int epochs) : IProgress<TrainingProgress>, IDisposable
 {
-    private readonly bool _bar = !quiet && !Console.IsErrorRedirected && !Console.IsOutputRedirected && !json;
+    private readonly bool _bar = ProgressBar.Enabled(quiet, json);
     private ProgressTask? _task;
 
     /// <summary>Runs <paramref name="work"/> under the progress display.</summary>
-    public T Run<T>(Func<T> work)
-    {
-        if (!_bar)
-        {
-            return work();
-        }
-
-        T result = default!;
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(ctx =>
-            {
-                _task = ctx.AddTask("training", maxValue: 1.0);
-                result = work();
-                _task.Value = _task.MaxValue;
-            });
-        return result;
-    }
+    public T Run<T>(Func<T> work) => _bar ? ProgressBar.Run("training", t => _task = t, work) : work();
 
     public void Report(TrainingProgress value)
     {

@@ -190,28 +190,10 @@ internal static class SweepCommand
     /// </summary>
     private sealed class SweepProgressView(bool quiet, bool json) : ISweepMonitor
     {
-        private readonly bool _bar = !quiet && !json && !Console.IsErrorRedirected && !Console.IsOutputRedirected;
+        private readonly bool _bar = ProgressBar.Enabled(quiet, json);
         private ProgressTask? _task;
 
-        public T Run<T>(Func<T> work)
-        {
-            if (!_bar)
-            {
-                return work();
-            }
-
-            T result = default!;
-            AnsiConsole.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
-                .Start(ctx =>
-                {
-                    _task = ctx.AddTask("sweep", maxValue: 1.0);
-                    result = work();
-                    _task.Value = _task.MaxValue;
-                });
-            return result;
-        }
+        public T Run<T>(Func<T> work) => _bar ? ProgressBar.Run("sweep", t => _task = t, work) : work();
 
         public void OnTrialCompleted(TrialResult result) => Line(result);
 

@@ -47,8 +47,8 @@ internal static class Pipelines
                 throw new InvalidDataException($"--model: '{path}' is not a valid model: {e.Message}", e);
             }
 
-            Predictor = Find(Chain) ?? throw new ArgumentException($"--model: '{path}' holds no next-character model stage.");
-            var tokenizers = Stages(Chain).OfType<CharacterTokenizerTransformer>().ToArray();
+            Predictor = Chain.FindStage<NextCharacterPredictionTransformer>() ?? throw new ArgumentException($"--model: '{path}' holds no next-character model stage.");
+            var tokenizers = Chain.Stages().OfType<CharacterTokenizerTransformer>().ToArray();
             TextColumn = tokenizers.FirstOrDefault(t => t.OutputColumnName == Predictor.Info.TokensColumnName)?.InputColumnName
                 ?? InputSchema.FirstOrDefault(c => !c.IsHidden && c.Type is TextDataViewType)?.Name
                 ?? throw new ArgumentException($"--model: '{path}' expects no text column.");
@@ -87,21 +87,6 @@ internal static class Pipelines
         }
 
         public void Dispose() => Chain.Dispose();
-
-        private static IEnumerable<ITransformer> Stages(ITransformer t) => t switch
-        {
-            Persistence.LoadedModel l => Stages(l.Model),
-            IEnumerable<ITransformer> chain => chain.SelectMany(Stages),
-            _ => [t],
-        };
-
-        private static NextCharacterPredictionTransformer? Find(ITransformer t) => t switch
-        {
-            NextCharacterPredictionTransformer p => p,
-            Persistence.LoadedModel l => Find(l.Model),
-            IEnumerable<ITransformer> chain => chain.Select(Find).LastOrDefault(x => x is not null),
-            _ => null,
-        };
     }
 
     /// <summary>An in-memory view of Text columns (the model's text column, and its source column if any).</summary>

@@ -82,6 +82,7 @@ internal static class TrainCommand
             options.EarlyStoppingPatience = parse.GetValue(patience);
             options.MaximumLength = parse.GetValue(maxLength);
 
+            ValidateAsFlags(options);
             var tokenizer = new CharacterTokenizerOptions(parse.GetValue(lower), parse.GetValue(maxLength) + 1);
             var pipeline = Pipelines.NextCharacter(ml, options, textColumn, src, tokenizer);
             using var progress = new TrainingProgressView(parse.GetValue(CliHost.Quiet), parse.GetValue(CliHost.Json), options.Epochs);
@@ -123,5 +124,41 @@ internal static class TrainCommand
             });
         });
         return cmd;
+    }
+
+    /// <summary>The command-line flag of each trainer option, so errors name what the user typed.</summary>
+    private static readonly Dictionary<string, string> Flags = new(StringComparer.Ordinal)
+    {
+        [nameof(TransformerTrainerOptions.Layers)] = "--layers",
+        [nameof(TransformerTrainerOptions.Heads)] = "--heads",
+        [nameof(TransformerTrainerOptions.ModelDimension)] = "--dim",
+        [nameof(TransformerTrainerOptions.FeedForwardDimension)] = "--ff",
+        [nameof(TransformerTrainerOptions.Dropout)] = "--dropout",
+        [nameof(TransformerTrainerOptions.MaximumLength)] = "--max-length",
+        [nameof(TransformerTrainerOptions.Epochs)] = "--epochs",
+        [nameof(TransformerTrainerOptions.BatchSize)] = "--batch-size",
+        [nameof(TransformerTrainerOptions.LearningRate)] = "--lr",
+        [nameof(TransformerTrainerOptions.WarmupSteps)] = "--warmup",
+        [nameof(TransformerTrainerOptions.WeightDecay)] = "--weight-decay",
+        [nameof(TransformerTrainerOptions.GradientClipNorm)] = "--clip",
+        [nameof(TransformerTrainerOptions.Device)] = "--device",
+        [nameof(TransformerTrainerOptions.Threads)] = "--threads",
+        [nameof(TransformerTrainerOptions.ValidationFraction)] = "--validation-fraction",
+        [nameof(TransformerTrainerOptions.EarlyStoppingPatience)] = "--patience",
+    };
+
+    /// <summary>Validates the options, naming the offending command-line flag instead of the C# option.</summary>
+    private static void ValidateAsFlags(TransformerTrainerOptions options)
+    {
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e) when (e.ParamName is { } name && Flags.TryGetValue(name, out string? flag))
+        {
+            string message = e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal)
+                .Replace($"Option {name}:", $"{flag}:", StringComparison.Ordinal);
+            throw new ArgumentException(message, flag, e);
+        }
     }
 }

@@ -103,7 +103,7 @@ public static class AttentionPage
     public static void Write(AttentionData data, string path)
     {
         ArgumentNullException.ThrowIfNull(data);
-        AtomicFile.WriteAllText(path, Render(data), nameof(path));
+        IO.AtomicFile.WriteAllText(path, Render(data));
     }
 
     /// <summary>

@@ -96,7 +96,7 @@ public static class BertvizJson
     public static void Write(AttentionSection section, string path)
     {
         ArgumentNullException.ThrowIfNull(section);
-        AtomicFile.WriteAllText(path, ToJson(section), nameof(path));
+        IO.AtomicFile.WriteAllText(path, ToJson(section));
     }
 
     /// <summary>Parses bertviz-layout JSON into a section.</summary>

@@ -143,7 +143,7 @@ public static class LossPlot
     /// <param name="validation">The validation loss per epoch, or null.</param>
     /// <param name="title">The plot title.</param>
     public static void Write(string path, IReadOnlyList<LossPoint> train, IReadOnlyList<LossPoint>? validation, string title) =>
-        AtomicFile.WriteAllText(path, Render(train, validation, title), nameof(path));
+        IO.AtomicFile.WriteAllText(path, Render(train, validation, title));
 
     private static List<LossPoint> Finite(IReadOnlyList<LossPoint> points, out int skipped)
     {

@@ -151,7 +151,7 @@ public static class SweepPlot
     /// <param name="trials">The trials.</param>
     /// <param name="title">The chart title.</param>
     public static void Write(string path, IReadOnlyList<SweepPoint> trials, string title = "Sweep: validation loss per trial") =>
-        AtomicFile.WriteAllText(path, Render(trials, title), nameof(path));
+        IO.AtomicFile.WriteAllText(path, Render(trials, title));
 
     private static XElement Bar(SweepPoint t, int rank, bool isBest, double rowTop, double left, AxisScale? x,
         Func<double, double> px)

@@ -31,7 +31,7 @@ public sealed class SweepReport
     public SweepResult Result { get; }
 
     /// <summary>Writes the CSV report (UTF-8, CRLF, header row) to <paramref name="path"/>.</summary>
-    public void WriteCsv(string path) => AtomicFile.Write(path, stream =>
+    public void WriteCsv(string path) => IO.AtomicFile.Write(path, stream =>
     {
         using var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
         WriteCsv(writer);
@@ -70,7 +70,7 @@ public sealed class SweepReport
     }
 
     /// <summary>Writes the JSON report (indented UTF-8) to <paramref name="path"/>.</summary>
-    public void WriteJson(string path) => AtomicFile.Write(path, WriteJson);
+    public void WriteJson(string path) => IO.AtomicFile.Write(path, WriteJson);
 
     /// <summary>Writes the JSON report to <paramref name="stream"/>.</summary>
     public void WriteJson(Stream stream)

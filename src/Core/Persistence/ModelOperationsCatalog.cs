@@ -33,7 +33,7 @@ public sealed class ModelOperationsCatalog
         ArgumentNullException.ThrowIfNull(inputSchema);
         ArgumentException.ThrowIfNullOrEmpty(path);
         var created = options?.CreationTime ?? DateTimeOffset.UtcNow;
-        AtomicFile.Write(path, stream => ModelZipWriter.Write(model, inputSchema, stream, created));
+        IO.AtomicFile.Write(path, stream => ModelZipWriter.Write(model, inputSchema, stream, created));
     }
 
     /// <summary>Writes <paramref name="model"/> and the schema it expects as a model .zip into <paramref name="stream"/> (left open).</summary>

@@ -112,7 +112,7 @@ public static class SafeTensors
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         byte[] bytes = Write(tensors, metadata);
-        AtomicFile.Write(path, s => s.Write(bytes));
+        IO.AtomicFile.Write(path, s => s.Write(bytes));
     }
 
     /// <summary>Reads every tensor of a safetensors buffer.</summary>

@@ -1,22 +1,9 @@
-// Locates the repository root (the folder holding MLNet.Transformer.sln) and the test artifact folder under it.
+// The test artifact folder under the repository root (found by TestKit's RepoPaths) and scratch folders.
 namespace MLNet.Transformer.Visualization.Tests;
 
 internal static class TestPaths
 {
-    private static readonly Lazy<string> Root = new(() =>
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "MLNet.Transformer.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"MLNet.Transformer.sln not found above {AppContext.BaseDirectory}.");
-    });
-
-    public static string RepoRoot => Root.Value;
+    public static string RepoRoot => MLNet.Transformer.TestKit.RepoPaths.Root;
 
     /// <summary>artifacts/test-output under the repository root, created on demand.</summary>
     public static string OutputDirectory

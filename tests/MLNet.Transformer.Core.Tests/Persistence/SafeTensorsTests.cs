@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using MLNet.Transformer.Persistence;
+using MLNet.Transformer.TestKit;
 using Xunit;
 
 namespace MLNet.Transformer.Tests.Persistence;
@@ -137,14 +138,10 @@ public sealed class SafeTensorsTests
     [Fact]
     public void Python_ReadsFileWrittenByDotNet()
     {
-        if (PythonTorch.Executable is null)
-        {
-            return; // No python with torch on this machine and MLT_PYTHON unset: nothing to compare against.
-        }
-
+        // The reference python (python3-torch, installed by ./build.sh test) must exist: no silent pass without it.
         var tensors = Sample(3);
-        string dir = Directory.CreateTempSubdirectory("mlt-st-").FullName;
-        try
+        using var ws = new PyTorchWorkspace();
+        string dir = ws.Directory;
         {
             string path = Path.Combine(dir, "t.safetensors");
             SafeTensors.WriteFile(path, tensors, new Dictionary<string, string> { ["format"] = "pt" });
@@ -153,28 +150,27 @@ public sealed class SafeTensorsTests
                 kv => kv.Key,
                 kv => new { shape = kv.Value.Shape, bits = kv.Value.Data.Select(BitConverter.SingleToInt32Bits).ToArray() })));
 
-            string stdout = PythonTorch.Run(ReadScript, path, expected);
+            string stdout = RunScript(ws, ReadScript, path, expected);
 
             Assert.Contains("OK 6", stdout, StringComparison.Ordinal);
         }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+    }
+
+    /// <summary>Runs a python script (given as text) with TestKit's torch-capable interpreter; argv[1] is the workspace.</summary>
+    private static string RunScript(PyTorchWorkspace ws, string script, params string[] args)
+    {
+        string file = ws.PathOf($"script-{Guid.NewGuid():N}.py");
+        File.WriteAllText(file, script);
+        return PyTorchReference.Run(file, ws, TimeSpan.FromMinutes(2), args);
     }
 
     [Fact]
     public void DotNet_ReadsFilesWrittenByPython()
     {
-        if (PythonTorch.Executable is null)
+        using var ws = new PyTorchWorkspace();
+        string dir = ws.Directory;
         {
-            return; // As above.
-        }
-
-        string dir = Directory.CreateTempSubdirectory("mlt-st-").FullName;
-        try
-        {
-            string stdout = PythonTorch.Run(WriteScript, dir);
+            string stdout = RunScript(ws, WriteScript);
 
             var expected = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "expected.json"))).RootElement;
             string[] files = ["padded.safetensors", "unpadded.safetensors", .. stdout.Contains("LIB", StringComparison.Ordinal) ? new[] { "lib.safetensors" } : []];
@@ -192,17 +188,13 @@ public sealed class SafeTensorsTests
                 }
             }
         }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
     }
 
     // Parses the file by hand (no safetensors package needed), which also checks the layout; then, when the
     // safetensors package is installed, loads it with safetensors.torch as well.
     private const string ReadScript = """
         import json, struct, sys, torch
-        path, expected_path = sys.argv[1], sys.argv[2]
+        path, expected_path = sys.argv[2], sys.argv[3]
         raw = open(path, 'rb').read()
         n, = struct.unpack('<Q', raw[:8])
         assert (8 + n) % 8 == 0, 'data not 8-byte aligned'
@@ -241,7 +233,7 @@ public sealed class SafeTensorsTests
     // with safetensors.torch when installed; dumps the values for comparison.
     private const string WriteScript = """
         import json, os, struct, sys, torch
-        out = sys.argv[1]
+        out = sys.argv[1]  # the workspace folder
         torch.manual_seed(0)
         tensors = {
             'embedding': torch.randn(4, 3),

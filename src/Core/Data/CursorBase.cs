@@ -74,41 +74,25 @@ internal abstract class CursorBase : DataViewRowCursor
 }
 
 /// <summary>
-/// A source cursor that reads rows in batches of <see cref="BatchSize"/> into a buffer and serves them one by
-/// one; the source is read forward only, so memory stays bounded by one batch whatever the file size.
+/// A cursor that fills a batch of rows at a time and then serves them one by one: the one state machine behind
+/// the batched source cursors and the batch-mapped views. Getters read slot <see cref="BatchIndex"/>.
 /// </summary>
-internal abstract class BatchedSourceCursor<TRow> : CursorBase
+internal abstract class BatchingCursor : CursorBase
 {
-    /// <summary>Rows read from a source per batch.</summary>
-    public const int DefaultBatchSize = 1024;
-
-    private readonly TRow[] _batch;
     private int _count;
     private int _index;
     private long _position = -1;
     private bool _done;
 
-    protected BatchedSourceCursor(DataViewSchema schema, IEnumerable<DataViewSchema.Column> columnsNeeded, int batchSize = DefaultBatchSize)
+    protected BatchingCursor(DataViewSchema schema, IEnumerable<DataViewSchema.Column> columnsNeeded)
         : base(schema, columnsNeeded)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        _batch = new TRow[batchSize];
     }
-
-    /// <summary>Rows read per batch.</summary>
-    public int BatchSize => _batch.Length;
 
     public override long Position => _position;
 
-    /// <summary>The current row.</summary>
-    protected TRow Current
-    {
-        get
-        {
-            CheckOnRow();
-            return _batch[_index];
-        }
-    }
+    /// <summary>Slot of the current row in the batch.</summary>
+    protected int BatchIndex => _index;
 
     public override bool MoveNext()
     {
@@ -124,8 +108,7 @@ internal abstract class BatchedSourceCursor<TRow> : CursorBase
             return true;
         }
 
-        Array.Clear(_batch);
-        _count = ReadBatch(_batch);
+        _count = FillBatch(_position + 1);
         _index = 0;
         if (_count == 0)
         {
@@ -136,6 +119,47 @@ internal abstract class BatchedSourceCursor<TRow> : CursorBase
 
         _position++;
         return true;
+    }
+
+    /// <summary>Fills the next batch, whose first row has position <paramref name="firstRowPosition"/>; returns its row count (0 at the end).</summary>
+    protected abstract int FillBatch(long firstRowPosition);
+}
+
+/// <summary>
+/// A source cursor that reads rows in batches of <see cref="BatchSize"/> into a buffer and serves them one by
+/// one; the source is read forward only, so memory stays bounded by one batch whatever the file size.
+/// </summary>
+internal abstract class BatchedSourceCursor<TRow> : BatchingCursor
+{
+    /// <summary>Rows read from a source per batch.</summary>
+    public const int DefaultBatchSize = 1024;
+
+    private readonly TRow[] _batch;
+
+    protected BatchedSourceCursor(DataViewSchema schema, IEnumerable<DataViewSchema.Column> columnsNeeded, int batchSize = DefaultBatchSize)
+        : base(schema, columnsNeeded)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        _batch = new TRow[batchSize];
+    }
+
+    /// <summary>Rows read per batch.</summary>
+    public int BatchSize => _batch.Length;
+
+    /// <summary>The current row.</summary>
+    protected TRow Current
+    {
+        get
+        {
+            CheckOnRow();
+            return _batch[BatchIndex];
+        }
+    }
+
+    protected sealed override int FillBatch(long firstRowPosition)
+    {
+        Array.Clear(_batch);
+        return ReadBatch(_batch);
     }
 
     /// <summary>Fills <paramref name="buffer"/> with the next rows; returns how many (0 at the end).</summary>

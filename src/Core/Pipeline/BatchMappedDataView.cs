@@ -25,7 +25,7 @@ internal sealed class BatchMappedDataView : IDataView
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded) => new Cursor(this, columnsNeeded);
 
-    private sealed class Cursor : CursorBase
+    private sealed class Cursor : BatchingCursor
     {
         private readonly DataViewRowCursor _inner;
         private readonly RowBatchMapper _mapper;
@@ -36,9 +36,6 @@ internal sealed class BatchMappedDataView : IDataView
         private readonly OutputBatch _outputBatch;
         private readonly bool _anyOutput;
         private int _count;
-        private int _index;
-        private long _position = -1;
-        private bool _done;
 
         public Cursor(BatchMappedDataView view, IEnumerable<DataViewSchema.Column> needed)
             : base(view.Schema, needed)
@@ -92,25 +89,9 @@ internal sealed class BatchMappedDataView : IDataView
 
         private int BatchSize { get; }
 
-        public override long Position => _position;
-
-        public override bool MoveNext()
+        protected override int FillBatch(long firstRowPosition)
         {
-            if (_done)
-            {
-                return false;
-            }
-
-            if (_index + 1 < _count)
-            {
-                _index++;
-                _position++;
-                return true;
-            }
-
-            long first = _position + 1;
             _count = 0;
-            _index = 0;
             while (_count < BatchSize && _inner.MoveNext())
             {
                 foreach (var b in _inputBuffers)
@@ -121,20 +102,12 @@ internal sealed class BatchMappedDataView : IDataView
                 _count++;
             }
 
-            if (_count == 0)
+            if (_count > 0 && _anyOutput)
             {
-                _done = true;
-                _position = -1;
-                return false;
+                Map(firstRowPosition);
             }
 
-            if (_anyOutput)
-            {
-                Map(first);
-            }
-
-            _position++;
-            return true;
+            return _count;
         }
 
         private void Map(long first)
@@ -176,7 +149,7 @@ internal sealed class BatchMappedDataView : IDataView
                 return (ref TValue value) =>
                 {
                     CheckOnRow();
-                    value = values[_index];
+                    value = values[BatchIndex];
                 };
             }
 
@@ -184,7 +157,7 @@ internal sealed class BatchMappedDataView : IDataView
             return (ref TValue value) =>
             {
                 CheckOnRow();
-                value = output[_index];
+                value = output[BatchIndex];
             };
         }
 

@@ -1,0 +1,425 @@
+// Exports a next-character transformer (architecture + PyTorch-named state dict) as an ONNX model, opset 17, that
+// computes exactly what the engine's evaluation forward computes (no dropout): the same blocks as
+// nn.TransformerEncoderLayer / nn.TransformerDecoderLayer (batch-first, Post-LN or Pre-LN), masks derived from PAD.
+// Shapes: N batch, T decoder length, S source length, E model width, H heads, D = E / H, V vocabulary.
+using Google.Protobuf;
+using MLNet.Transformer.Engine;
+using MLNet.Transformer.IO;
+using MLNet.Transformer.LanguageModeling;
+using Onnx;
+using static MLNet.Transformer.Onnx.OnnxGraphBuilder;
+
+namespace MLNet.Transformer.Onnx;
+
+/// <summary>What an exported model computes besides the next-token probabilities.</summary>
+public sealed record OnnxExportOptions
+{
+    /// <summary>Adds the every-position <see cref="OnnxNames.Probabilities"/> output [N, T, V]. Default true.</summary>
+    public bool IncludePositionProbabilities { get; init; } = true;
+
+    /// <summary>Adds the attention outputs (every layer and head). Default true.</summary>
+    public bool IncludeAttention { get; init; } = true;
+
+    /// <summary>
+    /// Only <see cref="OnnxNames.NextTokenProbabilities"/>: the lean model for scoring, which computes the output
+    /// projection at one position per row and no attention outputs.
+    /// </summary>
+    public static OnnxExportOptions NextTokenOnly { get; } = new() { IncludePositionProbabilities = false, IncludeAttention = false };
+}
+
+/// <summary>Builds ONNX models (opset <see cref="Opset"/>) from trained next-character transformers.</summary>
+/// <remarks>
+/// Initializers carry the PyTorch state-dict names and shapes (<c>layers.0.self_attn.in_proj_weight</c> [3E, E], ...);
+/// <c>metadata_props</c> carry the architecture, the vocabularies, the special-token ids and
+/// <see cref="FormatVersion"/>. <see cref="OnnxModelFile"/> reads both back.
+/// </remarks>
+public static class OnnxExporter
+{
+    /// <summary>The ONNX operator set of the default domain the exporter writes (the first with LayerNormalization).</summary>
+    public const int Opset = 17;
+
+    /// <summary>The ONNX IR version written (IR 8 goes with opset 17).</summary>
+    public const long IrVersion = 8;
+
+    /// <summary>Version of the metadata layout; readers refuse newer files.</summary>
+    public const int FormatVersion = 1;
+
+    /// <summary>Name of the fixed sinusoidal table initializer [max_len, E] (not part of the state dict).</summary>
+    public const string PositionalEncodingName = "positional_encoding";
+
+    /// <summary>Exports a model described by <paramref name="info"/> with the weights <paramref name="state"/>.</summary>
+    /// <param name="info">Architecture, vocabularies and special ids.</param>
+    /// <param name="state">Every state tensor by PyTorch name (see <see cref="StateLayout.For"/>), row-major.</param>
+    /// <param name="options">Which outputs to include; default: all of them.</param>
+    /// <exception cref="TransformerArgumentException">The architecture is invalid, or the state dict lacks a tensor,
+    /// has one of the wrong shape, or has one the architecture does not declare.</exception>
+    public static ModelProto Export(
+        NextCharacterModelInfo info, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> state, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        ArgumentNullException.ThrowIfNull(state);
+        options ??= new OnnxExportOptions();
+        var layout = StateLayout.For(info.Architecture);
+        OnnxMetadata.CheckVocabularies(info, (message, field) => new TransformerArgumentException(message, field));
+        CheckState(layout, state);
+
+        var g = new OnnxGraphBuilder(info.IsEncoderDecoder ? "encoder_decoder_lm" : "decoder_lm");
+        foreach (var t in layout)
+        {
+            var (shape, data) = state[t.Name];
+            g.Initializer(t.Name, shape, data);
+        }
+
+        var cfg = info.Architecture;
+        g.Initializer(PositionalEncodingName, [cfg.MaxLength, cfg.ModelDim], SinusoidalPositions(cfg.MaxLength, cfg.ModelDim));
+        new GraphWriter(g, info, options).Write();
+
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "MLNet.Transformer",
+            ProducerVersion = typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "0",
+            DocString = info.IsEncoderDecoder
+                ? "Encoder-decoder next-character transformer exported by MLNet.Transformer."
+                : "Decoder-only next-character transformer exported by MLNet.Transformer.",
+            Graph = g.Graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        OnnxMetadata.Write(model, info);
+        return model;
+    }
+
+    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> through a temporary file and a rename.</summary>
+    public static void Save(ModelProto model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        AtomicFile.Write(path, stream => model.WriteTo(stream));
+    }
+
+    /// <summary>
+    /// The fixed sinusoidal table [maxLength, dim] (Vaswani et al. 2017, section 3.5), computed in float32 in the
+    /// engine's order: pe[p, 2i] = sin(p * exp(2i * -ln(10000) / E)), pe[p, 2i + 1] = cos(same angle).
+    /// </summary>
+    public static float[] SinusoidalPositions(int maxLength, int dim)
+    {
+        var pe = new float[checked(maxLength * dim)];
+        float rate = (float)(-Math.Log(10000.0) / dim);
+        for (int i = 0; i < dim; i += 2)
+        {
+            float div = MathF.Exp(i * rate);
+            for (int p = 0; p < maxLength; p++)
+            {
+                float angle = p * div;
+                pe[(p * dim) + i] = MathF.Sin(angle);
+                if (i + 1 < dim)
+                {
+                    pe[(p * dim) + i + 1] = MathF.Cos(angle);
+                }
+            }
+        }
+
+        return pe;
+    }
+
+    private static void CheckState(IReadOnlyList<TensorInfo> layout, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> state)
+    {
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var t in layout)
+        {
+            expected.Add(t.Name);
+            if (!state.TryGetValue(t.Name, out var value))
+            {
+                throw new TransformerArgumentException($"The state dict has no tensor '{t.Name}' {Dims(t.Shape)}, which the architecture declares.", nameof(state));
+            }
+
+            if (value.Shape is null || !value.Shape.SequenceEqual(t.Shape))
+            {
+                throw new TransformerArgumentException($"State tensor '{t.Name}' has shape {Dims(value.Shape ?? [])}; the architecture declares {Dims(t.Shape)}.", nameof(state));
+            }
+
+            if (value.Data is null || value.Data.LongLength != t.ElementCount)
+            {
+                throw new TransformerArgumentException($"State tensor '{t.Name}' holds {value.Data?.LongLength ?? 0} values; its shape {Dims(t.Shape)} needs {t.ElementCount}.", nameof(state));
+            }
+        }
+
+        foreach (var name in state.Keys)
+        {
+            if (!expected.Contains(name))
+            {
+                throw new TransformerArgumentException($"The state dict holds '{name}', which the architecture does not declare.", nameof(state));
+            }
+        }
+    }
+
+    internal static string Dims(IEnumerable<long> shape) => $"[{string.Join(", ", shape)}]";
+
+    /// <summary>Writes the nodes of one model into a graph whose initializers are in place.</summary>
+    private sealed class GraphWriter(OnnxGraphBuilder g, NextCharacterModelInfo info, OnnxExportOptions options)
+    {
+        private const long Int64Type = (long)TensorProto.Types.DataType.Int64;
+        private readonly TransformerModelConfig _cfg = info.Architecture;
+        private readonly List<string> _selfProbs = [];
+        private readonly List<string> _encProbs = [];
+        private readonly List<string> _crossProbs = [];
+
+        private long E => _cfg.ModelDim;
+
+        private long H => _cfg.Heads;
+
+        private bool WantAttention => options.IncludeAttention;
+
+        public void Write()
+        {
+            var i64 = TensorProto.Types.DataType.Int64;
+            var f32 = TensorProto.Types.DataType.Float;
+            string tokens = g.Input(OnnxNames.Tokens, i64, "N", "T");
+            string h;
+            bool trueSource = info.HasSource;
+            string tVec = Dim(tokens, 1);                                            // [1] = T
+            var selfVisible = Visible(tokens, tVec, causal: true);                  // [N, 1, T, T]
+            if (!info.IsEncoderDecoder)
+            {
+                string x = Embed(tokens, "tok_emb.weight", tVec);                   // (N, T, E)
+                for (int i = 0; i < _cfg.Layers; i++)
+                {
+                    x = EncoderLayer(x, $"layers.{i}", selfVisible, _selfProbs);
+                }
+
+                h = _cfg.NormFirst ? LayerNorm(x, "norm") : x;
+            }
+            else
+            {
+                string source = trueSource ? g.Input(OnnxNames.Source, i64, "N", "S") : tokens;
+                string sVec = trueSource ? Dim(source, 1) : tVec;                   // [1] = S
+                var encVisible = Visible(source, sVec, _cfg.CausalEncoder);         // [N, 1, S, S] or [N, 1, 1, S]
+                var crossVisible = CrossVisible(source, tVec, sVec);                // [N, 1, T, S] or [N, 1, 1, S]
+                string mem = Embed(source, "src_emb.weight", sVec);                 // (N, S, E)
+                for (int i = 0; i < _cfg.EncoderLayers; i++)
+                {
+                    mem = EncoderLayer(mem, $"encoder.layers.{i}", encVisible, _encProbs);
+                }
+
+                if (_cfg.NormFirst)
+                {
+                    mem = LayerNorm(mem, "encoder.norm");
+                }
+
+                string y = Embed(tokens, "tgt_emb.weight", tVec);                   // (N, T, E)
+                for (int i = 0; i < _cfg.Layers; i++)
+                {
+                    y = DecoderLayer(y, mem, $"decoder.layers.{i}", selfVisible, crossVisible);
+                }
+
+                h = _cfg.NormFirst ? LayerNorm(y, "decoder.norm") : y;
+            }
+
+            long v = _cfg.VocabSize;
+            // next-token probabilities: the hidden state at each row's last non-PAD position, then lm_head.
+            string last = LastPosition(tokens, h);                                  // (N, E)
+            string nextLogits = Linear(last, "lm_head");                            // (N, V)
+            g.NodeTo(OnnxNames.NextTokenProbabilities, "Softmax", [nextLogits], Attr("axis", -1L));
+            g.Output(OnnxNames.NextTokenProbabilities, f32, "N", v);
+
+            if (options.IncludePositionProbabilities)
+            {
+                string logits = Linear(h, "lm_head");                               // (N, T, V)
+                g.NodeTo(OnnxNames.Probabilities, "Softmax", [logits], Attr("axis", -1L));
+                g.Output(OnnxNames.Probabilities, f32, "N", "T", v);
+            }
+
+            if (WantAttention)
+            {
+                StackLayers(OnnxNames.Attention, _selfProbs);                       // (N, L, H, T, T)
+                g.Output(OnnxNames.Attention, f32, "N", _cfg.Layers, H, "T", "T");
+                if (info.IsEncoderDecoder)
+                {
+                    string s = trueSource ? "S" : "T";
+                    StackLayers(OnnxNames.EncoderAttention, _encProbs);             // (N, L_enc, H, S, S)
+                    g.Output(OnnxNames.EncoderAttention, f32, "N", _cfg.EncoderLayers, H, s, s);
+                    StackLayers(OnnxNames.CrossAttention, _crossProbs);             // (N, L, H, T, S)
+                    g.Output(OnnxNames.CrossAttention, f32, "N", _cfg.Layers, H, "T", s);
+                }
+            }
+        }
+
+        // ------------------------------------------------------------ shapes and masks
+
+        /// <summary>[1] int64 holding dimension <paramref name="axis"/> of <paramref name="x"/>.</summary>
+        private string Dim(string x, long axis) =>
+            g.Node("Shape", [x], "shape", Attr("start", axis), Attr("end", axis + 1));
+
+        /// <summary>int64 [n] = 0, 1, ..., n - 1 for a [1] tensor holding n.</summary>
+        private string Range(string nVec)
+        {
+            string n = g.Node("Squeeze", [nVec, g.Int64Vector(0)], "len");
+            return g.Node("Range", [g.Int64(0), n, g.Int64(1)], "range");
+        }
+
+        /// <summary>bool [N, S]: key s of row n is not PAD.</summary>
+        private string KeyValid(string ids) =>
+            g.Node("Not", [g.Node("Equal", [ids, g.Int64(_cfg.PadId)], "is_pad")], "key_valid");
+
+        /// <summary>bool [N, 1, Q, K] (causal) or [N, 1, 1, K]: which keys each query may attend.</summary>
+        private string Visible(string keyIds, string lengthVec, bool causal)
+        {
+            string keys = g.Node("Unsqueeze", [KeyValid(keyIds), g.Int64Vector(1, 2)], "key_valid4");     // (N, 1, 1, K)
+            if (!causal)
+            {
+                return keys;
+            }
+
+            string r = Range(lengthVec);
+            string causalMask = Causal(r, r);                                                           // (K, K)
+            return g.Node("And", [keys, causalMask], "visible");                                        // (N, 1, K, K)
+        }
+
+        /// <summary>Cross-attention visibility: PAD keys hidden; with CausalCross, query t sees memory s &lt;= t.</summary>
+        private string CrossVisible(string sourceIds, string tVec, string sVec)
+        {
+            string keys = g.Node("Unsqueeze", [KeyValid(sourceIds), g.Int64Vector(1, 2)], "cross_key_valid4");
+            if (!_cfg.CausalCross)
+            {
+                return keys;                                                                            // (N, 1, 1, S)
+            }
+
+            return g.Node("And", [keys, Causal(Range(tVec), Range(sVec))], "cross_visible");            // (N, 1, T, S)
+        }
+
+        /// <summary>bool [Q, K]: k &lt;= q.</summary>
+        private string Causal(string queryRange, string keyRange)
+        {
+            string q = g.Node("Unsqueeze", [queryRange, g.Int64Vector(1)], "query_index");               // (Q, 1)
+            return g.Node("LessOrEqual", [keyRange, q], "causal");                                       // (Q, K)
+        }
+
+        // ------------------------------------------------------------ layers
+
+        private string Embed(string ids, string table, string lengthVec)
+        {
+            string emb = g.Node("Gather", [table, ids], table.Split('.')[0], Attr("axis", 0L));        // (N, T, E)
+            string pe = g.Node("Slice", [PositionalEncodingName, g.Int64Vector(0), lengthVec, g.Int64Vector(0)], "positions"); // (T, E)
+            return g.Node("Add", [emb, pe], table.Split('.')[0] + "_pos");                              // (N, T, E)
+        }
+
+        private string Linear(string x, string prefix) => LinearW(x, prefix + ".weight", prefix + ".bias", prefix);
+
+        /// <summary>x W^T + b, W [out, in] as PyTorch stores it.</summary>
+        private string LinearW(string x, string weight, string bias, string hint)
+        {
+            string wt = g.Node("Transpose", [weight], hint + "/weight_t", Attr("perm", 1L, 0L));       // (in, out)
+            string y = g.Node("MatMul", [x, wt], hint + "/matmul");
+            return g.Node("Add", [y, bias], hint);
+        }
+
+        private string LayerNorm(string x, string prefix) =>
+            g.Node("LayerNormalization", [x, prefix + ".weight", prefix + ".bias"], prefix,
+                Attr("axis", -1L), Attr("epsilon", _cfg.LayerNormEps));
+
+        private string Activation(string x, string hint)
+        {
+            if (_cfg.Activation == Engine.Activation.Relu)
+            {
+                return g.Node("Relu", [x], hint);
+            }
+
+            // exact GELU: 0.5 x (1 + erf(x / sqrt 2)) (Hendrycks and Gimpel 2016), as torch.nn.functional.gelu
+            string erf = g.Node("Erf", [g.Node("Mul", [x, g.Float((float)(1.0 / Math.Sqrt(2.0)))], hint + "/scaled")], hint + "/erf");
+            string onePlus = g.Node("Add", [erf, g.Float(1f)], hint + "/one_plus");
+            return g.Node("Mul", [g.Node("Mul", [x, g.Float(0.5f)], hint + "/half"), onePlus], hint);
+        }
+
+        private string FeedForward(string x, string prefix) =>
+            Linear(Activation(Linear(x, prefix + ".linear1"), prefix + "/activation"), prefix + ".linear2");
+
+        /// <summary>nn.TransformerEncoderLayer (also the decoder-only model's block): self-attention + feed-forward.</summary>
+        private string EncoderLayer(string x, string prefix, string visible, List<string> probs)
+        {
+            if (!_cfg.NormFirst)
+            {
+                string h = LayerNorm(Add(x, SelfAttention(x, prefix + ".self_attn", visible, probs)), prefix + ".norm1");
+                return LayerNorm(Add(h, FeedForward(h, prefix)), prefix + ".norm2");
+            }
+
+            string h1 = Add(x, SelfAttention(LayerNorm(x, prefix + ".norm1"), prefix + ".self_attn", visible, probs));
+            return Add(h1, FeedForward(LayerNorm(h1, prefix + ".norm2"), prefix));
+        }
+
+        /// <summary>nn.TransformerDecoderLayer: causal self-attention, cross-attention to the memory, feed-forward.</summary>
+        private string DecoderLayer(string y, string mem, string prefix, string selfVisible, string crossVisible)
+        {
+            if (!_cfg.NormFirst)
+            {
+                string h1 = LayerNorm(Add(y, SelfAttention(y, prefix + ".self_attn", selfVisible, _selfProbs)), prefix + ".norm1");
+                string h2 = LayerNorm(Add(h1, CrossAttention(h1, mem, prefix + ".multihead_attn", crossVisible)), prefix + ".norm2");
+                return LayerNorm(Add(h2, FeedForward(h2, prefix)), prefix + ".norm3");
+            }
+
+            string a1 = Add(y, SelfAttention(LayerNorm(y, prefix + ".norm1"), prefix + ".self_attn", selfVisible, _selfProbs));
+            string a2 = Add(a1, CrossAttention(LayerNorm(a1, prefix + ".norm2"), mem, prefix + ".multihead_attn", crossVisible));
+            return Add(a2, FeedForward(LayerNorm(a2, prefix + ".norm3"), prefix));
+        }
+
+        private string Add(string a, string b) => g.Node("Add", [a, b], "residual");
+
+        /// <summary>nn.MultiheadAttention with query = key = value = x: one packed projection, split in three.</summary>
+        private string SelfAttention(string x, string prefix, string visible, List<string> probs)
+        {
+            string qkv = LinearW(x, prefix + ".in_proj_weight", prefix + ".in_proj_bias", prefix + "/in_proj");  // (N, T, 3E)
+            string[] parts = g.NodeN("Split", [qkv, g.Int64Vector(E, E, E)], 3, prefix + "/qkv", Attr("axis", -1L));
+            return Attend(parts[0], parts[1], parts[2], prefix, visible, probs);
+        }
+
+        /// <summary>nn.MultiheadAttention with query y and key = value = mem: W_q from the first E rows, W_k and W_v from the rest.</summary>
+        private string CrossAttention(string y, string mem, string prefix, string visible)
+        {
+            string w = prefix + ".in_proj_weight", b = prefix + ".in_proj_bias";
+            string wq = g.Node("Slice", [w, g.Int64Vector(0), g.Int64Vector(E), g.Int64Vector(0)], prefix + "/w_q");       // (E, E)
+            string bq = g.Node("Slice", [b, g.Int64Vector(0), g.Int64Vector(E), g.Int64Vector(0)], prefix + "/b_q");       // (E)
+            string wkv = g.Node("Slice", [w, g.Int64Vector(E), g.Int64Vector(3 * E), g.Int64Vector(0)], prefix + "/w_kv"); // (2E, E)
+            string bkv = g.Node("Slice", [b, g.Int64Vector(E), g.Int64Vector(3 * E), g.Int64Vector(0)], prefix + "/b_kv"); // (2E)
+            string q = LinearW(y, wq, bq, prefix + "/q_proj");                                                       // (N, T, E)
+            string kv = LinearW(mem, wkv, bkv, prefix + "/kv_proj");                                                 // (N, S, 2E)
+            string[] parts = g.NodeN("Split", [kv, g.Int64Vector(E, E)], 2, prefix + "/kv", Attr("axis", -1L));
+            return Attend(q, parts[0], parts[1], prefix, visible, _crossProbs);
+        }
+
+        /// <summary>Scaled dot-product attention over H heads and the output projection; rows with no visible key give 0.</summary>
+        private string Attend(string q, string k, string v, string prefix, string visible, List<string> probs)
+        {
+            long d = E / H;
+            string headShape = g.Int64Vector(0, 0, H, d);
+            string qh = g.Node("Transpose", [g.Node("Reshape", [q, headShape], prefix + "/q_heads")], prefix + "/q_t", Attr("perm", 0L, 2L, 1L, 3L)); // (N, H, T, D)
+            string kh = g.Node("Transpose", [g.Node("Reshape", [k, headShape], prefix + "/k_heads")], prefix + "/k_t", Attr("perm", 0L, 2L, 3L, 1L)); // (N, H, D, S)
+            string vh = g.Node("Transpose", [g.Node("Reshape", [v, headShape], prefix + "/v_heads")], prefix + "/v_t", Attr("perm", 0L, 2L, 1L, 3L)); // (N, H, S, D)
+            string qs = g.Node("Mul", [qh, g.Float((float)(1.0 / Math.Sqrt(d)))], prefix + "/q_scaled");
+            string scores = g.Node("MatMul", [qs, kh], prefix + "/scores");                                          // (N, H, T, S)
+            string masked = g.Node("Where", [visible, scores, g.Float(float.NegativeInfinity)], prefix + "/masked");
+            string soft = g.Node("Softmax", [masked], prefix + "/softmax", Attr("axis", -1L));
+            string p = g.Node("Where", [visible, soft, g.Float(0f)], prefix + "/probs");                            // (N, H, T, S)
+            probs.Add(p);
+            string ctx = g.Node("MatMul", [p, vh], prefix + "/context");                                              // (N, H, T, D)
+            string merged = g.Node("Reshape", [g.Node("Transpose", [ctx], prefix + "/context_t", Attr("perm", 0L, 2L, 1L, 3L)), g.Int64Vector(0, 0, E)], prefix + "/merged"); // (N, T, E)
+            return Linear(merged, prefix + ".out_proj");
+        }
+
+        /// <summary>(N, E): h at each row's last non-PAD position (position 0 for a row of PAD only).</summary>
+        private string LastPosition(string tokens, string h)
+        {
+            string valid = g.Node("Cast", [KeyValid(tokens)], "valid_i64", Attr("to", Int64Type));                 // (N, T)
+            string count = g.Node("ReduceSum", [valid, g.Int64Vector(1)], "row_length", Attr("keepdims", 0L));      // (N)
+            string index = g.Node("Max", [g.Node("Sub", [count, g.Int64(1)], "last_index_raw"), g.Int64(0)], "last_index"); // (N)
+            string index3 = g.Node("Unsqueeze", [index, g.Int64Vector(1, 2)], "last_index3");                     // (N, 1, 1)
+            string shape = g.Node("Concat", [Dim(tokens, 0), g.Int64Vector(1, E)], "last_shape", Attr("axis", 0L)); // [N, 1, E]
+            string gathered = g.Node("GatherElements", [h, g.Node("Expand", [index3, shape], "last_index_e")], "last_hidden", Attr("axis", 1L)); // (N, 1, E)
+            return g.Node("Squeeze", [gathered, g.Int64Vector(1)], "last");                                       // (N, E)
+        }
+
+        /// <summary>Per-layer (N, H, Q, K) probabilities stacked into the named output (N, L, H, Q, K).</summary>
+        private void StackLayers(string output, List<string> perLayer)
+        {
+            var expanded = perLayer.Select(p => g.Node("Unsqueeze", [p, g.Int64Vector(1)], output + "_layer")).ToArray();
+            g.NodeTo(output, "Concat", expanded, Attr("axis", 1L));
+        }
+    }
+}

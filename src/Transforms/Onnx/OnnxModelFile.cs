@@ -1,0 +1,191 @@
+// Reads an exported model back: the ONNX protobuf, its metadata (architecture, vocabularies, special ids) and the
+// weights by PyTorch state-dict name, checking each against the others. Every problem is an OnnxModelFormatException
+// naming the file and the field.
+using Google.Protobuf;
+using MLNet.Transformer.Engine;
+using MLNet.Transformer.LanguageModeling;
+using MLNet.Transformer.Persistence;
+using Onnx;
+
+namespace MLNet.Transformer.Onnx;
+
+/// <summary>An ONNX file that is not a readable MLNet.Transformer export.</summary>
+public sealed class OnnxModelFormatException : ModelFormatException
+{
+    /// <summary>Creates the exception.</summary>
+    public OnnxModelFormatException() { }
+
+    /// <summary>Creates the exception.</summary>
+    public OnnxModelFormatException(string message) : base(message) { }
+
+    /// <summary>Creates the exception.</summary>
+    public OnnxModelFormatException(string message, Exception innerException) : base(message, innerException) { }
+
+    /// <summary>Creates the exception for <paramref name="field"/> of <paramref name="source"/>.</summary>
+    public OnnxModelFormatException(string message, string source, string field, Exception? innerException = null)
+        : base($"{source}: {message}", field, innerException)
+    {
+        FilePath = source;
+        Field = field;
+    }
+
+    /// <summary>The file (or stream description) read.</summary>
+    public string? FilePath { get; }
+
+    /// <summary>The protobuf field, metadata key or initializer at fault (e.g. <c>graph.initializer[lm_head.weight]</c>).</summary>
+    public string? Field { get; }
+}
+
+/// <summary>An exported model as read back: protobuf, description, opset and weights.</summary>
+public sealed class OnnxModelFile
+{
+    private OnnxModelFile(ModelProto model, NextCharacterModelInfo info, int opset, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> state)
+    {
+        Model = model;
+        Info = info;
+        Opset = opset;
+        State = state;
+    }
+
+    /// <summary>The newest default-domain opset read (ONNX Runtime 1.31 implements it); the oldest is <see cref="OnnxExporter.Opset"/>.</summary>
+    public const int MaxOpset = 21;
+
+    /// <summary>The protobuf.</summary>
+    public ModelProto Model { get; }
+
+    /// <summary>Architecture, vocabularies and special ids from the metadata.</summary>
+    public NextCharacterModelInfo Info { get; }
+
+    /// <summary>The default-domain opset the file imports.</summary>
+    public int Opset { get; }
+
+    /// <summary>The weights by PyTorch state-dict name, row-major (<see cref="StateLayout.For"/> order).</summary>
+    public IReadOnlyDictionary<string, (long[] Shape, float[] Data)> State { get; }
+
+    /// <summary>Names of the graph's inputs.</summary>
+    public IReadOnlyList<string> InputNames => [.. Model.Graph.Input.Select(i => i.Name)];
+
+    /// <summary>Names of the graph's outputs.</summary>
+    public IReadOnlyList<string> OutputNames => [.. Model.Graph.Output.Select(o => o.Name)];
+
+    /// <summary>Reads an exported model from a file.</summary>
+    /// <exception cref="OnnxModelFormatException">The file is missing, truncated, not ONNX, or not a consistent MLNet.Transformer export.</exception>
+    public static OnnxModelFile Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OnnxModelFormatException($"cannot be read: {e.Message}", path, "file", e);
+        }
+
+        return Read(bytes, path);
+    }
+
+    /// <summary>Reads an exported model from its bytes; <paramref name="source"/> names them in errors.</summary>
+    /// <exception cref="OnnxModelFormatException">The bytes are truncated, not ONNX, or not a consistent MLNet.Transformer export.</exception>
+    public static OnnxModelFile Read(ReadOnlySpan<byte> bytes, string source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        Exception Fail(string message, string field) => new OnnxModelFormatException(message, source, field);
+        ModelProto model;
+        try
+        {
+            model = ModelProto.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new OnnxModelFormatException($"is not an ONNX model (truncated or not protobuf): {e.Message}", source, "ModelProto", e);
+        }
+
+        if (model.Graph is null || model.Graph.Node.Count == 0)
+        {
+            throw Fail("is not an ONNX model: it has no graph.", "graph");
+        }
+
+        int opset = ReadOpset(model, Fail);
+        var info = OnnxMetadata.Read(model, Fail);
+        var state = ReadState(model.Graph, StateLayout.For(info.Architecture), Fail);
+        return new OnnxModelFile(model, info, opset, state);
+    }
+
+    private static int ReadOpset(ModelProto model, Func<string, string, Exception> fail)
+    {
+        var defaults = model.OpsetImport.Where(o => string.IsNullOrEmpty(o.Domain) || o.Domain == "ai.onnx").ToList();
+        if (defaults.Count != 1)
+        {
+            throw fail($"imports the default ONNX domain {defaults.Count} times; an exported model imports it once.", "opset_import");
+        }
+
+        long version = defaults[0].Version;
+        if (version < OnnxExporter.Opset || version > MaxOpset)
+        {
+            throw fail(
+                $"uses opset {version}; this library reads opsets {OnnxExporter.Opset} to {MaxOpset}.",
+                "opset_import");
+        }
+
+        return (int)version;
+    }
+
+    private static Dictionary<string, (long[] Shape, float[] Data)> ReadState(
+        GraphProto graph, IReadOnlyList<TensorInfo> layout, Func<string, string, Exception> fail)
+    {
+        var byName = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var t in graph.Initializer)
+        {
+            if (!byName.TryAdd(t.Name, t))
+            {
+                throw fail($"holds initializer '{t.Name}' twice.", $"graph.initializer[{t.Name}]");
+            }
+        }
+
+        var state = new Dictionary<string, (long[] Shape, float[] Data)>(StringComparer.Ordinal);
+        foreach (var info in layout)
+        {
+            string field = $"graph.initializer[{info.Name}]";
+            if (!byName.TryGetValue(info.Name, out var t))
+            {
+                throw fail($"has no initializer '{info.Name}' {OnnxExporter.Dims(info.Shape)}, which its metadata's architecture declares.", field);
+            }
+
+            if (t.DataType != (int)TensorProto.Types.DataType.Float)
+            {
+                throw fail($"initializer '{info.Name}' has data type {t.DataType}; weights are float32 (1).", field);
+            }
+
+            if (!t.Dims.SequenceEqual(info.Shape))
+            {
+                throw fail($"initializer '{info.Name}' has shape {OnnxExporter.Dims(t.Dims)}; the metadata's architecture declares {OnnxExporter.Dims(info.Shape)}.", field);
+            }
+
+            float[] data;
+            if (!t.RawData.IsEmpty)
+            {
+                if (t.RawData.Length != info.ElementCount * sizeof(float))
+                {
+                    throw fail($"initializer '{info.Name}' holds {t.RawData.Length} bytes; shape {OnnxExporter.Dims(info.Shape)} needs {info.ElementCount * sizeof(float)}.", field);
+                }
+
+                data = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
+            }
+            else
+            {
+                if (t.FloatData.Count != info.ElementCount)
+                {
+                    throw fail($"initializer '{info.Name}' holds {t.FloatData.Count} values; shape {OnnxExporter.Dims(info.Shape)} needs {info.ElementCount}.", field);
+                }
+
+                data = [.. t.FloatData];
+            }
+
+            state.Add(info.Name, ([.. info.Shape], data));
+        }
+
+        return state;
+    }
+}

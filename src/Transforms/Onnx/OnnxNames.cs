@@ -1,0 +1,53 @@
+// The interface of an exported next-character model: input and output names, shapes and the metadata keys.
+// Shared by the exporter, the reader and the ONNX Runtime scorer; documented in docs/onnx.md.
+
+namespace MLNet.Transformer.Onnx;
+
+/// <summary>
+/// Names of an exported model's inputs and outputs. N = batch, T = decoder length, S = source length,
+/// V = vocabulary, L / L_enc = decoder / encoder layers, H = heads. Every dimension named by a letter is symbolic.
+/// </summary>
+public static class OnnxNames
+{
+    /// <summary>int64 [N, T]: decoder input ids, <c>&lt;BOS&gt;</c> then the characters, right-padded with PAD.</summary>
+    public const string Tokens = "tokens";
+
+    /// <summary>int64 [N, S]: encoder input ids (encoder-decoder models with a source column), right-padded with PAD.</summary>
+    public const string Source = "source";
+
+    /// <summary>float [N, V]: probabilities of the token after each row's last non-PAD token.</summary>
+    public const string NextTokenProbabilities = "next_token_probabilities";
+
+    /// <summary>float [N, T, V]: probabilities of the next token at every position (teacher forcing).</summary>
+    public const string Probabilities = "probabilities";
+
+    /// <summary>float [N, L, H, T, T]: decoder self-attention of every layer and head (rows sum to 1; PAD keys get 0).</summary>
+    public const string Attention = "attention";
+
+    /// <summary>float [N, L_enc, H, S, S]: encoder self-attention of every layer and head (encoder-decoder).</summary>
+    public const string EncoderAttention = "encoder_attention";
+
+    /// <summary>float [N, L, H, T, S]: decoder-to-memory cross-attention of every layer and head (encoder-decoder).</summary>
+    public const string CrossAttention = "cross_attention";
+
+    /// <summary>Prefix of every <c>metadata_props</c> key this library writes.</summary>
+    public const string MetadataPrefix = "mlnet_transformer.";
+
+    /// <summary>Metadata key: the export format version (an integer).</summary>
+    public const string FormatVersionKey = MetadataPrefix + "format_version";
+
+    /// <summary>Metadata key: the architecture (<c>TransformerModelConfig</c> as JSON).</summary>
+    public const string ConfigKey = MetadataPrefix + "config";
+
+    /// <summary>Metadata key: the decoder vocabulary, a JSON array of tokens (index = id).</summary>
+    public const string VocabularyKey = MetadataPrefix + "vocabulary";
+
+    /// <summary>Metadata key: the source vocabulary (encoder-decoder with a source column), a JSON array.</summary>
+    public const string SourceVocabularyKey = MetadataPrefix + "source_vocabulary";
+
+    /// <summary>Metadata key: special-token ids, JSON <c>{"pad":0,"bos":1,"eos":2,"unk":3}</c> (unk -1 when absent).</summary>
+    public const string SpecialTokensKey = MetadataPrefix + "special_tokens";
+
+    /// <summary>Metadata key: pipeline columns and how the encoder is fed, JSON.</summary>
+    public const string ColumnsKey = MetadataPrefix + "columns";
+}

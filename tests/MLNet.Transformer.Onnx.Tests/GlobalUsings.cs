@@ -1,0 +1,2 @@
+// Usings shared by every test file of this project.
+global using Xunit;

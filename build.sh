@@ -7,6 +7,7 @@
 #   ./build.sh native   native library only
 #   ./build.sh bench    engine vs PyTorch-eager benchmark (seconds per epoch and ratio; args go to compare.py)
 #   ./build.sh bench-sweep  ASHA-pruned sweep vs the plain grid: total epochs and best validation loss
+#   ./build.sh bench-scoring  scoring throughput: ONNX Runtime vs the engine's forward vs PyTorch eager (args: --rounds N)
 # Environment: TORCH_PREFIX   CMake prefix of another libtorch (e.g. a CUDA PyTorch's cmake_prefix_path)
 #              CONFIGURATION  Release (default) or Debug
 #              MLT_SKIP_APT=1 never call apt-get (packages must already be present)
@@ -56,6 +57,8 @@ deps_python() {
   find_python >/dev/null || apt_ensure python3-torch python3-numpy
   MLT_PYTHON=$(find_python) || { log "no python3 with torch found"; exit 1; }
   export MLT_PYTHON
+  # The onnx package validates exported files (onnx.checker) and reads them into PyTorch in the tests.
+  "$MLT_PYTHON" -c 'import onnx' 2>/dev/null || apt_ensure python3-onnx
 }
 
 deps_browser() { apt_ensure chromium fonts-dejavu-core; }
@@ -112,6 +115,12 @@ case "$verb" in
     build_native; deps_python
     "$MLT_PYTHON" "$ROOT/bench/native/compare.py" --bench "$NATIVE_DIR/mlt_bench" "$@"
     ;;
+  bench-scoring)
+    # Next-character scoring over data/names.txt at batch 1 and 64: ONNX Runtime (lean and full exports), the
+    # engine's batched forward and PyTorch eager inference, alternated in each round; extra args go to the program.
+    build_native; deps_python; build_dotnet
+    dotnet "$ROOT/bench/Scoring/bin/$CONFIGURATION/net10.0/mlt-bench-scoring.dll" --data "$ROOT/data/names.txt" "$@"
+    ;;
   bench-sweep)
     # ASHA pruning vs the plain grid on data/names.txt (heads {1,2,4} x layers {1,2,3}, 18 epochs): total epochs and best.
     build_native; build_dotnet
@@ -128,5 +137,5 @@ print(f"ASHA: {asha['totalEpochs']} epochs, best {asha['best']} {asha['bestValid
 print(f"epoch ratio ASHA/grid: {asha['totalEpochs'] / grid['totalEpochs']:.2f}; best-loss gap {asha['bestValidationLoss'] - grid['bestValidationLoss']:+.4f}")
 PY
     ;;
-  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-sweep" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-scoring|bench-sweep" >&2; exit 2 ;;
 esac

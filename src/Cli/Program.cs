@@ -1,4 +1,4 @@
-// Entry point of the mlnet-transformer command line: train, evaluate, score, generate, attention, sweep, info, doctor.
+// Entry point of the mlnet-transformer command line: train, evaluate, score, generate, attention, sweep, info, export-onnx, doctor.
 using System.CommandLine;
 using MLNet.Transformer.Cli;
 using MLNet.Transformer.Cli.Commands;
@@ -9,6 +9,7 @@ root.Add(ModelCommands.Evaluate());
 root.Add(ModelCommands.Score());
 root.Add(ModelCommands.Generate());
 root.Add(ModelCommands.Info());
+root.Add(ModelCommands.ExportOnnx());
 root.Add(AttentionCommand.Create());
 root.Add(SweepCommand.Create());
 root.Add(DoctorCommand.Create());

@@ -182,6 +182,52 @@ public sealed class CliCommandTests(TrainedCliModel trained)
     }
 
     [Fact]
+    public void ExportOnnx_Out_WritesAModelOnnxRuntimeScoresLikeTheZip()
+    {
+        string onnx = trained.Folder.File("names.onnx");
+        using var export = JsonDocument.Parse(Cli("export-onnx", "--model", trained.ModelPath, "--out", onnx, "--json").StdOut);
+        Assert.Equal(17, export.RootElement.GetProperty("opset").GetInt32());
+        Assert.Equal(["tokens: int64 [N, T]"], export.RootElement.GetProperty("inputs").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("attention: float [N, 1, 2, T, T]", export.RootElement.GetProperty("outputs").EnumerateArray().Select(e => e.GetString()));
+
+        // info reads the .onnx alone: the same parameters as the trained model, and the ONNX interface.
+        using var train = JsonDocument.Parse(trained.Train.StdOut);
+        using var info = JsonDocument.Parse(Cli("info", "--model", onnx, "--json").StdOut);
+        Assert.Equal(train.RootElement.GetProperty("parameters").GetInt64(), info.RootElement.GetProperty("parameters").GetInt64());
+        Assert.Equal(17, info.RootElement.GetProperty("onnx").GetProperty("opset").GetInt32());
+
+        // ONNX Runtime on the exported file gives the zip's next-character probabilities.
+        using var scorer = Onnx.OnnxNextCharacterScorer.Load(onnx);
+        var vocabulary = scorer.Info.Vocabulary.ToList();
+        int[] ids = [scorer.Info.BosId, .. FlycaText.Select(ch => vocabulary.IndexOf(ch.ToString()))];
+        float[] fromOnnx = scorer.ScoreNext([ids])[0];
+        var zip = ScoreAll();
+        for (int i = 0; i < vocabulary.Count; i++)
+        {
+            Assert.True(Math.Abs(zip.Probabilities[vocabulary[i]] - fromOnnx[i]) <= 1e-5, $"{vocabulary[i]}: zip {zip.Probabilities[vocabulary[i]]}, onnx {fromOnnx[i]}");
+        }
+    }
+
+    [Fact]
+    public void ExportOnnx_ModelThatIsNotAZip_FailsNamingItAndWritesNothing()
+    {
+        string notAModel = trained.Folder.File("not-a-model.zip");
+        File.WriteAllText(notAModel, "plain text");
+        string onnx = trained.Folder.File("never.onnx");
+        var r = ChildProcess.Cli(trained.Folder.Path, "export-onnx", "--model", notAModel, "--out", onnx);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains(notAModel, r.StdErr, StringComparison.Ordinal);
+        Assert.False(File.Exists(onnx));
+        Assert.Empty(Directory.GetFiles(trained.Folder.Path, "*.tmp", SearchOption.AllDirectories));
+
+        string truncated = trained.Folder.File("truncated.onnx");
+        File.WriteAllBytes(truncated, [0x08, 0x08, 0x12, 0x40, 0x01]);
+        var info = ChildProcess.Cli(trained.Folder.Path, "info", "--model", truncated);
+        Assert.Equal(1, info.ExitCode);
+        Assert.StartsWith($"error: --model: {truncated}: is not an ONNX model", info.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Attention_Out_WritesOfflinePageWithTheTokens()
     {
         string page = trained.Folder.File("attention.html");

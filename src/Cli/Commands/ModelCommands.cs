@@ -1,8 +1,10 @@
-// Commands over a saved model .zip: evaluate, score, generate, info.
+// Commands over a saved model .zip: evaluate, score, generate, info, export-onnx (info also reads exported .onnx files).
 using System.CommandLine;
 using System.Globalization;
+using Google.Protobuf;
 using MLNet.Transformer.Data;
 using MLNet.Transformer.LanguageModeling;
+using MLNet.Transformer.Onnx;
 
 namespace MLNet.Transformer.Cli.Commands;
 
@@ -121,41 +123,104 @@ internal static class ModelCommands
 
     public static Command Info()
     {
+        var model = new Option<string>("--model") { Description = "A model .zip saved by train, or an .onnx file written by export-onnx.", Required = true };
+        var cmd = new Command("info", "Describe a model .zip or exported .onnx: architecture, vocabulary, parameters, ONNX inputs and outputs, training record.") { model };
+        cmd.SetAction(parse =>
+        {
+            string path = parse.GetValue(model)!;
+            if (IsOnnx(path))
+            {
+                DescribeOnnx(parse, ReadOnnx(path), textColumn: null, h: null);
+                return;
+            }
+
+            var ml = new MLContext(0);
+            using var loaded = new Pipelines.LoadedModel(ml, path);
+            // What export-onnx would write: read back through the same checks as a file.
+            var onnx = OnnxModelFile.Read(loaded.Predictor.ToOnnx().ToByteArray(), path);
+            DescribeOnnx(parse, onnx, loaded.TextColumn, loaded.Predictor.History);
+        });
+        return cmd;
+    }
+
+    public static Command ExportOnnx()
+    {
         var model = ModelOption();
-        var cmd = new Command("info", "Describe a model .zip: architecture, vocabulary, parameters, training record.") { model };
+        var output = new Option<string>("--out") { Description = "The .onnx file to write (temporary file, then rename).", Required = true };
+        var lean = new Option<bool>("--next-token-only")
+        {
+            Description = "Export only next_token_probabilities [N, V]: no per-position probabilities, no attention (faster scoring).",
+        };
+        var cmd = new Command("export-onnx", "Export a model .zip as ONNX (opset 17) for ONNX Runtime, ML.NET's OnnxTransformer or PyTorch tooling.") { model, output, lean };
         cmd.SetAction(parse =>
         {
             var ml = new MLContext(0);
             using var loaded = new Pipelines.LoadedModel(ml, parse.GetValue(model)!);
-            var p = loaded.Predictor;
-            var a = p.Info.Architecture;
-            var h = p.History;
-            var result = new
-            {
-                kind = a.Kind.ToString(),
-                parameters = p.ParameterCount,
-                architecture = a,
-                textColumn = loaded.TextColumn,
-                vocabulary = p.Info.Vocabulary,
-                sourceVocabulary = p.Info.SourceVocabulary,
-                trainedOn = p.Info.TrainedOn,
-                epochs = h?.Epochs.Count,
-                bestEpoch = h?.BestEpoch,
-                bestValidationLoss = h?.BestValidationLoss,
-                trainingSeconds = h?.TrainingSeconds,
-            };
+            string path = parse.GetValue(output)!;
+            loaded.Predictor.SaveOnnx(path, parse.GetValue(lean) ? OnnxExportOptions.NextTokenOnly : null);
+            var written = ReadOnnx(path);
+            var result = new { file = path, bytes = new FileInfo(path).Length, opset = written.Opset, inputs = written.Inputs, outputs = written.Outputs };
             CliHost.Output(parse, result, () =>
             {
-                var c = CultureInfo.InvariantCulture;
-                Console.WriteLine(string.Create(c, $"{a.Kind}: {p.ParameterCount:N0} parameters, d_model {a.ModelDim}, {a.Heads} heads, {a.Layers} layer(s){(a.Kind == Engine.ModelKind.EncoderDecoder ? $" + {a.EncoderLayers} encoder layer(s)" : "")}, feed-forward {a.FeedForwardDim}, {(a.NormFirst ? "Pre-LN" : "Post-LN")}, {a.Activation}, dropout {a.Dropout}, max length {a.MaxLength}"));
-                Console.WriteLine($"vocabulary ({p.Info.Vocabulary.Count}): {string.Join(' ', p.Info.Vocabulary)}");
-                Console.WriteLine($"text column '{loaded.TextColumn}', trained on {p.Info.TrainedOn}");
-                if (h is not null)
-                {
-                    Console.WriteLine(string.Create(c, $"{h.Epochs.Count} epochs in {h.TrainingSeconds:F1} s; best validation loss {h.BestValidationLoss?.ToString("F4", c) ?? "n/a"} at epoch {h.BestEpoch?.ToString(c) ?? "-"}"));
-                }
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {path} ({result.bytes:N0} bytes, opset {written.Opset})"));
+                Console.WriteLine($"inputs:  {string.Join("; ", written.Inputs)}");
+                Console.WriteLine($"outputs: {string.Join("; ", written.Outputs)}");
             });
         });
         return cmd;
+    }
+
+    private static bool IsOnnx(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+
+    private static OnnxModelFile ReadOnnx(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"--model: file '{path}' not found.", path);
+        }
+
+        try
+        {
+            return OnnxModelFile.Read(path);
+        }
+        catch (OnnxModelFormatException e)
+        {
+            throw new InvalidDataException($"--model: {e.Message}", e);
+        }
+    }
+
+    private static void DescribeOnnx(ParseResult parse, OnnxModelFile onnx, string? textColumn, TrainingHistory? h)
+    {
+        var info = onnx.Info;
+        var a = info.Architecture;
+        long parameters = onnx.State.Values.Sum(t => t.Data.LongLength);
+        var result = new
+        {
+            kind = a.Kind.ToString(),
+            parameters,
+            architecture = a,
+            textColumn,
+            vocabulary = info.Vocabulary,
+            sourceVocabulary = info.SourceVocabulary,
+            trainedOn = info.TrainedOn,
+            onnx = new { opset = onnx.Opset, inputs = onnx.Inputs, outputs = onnx.Outputs },
+            epochs = h?.Epochs.Count,
+            bestEpoch = h?.BestEpoch,
+            bestValidationLoss = h?.BestValidationLoss,
+            trainingSeconds = h?.TrainingSeconds,
+        };
+        CliHost.Output(parse, result, () =>
+        {
+            var c = CultureInfo.InvariantCulture;
+            Console.WriteLine(string.Create(c, $"{a.Kind}: {parameters:N0} parameters, d_model {a.ModelDim}, {a.Heads} heads, {a.Layers} layer(s){(a.Kind == Engine.ModelKind.EncoderDecoder ? $" + {a.EncoderLayers} encoder layer(s)" : "")}, feed-forward {a.FeedForwardDim}, {(a.NormFirst ? "Pre-LN" : "Post-LN")}, {a.Activation}, dropout {a.Dropout}, max length {a.MaxLength}"));
+            Console.WriteLine($"vocabulary ({info.Vocabulary.Count}): {string.Join(' ', info.Vocabulary)}");
+            Console.WriteLine(textColumn is null ? $"trained on {info.TrainedOn}" : $"text column '{textColumn}', trained on {info.TrainedOn}");
+            Console.WriteLine(string.Create(c, $"ONNX opset {onnx.Opset}; inputs: {string.Join("; ", onnx.Inputs)}"));
+            Console.WriteLine($"ONNX outputs: {string.Join("; ", onnx.Outputs)}");
+            if (h is not null)
+            {
+                Console.WriteLine(string.Create(c, $"{h.Epochs.Count} epochs in {h.TrainingSeconds:F1} s; best validation loss {h.BestValidationLoss?.ToString("F4", c) ?? "n/a"} at epoch {h.BestEpoch?.ToString(c) ?? "-"}"));
+            }
+        });
     }
 }

@@ -3,7 +3,9 @@
 using System.Runtime.CompilerServices;
 using MLNet.Transformer.Data;
 using MLNet.Transformer.Engine;
+using MLNet.Transformer.Onnx;
 using MLNet.Transformer.Persistence;
+using Onnx;
 
 namespace MLNet.Transformer.LanguageModeling;
 
@@ -81,6 +83,13 @@ public sealed class NextCharacterPredictionTransformer : RowToRowTransformerBase
 
     /// <summary>The weights, by PyTorch state-dict name.</summary>
     public IDictionary<string, (long[] Shape, float[] Data)> ExportWeights() => _model.ExportState();
+
+    /// <summary>The model as ONNX (opset 17), with PyTorch-named initializers and the vocabulary in its metadata.</summary>
+    /// <param name="options">Which outputs to include; default: all (see <see cref="OnnxExportOptions.NextTokenOnly"/> for the lean model).</param>
+    public ModelProto ToOnnx(OnnxExportOptions? options = null) => OnnxExporter.Export(Info, _model.ExportState().AsReadOnly(), options);
+
+    /// <summary>Writes the model as an ONNX file (temporary file, then rename).</summary>
+    public void SaveOnnx(string path, OnnxExportOptions? options = null) => OnnxExporter.Save(ToOnnx(options), path);
 
     /// <inheritdoc />
     protected override RowBatchMapper CreateMapper(DataViewSchema inputSchema)

@@ -62,11 +62,11 @@ public sealed class OnnxModelFile
     /// <summary>The weights by PyTorch state-dict name, row-major (<see cref="StateLayout.For"/> order).</summary>
     public IReadOnlyDictionary<string, (long[] Shape, float[] Data)> State { get; }
 
-    /// <summary>Names of the graph's inputs.</summary>
-    public IReadOnlyList<string> InputNames => [.. Model.Graph.Input.Select(i => i.Name)];
+    /// <summary>The graph's inputs as <c>name: type [dims]</c>, e.g. <c>tokens: int64 [N, T]</c>.</summary>
+    public IReadOnlyList<string> Inputs => [.. Model.Graph.Input.Select(Describe)];
 
-    /// <summary>Names of the graph's outputs.</summary>
-    public IReadOnlyList<string> OutputNames => [.. Model.Graph.Output.Select(o => o.Name)];
+    /// <summary>The graph's outputs as <c>name: type [dims]</c>, e.g. <c>next_token_probabilities: float [N, 30]</c>.</summary>
+    public IReadOnlyList<string> Outputs => [.. Model.Graph.Output.Select(Describe)];
 
     /// <summary>Reads an exported model from a file.</summary>
     /// <exception cref="OnnxModelFormatException">The file is missing, truncated, not ONNX, or not a consistent MLNet.Transformer export.</exception>
@@ -111,6 +111,19 @@ public sealed class OnnxModelFile
         var info = OnnxMetadata.Read(model, Fail);
         var state = ReadState(model.Graph, StateLayout.For(info.Architecture), Fail);
         return new OnnxModelFile(model, info, opset, state);
+    }
+
+    private static string Describe(ValueInfoProto value)
+    {
+        var tensor = value.Type?.TensorType;
+        if (tensor is null)
+        {
+            return value.Name;
+        }
+
+        string type = ((TensorProto.Types.DataType)tensor.ElemType).ToString().ToLowerInvariant();
+        var dims = tensor.Shape?.Dim.Select(d => d.HasDimParam ? d.DimParam : d.DimValue.ToString(System.Globalization.CultureInfo.InvariantCulture)) ?? [];
+        return $"{value.Name}: {type} [{string.Join(", ", dims)}]";
     }
 
     private static int ReadOpset(ModelProto model, Func<string, string, Exception> fail)

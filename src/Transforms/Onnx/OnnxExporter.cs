@@ -11,9 +11,58 @@ using static MLNet.Transformer.Onnx.OnnxGraphBuilder;
 
 namespace MLNet.Transformer.Onnx;
 
+/// <summary>What an exported model reads.</summary>
+public enum OnnxInput
+{
+    /// <summary><see cref="OnnxNames.Tokens"/> (and <see cref="OnnxNames.Source"/>): token ids, BOS first, PAD-padded.</summary>
+    TokenIds = 0,
+
+    /// <summary>
+    /// <see cref="OnnxNames.CodePoints"/> (and <see cref="OnnxNames.SourceCodePoints"/>): Unicode scalar values with the
+    /// markers <see cref="OnnxCodePoints.Bos"/>, <see cref="OnnxCodePoints.Eos"/>, <see cref="OnnxCodePoints.Pad"/>;
+    /// the vocabulary lookup is part of the graph (unknown characters become UNK).
+    /// </summary>
+    CodePoints = 1,
+}
+
+/// <summary>The markers of code-point inputs (<see cref="OnnxInput.CodePoints"/>); characters are values &gt;= 0.</summary>
+public static class OnnxCodePoints
+{
+    /// <summary>Begin of sequence: maps to the BOS id.</summary>
+    public const long Bos = -1;
+
+    /// <summary>End of sequence (source rows): maps to the EOS id.</summary>
+    public const long Eos = -2;
+
+    /// <summary>Padding after a row's end: maps to the PAD id.</summary>
+    public const long Pad = -3;
+}
+
 /// <summary>What an exported model computes besides the next-token probabilities.</summary>
 public sealed record OnnxExportOptions
 {
+    /// <summary>Token ids (default) or code points with the vocabulary lookup inside the graph.</summary>
+    public OnnxInput Input { get; init; } = OnnxInput.TokenIds;
+
+    /// <summary>
+    /// Declares the batch dimension as 1 instead of the symbolic N, so that ML.NET's OnnxTransformer (which scores
+    /// one row at a time) sees fixed-size outputs such as <see cref="OnnxNames.NextTokenProbabilities"/> [1, V].
+    /// </summary>
+    public bool BatchOfOne { get; init; }
+
+    /// <summary>
+    /// Adds the tokens as text: <see cref="OnnxNames.PredictedToken"/> [N], <see cref="OnnxNames.InputTokens"/> [N, T]
+    /// and <see cref="OnnxNames.PredictedTokens"/> [N, T] (string tensors, from the vocabulary).
+    /// </summary>
+    public bool IncludeTokenText { get; init; }
+
+    /// <summary>
+    /// Adds each row's teacher-forced metrics over its targets (the next token at every position, EOS after the last):
+    /// <see cref="OnnxNames.RowLogLoss"/>, <see cref="OnnxNames.RowTokenCount"/>, <see cref="OnnxNames.RowCorrect"/>,
+    /// <see cref="OnnxNames.RowTopKCorrect"/> (top <see cref="OnnxExporter.TopK"/>).
+    /// </summary>
+    public bool IncludeRowMetrics { get; init; }
+
     /// <summary>Adds the every-position <see cref="OnnxNames.Probabilities"/> output [N, T, V]. Default true.</summary>
     public bool IncludePositionProbabilities { get; init; } = true;
 
@@ -46,6 +95,9 @@ public static class OnnxExporter
 
     /// <summary>Name of the fixed sinusoidal table initializer [max_len, E] (not part of the state dict).</summary>
     public const string PositionalEncodingName = "positional_encoding";
+
+    /// <summary>K of <see cref="OnnxNames.RowTopKCorrect"/> (fewer when the vocabulary is smaller).</summary>
+    public const int TopK = 5;
 
     /// <summary>Exports a model described by <paramref name="info"/> with the weights <paramref name="state"/>.</summary>
     /// <param name="info">Architecture, vocabularies and special ids.</param>
@@ -173,7 +225,10 @@ public static class OnnxExporter
         {
             var i64 = TensorProto.Types.DataType.Int64;
             var f32 = TensorProto.Types.DataType.Float;
-            string tokens = g.Input(OnnxNames.Tokens, i64, "N", "T");
+            bool codePoints = options.Input == OnnxInput.CodePoints;
+            string tokens = codePoints
+                ? Lookup(g.Input(OnnxNames.CodePoints, i64, N, "T"), info.Vocabulary, "ids")
+                : g.Input(OnnxNames.Tokens, i64, N, "T");                           // (N, T)
             string h;
             bool trueSource = info.HasSource;
             string tVec = Dim(tokens, 1);                                            // [1] = T
@@ -190,7 +245,9 @@ public static class OnnxExporter
             }
             else
             {
-                string source = trueSource ? g.Input(OnnxNames.Source, i64, "N", "S") : tokens;
+                string source = !trueSource ? tokens
+                    : codePoints ? Lookup(g.Input(OnnxNames.SourceCodePoints, i64, N, "S"), info.SourceVocabulary!, "source_ids")
+                    : g.Input(OnnxNames.Source, i64, N, "S");
                 string sVec = trueSource ? Dim(source, 1) : tVec;                   // [1] = S
                 var encVisible = Visible(source, sVec, _cfg.CausalEncoder);         // [N, 1, S, S] or [N, 1, 1, S]
                 var crossVisible = CrossVisible(source, tVec, sVec);                // [N, 1, T, S] or [N, 1, 1, S]
@@ -219,29 +276,136 @@ public static class OnnxExporter
             string last = LastPosition(tokens, h);                                  // (N, E)
             string nextLogits = Linear(last, "lm_head");                            // (N, V)
             g.NodeTo(OnnxNames.NextTokenProbabilities, "Softmax", [nextLogits], Attr("axis", -1L));
-            g.Output(OnnxNames.NextTokenProbabilities, f32, "N", v);
+            g.Output(OnnxNames.NextTokenProbabilities, f32, N, v);
 
+            string? logits = options.IncludePositionProbabilities || options.IncludeTokenText || options.IncludeRowMetrics
+                ? Linear(h, "lm_head")                                               // (N, T, V)
+                : null;
             if (options.IncludePositionProbabilities)
             {
-                string logits = Linear(h, "lm_head");                               // (N, T, V)
-                g.NodeTo(OnnxNames.Probabilities, "Softmax", [logits], Attr("axis", -1L));
-                g.Output(OnnxNames.Probabilities, f32, "N", "T", v);
+                g.NodeTo(OnnxNames.Probabilities, "Softmax", [logits!], Attr("axis", -1L));
+                g.Output(OnnxNames.Probabilities, f32, N, "T", v);
+            }
+
+            if (options.IncludeTokenText)
+            {
+                TokenText(tokens, nextLogits, logits!);
+            }
+
+            if (options.IncludeRowMetrics)
+            {
+                RowMetrics(tokens, tVec, logits!);
             }
 
             if (WantAttention)
             {
                 StackLayers(OnnxNames.Attention, _selfProbs);                       // (N, L, H, T, T)
-                g.Output(OnnxNames.Attention, f32, "N", _cfg.Layers, H, "T", "T");
+                g.Output(OnnxNames.Attention, f32, N, _cfg.Layers, H, "T", "T");
                 if (info.IsEncoderDecoder)
                 {
                     string s = trueSource ? "S" : "T";
                     StackLayers(OnnxNames.EncoderAttention, _encProbs);             // (N, L_enc, H, S, S)
-                    g.Output(OnnxNames.EncoderAttention, f32, "N", _cfg.EncoderLayers, H, s, s);
+                    g.Output(OnnxNames.EncoderAttention, f32, N, _cfg.EncoderLayers, H, s, s);
                     StackLayers(OnnxNames.CrossAttention, _crossProbs);             // (N, L, H, T, S)
-                    g.Output(OnnxNames.CrossAttention, f32, "N", _cfg.Layers, H, "T", s);
+                    g.Output(OnnxNames.CrossAttention, f32, N, _cfg.Layers, H, "T", s);
                 }
             }
         }
+
+        /// <summary>The batch dimension: 1 or the symbolic N.</summary>
+        private object N => options.BatchOfOne ? 1 : "N";
+
+        // ------------------------------------------------------------ code points, token text, row metrics
+
+        /// <summary>
+        /// (N, T) code points -> ids through the vocabulary: single-character tokens by their scalar value, the markers
+        /// to BOS / EOS / PAD, anything else to UNK (PAD when the vocabulary has no UNK). Longer rows are cut to
+        /// MaxLength positions.
+        /// </summary>
+        private string Lookup(string codePoints, IReadOnlyList<string> vocabulary, string hint)
+        {
+            var keys = new List<long> { OnnxCodePoints.Bos, OnnxCodePoints.Eos, OnnxCodePoints.Pad };
+            var values = new List<long> { info.BosId, info.EosId, info.PadId };
+            for (int id = 0; id < vocabulary.Count; id++)
+            {
+                string t = vocabulary[id];
+                if (System.Text.Rune.DecodeFromUtf16(t, out var rune, out int used) == System.Buffers.OperationStatus.Done && used == t.Length)
+                {
+                    keys.Add(rune.Value);
+                    values.Add(id);
+                }
+            }
+
+            long unknown = info.UnkId >= 0 ? info.UnkId : info.PadId;
+            string cut = g.Node("Slice", [codePoints, g.Int64Vector(0), g.Int64Vector(_cfg.MaxLength), g.Int64Vector(1)], hint + "/cut"); // (N, T')
+            string match = g.Node("Equal", [g.Node("Unsqueeze", [cut, g.Int64Vector(-1)], hint + "/cp3"), g.Int64Vector([.. keys])], hint + "/match"); // (N, T, K)
+            string hits = g.Node("Cast", [match], hint + "/hits", Attr("to", Int64Type));
+            string ids = g.Node("ReduceSum", [g.Node("Mul", [hits, g.Int64Vector([.. values])], hint + "/picked"), g.Int64Vector(-1)], hint + "/sum", Attr("keepdims", 0L));
+            string known = g.Node("Cast", [g.Node("ReduceMax", [hits], hint + "/any", Ints("axes", -1L), Attr("keepdims", 0L))], hint + "/known", Attr("to", (long)TensorProto.Types.DataType.Bool));
+            return g.Node("Where", [known, ids, g.Int64(unknown)], hint);                                           // (N, T)
+        }
+
+        /// <summary>The predicted next token, the input tokens and the teacher-forced predictions as text.</summary>
+        private void TokenText(string tokens, string nextLogits, string logits)
+        {
+            var str = TensorProto.Types.DataType.String;
+            string vocab = g.StringInitializer("vocabulary", info.Vocabulary);
+            string next = g.Node("ArgMax", [nextLogits], "next_id", Attr("axis", -1L), Attr("keepdims", 0L));      // (N)
+            g.NodeTo(OnnxNames.PredictedToken, "Gather", [vocab, next], Attr("axis", 0L));
+            g.Output(OnnxNames.PredictedToken, str, N);
+            g.NodeTo(OnnxNames.InputTokens, "Gather", [vocab, tokens], Attr("axis", 0L));
+            g.Output(OnnxNames.InputTokens, str, N, "T");
+            string predicted = g.Node("ArgMax", [logits], "predicted_ids", Attr("axis", -1L), Attr("keepdims", 0L)); // (N, T)
+            g.NodeTo(OnnxNames.PredictedTokens, "Gather", [vocab, predicted], Attr("axis", 0L));
+            g.Output(OnnxNames.PredictedTokens, str, N, "T");
+        }
+
+        /// <summary>
+        /// Teacher-forced metrics per row: targets are the next id at each position and EOS after the last non-PAD
+        /// position; padded positions are ignored.
+        /// </summary>
+        private void RowMetrics(string tokens, string tVec, string logits)
+        {
+            var f32 = TensorProto.Types.DataType.Float;
+            var i64 = TensorProto.Types.DataType.Int64;
+            string length = RowLength(tokens);                                                                      // (N)
+            string positions = g.Node("Unsqueeze", [Range(tVec), g.Int64Vector(0)], "positions_row");              // (1, T)
+            string lengthCol = g.Node("Unsqueeze", [length, g.Int64Vector(1)], "length_col");                       // (N, 1)
+            string valid = g.Node("Less", [positions, lengthCol], "target_valid");                                 // (N, T)
+            string isLast = g.Node("Equal", [positions, g.Node("Sub", [lengthCol, g.Int64(1)], "last_col")], "is_last"); // (N, T)
+            string next = g.Node("Slice", [tokens, g.Int64Vector(1), g.Int64Vector(long.MaxValue), g.Int64Vector(1)], "next_ids"); // (N, T-1)
+            string padColumn = g.Node("Expand", [g.Int64(_cfg.PadId), g.Node("Concat", [Dim(tokens, 0), g.Int64Vector(1)], "pad_shape", Attr("axis", 0L))], "pad_col"); // (N, 1)
+            string shifted = g.Node("Concat", [next, padColumn], "shifted", Attr("axis", 1L));                      // (N, T)
+            string targets = g.Node("Where", [isLast, g.Int64(info.EosId), shifted], "targets");                    // (N, T)
+            string target3 = g.Node("Unsqueeze", [targets, g.Int64Vector(-1)], "targets3");                        // (N, T, 1)
+
+            string logp = g.Node("LogSoftmax", [logits], "log_probs", Attr("axis", -1L));                          // (N, T, V)
+            string picked = g.Node("Squeeze", [g.Node("GatherElements", [logp, target3], "target_logp3", Attr("axis", -1L)), g.Int64Vector(-1)], "target_logp"); // (N, T)
+            string nll = g.Node("Where", [valid, g.Node("Neg", [picked], "nll_all"), g.Float(0f)], "nll");         // (N, T)
+            string count = g.Node("Cast", [length], "length_f", Attr("to", (long)f32));
+            string sum = g.Node("ReduceSum", [nll, g.Int64Vector(1)], "nll_sum", Attr("keepdims", 0L));            // (N)
+            g.NodeTo(OnnxNames.RowLogLoss, "Div", [sum, g.Node("Max", [count, g.Float(1f)], "length_at_least_1")]);
+            g.Output(OnnxNames.RowLogLoss, f32, N);
+            g.NodeTo(OnnxNames.RowTokenCount, "Identity", [length]);
+            g.Output(OnnxNames.RowTokenCount, i64, N);
+
+            string argmax = g.Node("ArgMax", [logits], "argmax", Attr("axis", -1L), Attr("keepdims", 0L));         // (N, T)
+            string right = g.Node("And", [valid, g.Node("Equal", [argmax, targets], "argmax_hit")], "right");
+            g.NodeTo(OnnxNames.RowCorrect, "ReduceSum", [g.Node("Cast", [right], "right_i64", Attr("to", Int64Type)), g.Int64Vector(1)], Attr("keepdims", 0L));
+            g.Output(OnnxNames.RowCorrect, i64, N);
+
+            long k = Math.Min(TopK, _cfg.VocabSize);
+            string[] top = g.NodeN("TopK", [logits, g.Int64Vector(k)], 2, "top_k", Attr("axis", -1L));            // (N, T, k)
+            string inTop = g.Node("Cast", [g.Node("Equal", [top[1], target3], "top_hit")], "top_hit_i64", Attr("to", Int64Type));
+            string anyTop = g.Node("Cast", [g.Node("ReduceMax", [inTop], "top_any", Ints("axes", -1L), Attr("keepdims", 0L))], "top_any_bool", Attr("to", (long)TensorProto.Types.DataType.Bool));
+            string topRight = g.Node("And", [valid, anyTop], "top_right");
+            g.NodeTo(OnnxNames.RowTopKCorrect, "ReduceSum", [g.Node("Cast", [topRight], "top_right_i64", Attr("to", Int64Type)), g.Int64Vector(1)], Attr("keepdims", 0L));
+            g.Output(OnnxNames.RowTopKCorrect, i64, N);
+        }
+
+        /// <summary>(N) int64: non-PAD ids per row.</summary>
+        private string RowLength(string tokens) =>
+            g.Node("ReduceSum", [g.Node("Cast", [KeyValid(tokens)], "valid_i64", Attr("to", Int64Type)), g.Int64Vector(1)], "row_length", Attr("keepdims", 0L));
 
         // ------------------------------------------------------------ shapes and masks
 
@@ -307,7 +471,7 @@ public static class OnnxExporter
         /// <summary>x W^T + b, W [out, in] as PyTorch stores it.</summary>
         private string LinearW(string x, string weight, string bias, string hint)
         {
-            string wt = g.Node("Transpose", [weight], hint + "/weight_t", Attr("perm", 1L, 0L));       // (in, out)
+            string wt = g.Node("Transpose", [weight], hint + "/weight_t", Ints("perm", 1L, 0L));       // (in, out)
             string y = g.Node("MatMul", [x, wt], hint + "/matmul");
             return g.Node("Add", [y, bias], hint);
         }
@@ -389,9 +553,9 @@ public static class OnnxExporter
         {
             long d = E / H;
             string headShape = g.Int64Vector(0, 0, H, d);
-            string qh = g.Node("Transpose", [g.Node("Reshape", [q, headShape], prefix + "/q_heads")], prefix + "/q_t", Attr("perm", 0L, 2L, 1L, 3L)); // (N, H, T, D)
-            string kh = g.Node("Transpose", [g.Node("Reshape", [k, headShape], prefix + "/k_heads")], prefix + "/k_t", Attr("perm", 0L, 2L, 3L, 1L)); // (N, H, D, S)
-            string vh = g.Node("Transpose", [g.Node("Reshape", [v, headShape], prefix + "/v_heads")], prefix + "/v_t", Attr("perm", 0L, 2L, 1L, 3L)); // (N, H, S, D)
+            string qh = g.Node("Transpose", [g.Node("Reshape", [q, headShape], prefix + "/q_heads")], prefix + "/q_t", Ints("perm", 0L, 2L, 1L, 3L)); // (N, H, T, D)
+            string kh = g.Node("Transpose", [g.Node("Reshape", [k, headShape], prefix + "/k_heads")], prefix + "/k_t", Ints("perm", 0L, 2L, 3L, 1L)); // (N, H, D, S)
+            string vh = g.Node("Transpose", [g.Node("Reshape", [v, headShape], prefix + "/v_heads")], prefix + "/v_t", Ints("perm", 0L, 2L, 1L, 3L)); // (N, H, S, D)
             string qs = g.Node("Mul", [qh, g.Float((float)(1.0 / Math.Sqrt(d)))], prefix + "/q_scaled");
             string scores = g.Node("MatMul", [qs, kh], prefix + "/scores");                                          // (N, H, T, S)
             string masked = g.Node("Where", [visible, scores, g.Float(float.NegativeInfinity)], prefix + "/masked");
@@ -399,16 +563,14 @@ public static class OnnxExporter
             string p = g.Node("Where", [visible, soft, g.Float(0f)], prefix + "/probs");                            // (N, H, T, S)
             probs.Add(p);
             string ctx = g.Node("MatMul", [p, vh], prefix + "/context");                                              // (N, H, T, D)
-            string merged = g.Node("Reshape", [g.Node("Transpose", [ctx], prefix + "/context_t", Attr("perm", 0L, 2L, 1L, 3L)), g.Int64Vector(0, 0, E)], prefix + "/merged"); // (N, T, E)
+            string merged = g.Node("Reshape", [g.Node("Transpose", [ctx], prefix + "/context_t", Ints("perm", 0L, 2L, 1L, 3L)), g.Int64Vector(0, 0, E)], prefix + "/merged"); // (N, T, E)
             return Linear(merged, prefix + ".out_proj");
         }
 
         /// <summary>(N, E): h at each row's last non-PAD position (position 0 for a row of PAD only).</summary>
         private string LastPosition(string tokens, string h)
         {
-            string valid = g.Node("Cast", [KeyValid(tokens)], "valid_i64", Attr("to", Int64Type));                 // (N, T)
-            string count = g.Node("ReduceSum", [valid, g.Int64Vector(1)], "row_length", Attr("keepdims", 0L));      // (N)
-            string index = g.Node("Max", [g.Node("Sub", [count, g.Int64(1)], "last_index_raw"), g.Int64(0)], "last_index"); // (N)
+            string index = g.Node("Max", [g.Node("Sub", [RowLength(tokens), g.Int64(1)], "last_index_raw"), g.Int64(0)], "last_index"); // (N)
             string index3 = g.Node("Unsqueeze", [index, g.Int64Vector(1, 2)], "last_index3");                     // (N, 1, 1)
             string shape = g.Node("Concat", [Dim(tokens, 0), g.Int64Vector(1, E)], "last_shape", Attr("axis", 0L)); // [N, 1, E]
             string gathered = g.Node("GatherElements", [h, g.Node("Expand", [index3, shape], "last_index_e")], "last_hidden", Attr("axis", 1L)); // (N, 1, E)

@@ -59,6 +59,17 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
+    /// <summary>A 1-D string initializer (UTF-8).</summary>
+    public string StringInitializer(string name, IReadOnlyList<string> values)
+    {
+        _used[name] = 1;
+        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.String };
+        tensor.Dims.Add(values.Count);
+        tensor.StringData.AddRange(values.Select(ByteString.CopyFromUtf8));
+        Graph.Initializer.Add(tensor);
+        return name;
+    }
+
     /// <summary>An int64 constant (shared when the same values are asked for twice).</summary>
     public string Int64(params long[] values) => Int64Shaped(values.Length == 1 ? [] : [values.Length], values);
 
@@ -99,7 +110,7 @@ internal sealed class OnnxGraphBuilder
     public static AttributeProto Attr(string name, float value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
 
-    public static AttributeProto Attr(string name, params long[] values)
+    public static AttributeProto Ints(string name, params long[] values)
     {
         var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
         a.Ints.AddRange(values);

@@ -15,6 +15,12 @@ public static class OnnxNames
     /// <summary>int64 [N, S]: encoder input ids (encoder-decoder models with a source column), right-padded with PAD.</summary>
     public const string Source = "source";
 
+    /// <summary>int64 [N, T]: code points, <see cref="OnnxCodePoints.Bos"/> first (code-point exports).</summary>
+    public const string CodePoints = "codepoints";
+
+    /// <summary>int64 [N, S]: source code points, BOS first and EOS last (code-point exports with a source column).</summary>
+    public const string SourceCodePoints = "source_codepoints";
+
     /// <summary>float [N, V]: probabilities of the token after each row's last non-PAD token.</summary>
     public const string NextTokenProbabilities = "next_token_probabilities";
 
@@ -29,6 +35,27 @@ public static class OnnxNames
 
     /// <summary>float [N, L, H, T, S]: decoder-to-memory cross-attention of every layer and head (encoder-decoder).</summary>
     public const string CrossAttention = "cross_attention";
+
+    /// <summary>string [N]: the most probable next token (a character, or a special token's name such as &lt;EOS&gt;).</summary>
+    public const string PredictedToken = "predicted_token";
+
+    /// <summary>string [N, T]: the input tokens (the attention axes).</summary>
+    public const string InputTokens = "input_tokens";
+
+    /// <summary>string [N, T]: the most probable next token at every position (teacher forcing).</summary>
+    public const string PredictedTokens = "predicted_tokens";
+
+    /// <summary>float [N]: mean negative log-likelihood (nats) of the row's targets, EOS included.</summary>
+    public const string RowLogLoss = "row_log_loss";
+
+    /// <summary>int64 [N]: the row's targets (its non-PAD positions).</summary>
+    public const string RowTokenCount = "row_token_count";
+
+    /// <summary>int64 [N]: targets whose most probable prediction is right.</summary>
+    public const string RowCorrect = "row_correct";
+
+    /// <summary>int64 [N]: targets among the top-5 predictions.</summary>
+    public const string RowTopKCorrect = "row_top_k_correct";
 
     /// <summary>Prefix of every <c>metadata_props</c> key this library writes.</summary>
     public const string MetadataPrefix = "mlnet_transformer.";

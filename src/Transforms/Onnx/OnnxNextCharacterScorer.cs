@@ -2,23 +2,34 @@
 // each call fetches only the outputs it names. Needs no native training engine.
 using MLNet.Transformer.LanguageModeling;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace MLNet.Transformer.Onnx;
 
 /// <summary>The outputs of one scoring call, by ONNX output name: shape and row-major values.</summary>
 public sealed class OnnxScores
 {
-    private readonly Dictionary<string, (long[] Shape, float[] Data)> _outputs;
+    private readonly Dictionary<string, (long[] Shape, Array Data)> _outputs;
 
-    internal OnnxScores(Dictionary<string, (long[] Shape, float[] Data)> outputs) => _outputs = outputs;
+    internal OnnxScores(Dictionary<string, (long[] Shape, Array Data)> outputs) => _outputs = outputs;
 
-    /// <summary>The output <paramref name="name"/> (one of <see cref="OnnxNames"/>).</summary>
-    /// <exception cref="KeyNotFoundException">The output was not requested.</exception>
-    public (long[] Shape, float[] Data) this[string name] =>
-        _outputs.TryGetValue(name, out var v) ? v : throw new KeyNotFoundException($"The output '{name}' was not requested.");
+    /// <summary>The float output <paramref name="name"/> (one of <see cref="OnnxNames"/>).</summary>
+    /// <exception cref="KeyNotFoundException">The output was not requested, or is not float.</exception>
+    public (long[] Shape, float[] Data) this[string name] => Get<float>(name);
+
+    /// <summary>The int64 output <paramref name="name"/> (the row counts: <see cref="OnnxNames.RowTokenCount"/>, ...).</summary>
+    public (long[] Shape, long[] Data) Counts(string name) => Get<long>(name);
+
+    /// <summary>The string output <paramref name="name"/> (the token texts).</summary>
+    public (long[] Shape, string[] Data) Strings(string name) => Get<string>(name);
 
     /// <summary>Names of the outputs held.</summary>
     public IEnumerable<string> Names => _outputs.Keys;
+
+    private (long[] Shape, T[] Data) Get<T>(string name) =>
+        _outputs.TryGetValue(name, out var v) && v.Data is T[] data
+            ? (v.Shape, data)
+            : throw new KeyNotFoundException($"No {typeof(T).Name} output '{name}' was requested.");
 }
 
 /// <summary>Runs an exported model (see <see cref="OnnxExporter"/>) on batches of token ids through ONNX Runtime.</summary>
@@ -42,8 +53,12 @@ public sealed class OnnxNextCharacterScorer : IDisposable
         using var options = new SessionOptions { IntraOpNumThreads = intraOpThreads, InterOpNumThreads = 1 };
         _session = new InferenceSession(model, options);
         _outputs = [.. _session.OutputMetadata.Keys];
-        HasSourceInput = _session.InputMetadata.ContainsKey(OnnxNames.Source);
+        Input = _session.InputMetadata.ContainsKey(OnnxNames.CodePoints) ? OnnxInput.CodePoints : OnnxInput.TokenIds;
+        HasSourceInput = _session.InputMetadata.ContainsKey(Input == OnnxInput.CodePoints ? OnnxNames.SourceCodePoints : OnnxNames.Source);
     }
+
+    /// <summary>Whether the model reads token ids or code points.</summary>
+    public OnnxInput Input { get; }
 
     /// <summary>Architecture, vocabularies and special ids of the model.</summary>
     public NextCharacterModelInfo Info { get; }
@@ -51,7 +66,7 @@ public sealed class OnnxNextCharacterScorer : IDisposable
     /// <summary>The outputs the model offers.</summary>
     public IReadOnlyCollection<string> OutputNames => _outputs;
 
-    /// <summary>True when the model takes a <see cref="OnnxNames.Source"/> input.</summary>
+    /// <summary>True when the model takes a source input (<see cref="OnnxNames.Source"/> or <see cref="OnnxNames.SourceCodePoints"/>).</summary>
     public bool HasSourceInput { get; }
 
     /// <summary>Loads an exported model file.</summary>
@@ -73,7 +88,8 @@ public sealed class OnnxNextCharacterScorer : IDisposable
     }
 
     /// <summary>Runs one padded batch and returns the requested outputs.</summary>
-    /// <param name="tokens">(batch, length) decoder ids, row-major, right-padded with PAD.</param>
+    /// <param name="tokens">(batch, length) decoder ids, row-major, right-padded with PAD; for a code-point model, code
+    /// points and markers (<see cref="OnnxCodePoints"/>) right-padded with <see cref="OnnxCodePoints.Pad"/>.</param>
     /// <param name="batch">N.</param>
     /// <param name="length">T.</param>
     /// <param name="source">(batch, sourceLength) encoder ids when <see cref="HasSourceInput"/>, else empty.</param>
@@ -85,11 +101,12 @@ public sealed class OnnxNextCharacterScorer : IDisposable
         ArgumentNullException.ThrowIfNull(tokens);
         ArgumentNullException.ThrowIfNull(outputs);
         var cfg = Info.Architecture;
-        CheckIds(tokens, batch, length, cfg.VocabSize, nameof(tokens));
+        bool ids = Input == OnnxInput.TokenIds;
+        CheckIds(tokens, batch, length, ids ? cfg.VocabSize : -1, nameof(tokens));
         if (HasSourceInput)
         {
             ArgumentNullException.ThrowIfNull(source);
-            CheckIds(source, batch, sourceLength, cfg.EffectiveSourceVocabSize, nameof(source));
+            CheckIds(source, batch, sourceLength, ids ? cfg.EffectiveSourceVocabSize : -1, nameof(source));
         }
         else if (source is not null && source.Length != 0)
         {
@@ -104,23 +121,31 @@ public sealed class OnnxNextCharacterScorer : IDisposable
             }
         }
 
-        var names = new List<string> { OnnxNames.Tokens };
+        var names = new List<string> { ids ? OnnxNames.Tokens : OnnxNames.CodePoints };
         var values = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(tokens, [batch, length]) };
         try
         {
             if (HasSourceInput)
             {
-                names.Add(OnnxNames.Source);
+                names.Add(ids ? OnnxNames.Source : OnnxNames.SourceCodePoints);
                 values.Add(OrtValue.CreateTensorValueFromMemory(source!, [batch, sourceLength]));
             }
 
             using var run = new RunOptions();
             using var results = _session.Run(run, names, values, outputs);
-            var dict = new Dictionary<string, (long[] Shape, float[] Data)>(outputs.Length, StringComparer.Ordinal);
+            var dict = new Dictionary<string, (long[] Shape, Array Data)>(outputs.Length, StringComparer.Ordinal);
             for (int i = 0; i < outputs.Length; i++)
             {
                 var value = results[i];
-                dict[outputs[i]] = (value.GetTensorTypeAndShape().Shape, value.GetTensorDataAsSpan<float>().ToArray());
+                var info = value.GetTensorTypeAndShape();
+                Array data = info.ElementDataType switch
+                {
+                    TensorElementType.Float => value.GetTensorDataAsSpan<float>().ToArray(),
+                    TensorElementType.Int64 => value.GetTensorDataAsSpan<long>().ToArray(),
+                    TensorElementType.String => value.GetStringTensorAsArray(),
+                    var other => throw new NotSupportedException($"Output '{outputs[i]}' has element type {other}."),
+                };
+                dict[outputs[i]] = (info.Shape, data);
             }
 
             return new OnnxScores(dict);
@@ -143,9 +168,9 @@ public sealed class OnnxNextCharacterScorer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        if (HasSourceInput)
+        if (HasSourceInput || Input != OnnxInput.TokenIds)
         {
-            throw new InvalidOperationException($"This model reads a source column ('{Info.SourceColumnName}'): call Run with the source ids.");
+            throw new InvalidOperationException("ScoreNext takes token ids of a single-input model; call Run with the model's inputs.");
         }
 
         var result = new float[rows.Count][];
@@ -189,6 +214,7 @@ public sealed class OnnxNextCharacterScorer : IDisposable
     /// <summary>Releases the ONNX Runtime session.</summary>
     public void Dispose() => _session.Dispose();
 
+    /// <summary>Checks the shape, and ids against [0, limit) when limit &gt; 0 (code points are not checked: unknown ones become UNK).</summary>
     private void CheckIds(long[] ids, int batch, int length, int limit, string name)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
@@ -202,7 +228,7 @@ public sealed class OnnxNextCharacterScorer : IDisposable
             throw new ArgumentException($"{name} holds {ids.LongLength} ids; a ({batch}, {length}) batch needs {(long)batch * length}.", name);
         }
 
-        for (int i = 0; i < ids.Length; i++)
+        for (int i = 0; limit > 0 && i < ids.Length; i++)
         {
             if ((ulong)ids[i] >= (ulong)limit)
             {

@@ -30,7 +30,7 @@ var cfg = new TransformerModelConfig
 };
 var info = new NextCharacterModelInfo
 {
-    Architecture = cfg, TokensColumnName = "Tokens", Vocabulary = [.. vocab.Tokens],
+    Architecture = cfg, TextColumnName = "Text", Vocabulary = [.. vocab.Tokens],
     PadId = CharacterVocabulary.PadId, BosId = CharacterVocabulary.BosId, EosId = CharacterVocabulary.EosId, UnkId = CharacterVocabulary.UnkId,
 };
 using var model = TransformerModel.Create(cfg);

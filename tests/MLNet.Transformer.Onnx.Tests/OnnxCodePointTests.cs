@@ -28,7 +28,7 @@ public sealed class OnnxCodePointTests(ITestOutputHelper output) : IDisposable
             with { VocabSize = Vocab.Count, NormFirst = true };
         var info = new NextCharacterModelInfo
         {
-            Architecture = cfg, TokensColumnName = "Tokens", SelfSource = cfg.Kind == ModelKind.EncoderDecoder, Vocabulary = [.. Vocab.Tokens],
+            Architecture = cfg, TextColumnName = "Text", SelfSource = cfg.Kind == ModelKind.EncoderDecoder, Vocabulary = [.. Vocab.Tokens],
             PadId = CharacterVocabulary.PadId, BosId = CharacterVocabulary.BosId, EosId = CharacterVocabulary.EosId, UnkId = CharacterVocabulary.UnkId,
         };
         using var model = TransformerModel.Create(cfg);

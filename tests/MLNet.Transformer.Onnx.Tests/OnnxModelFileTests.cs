@@ -49,7 +49,7 @@ public sealed class OnnxModelFileTests : IDisposable
         Assert.Equal(info.Vocabulary, file.Info.Vocabulary);
         Assert.Equal(info.SourceVocabulary, file.Info.SourceVocabulary);
         Assert.Equal((info.PadId, info.BosId, info.EosId, info.UnkId), (file.Info.PadId, file.Info.BosId, file.Info.EosId, file.Info.UnkId));
-        Assert.Equal((info.TokensColumnName, info.SourceColumnName, info.SelfSource), (file.Info.TokensColumnName, file.Info.SourceColumnName, file.Info.SelfSource));
+        Assert.Equal((info.TextColumnName, info.SourceColumnName, info.SelfSource), (file.Info.TextColumnName, file.Info.SourceColumnName, file.Info.SelfSource));
         Assert.Equal(OnnxExporter.Opset, file.Opset);
         Assert.Contains("layers.0.self_attn.in_proj_weight", file.State.Keys.Select(k => k.Replace("encoder.", "", StringComparison.Ordinal).Replace("decoder.", "", StringComparison.Ordinal)));
 

@@ -51,8 +51,8 @@ internal static class OnnxTestKit
         return new NextCharacterModelInfo
         {
             Architecture = cfg,
-            TokensColumnName = "Tokens",
-            SourceColumnName = trueSource ? "SourceTokens" : null,
+            TextColumnName = "Text",
+            SourceColumnName = trueSource ? "Source" : null,
             SelfSource = cfg.Kind == ModelKind.EncoderDecoder && selfSource,
             Vocabulary = Vocabulary(cfg.VocabSize, cfg.PadId),
             SourceVocabulary = trueSource ? Vocabulary(cfg.EffectiveSourceVocabSize, cfg.PadId) : null,

@@ -41,7 +41,7 @@ public class TransformerTrainerOptions
     /// <summary>Defaults shared by options, constructors and catalog methods.</summary>
     internal static class Defaults
     {
-        public const string TokensColumnName = "Tokens";
+        public const string TextColumnName = "Text";
         public const int Layers = 1;
         public const int Heads = 1;
         public const int ModelDimension = 32;
@@ -60,8 +60,20 @@ public class TransformerTrainerOptions
         public const int MaximumLength = 64;
     }
 
-    /// <summary>Token-id column (variable-length Int32 vector with a vocabulary), as made by TokenizeIntoCharacterIds.</summary>
-    public string TokensColumnName { get; set; } = Defaults.TokensColumnName;
+    /// <summary>The Text column to learn from and to score (default "Text").</summary>
+    public string TextColumnName { get; set; } = Defaults.TextColumnName;
+
+    /// <summary>NFC-normalise text before splitting it into characters. Default true.</summary>
+    public bool Normalize { get; set; } = true;
+
+    /// <summary>Lower-case characters first (invariant culture). Default false.</summary>
+    public bool LowerCase { get; set; }
+
+    /// <summary>Characters seen fewer times than this in the training data map to &lt;UNK&gt;. Default 1.</summary>
+    public int MinimumCharacterFrequency { get; set; } = 1;
+
+    /// <summary>What Fit does with a row longer than <see cref="MaximumLength"/>. Default <see cref="LengthPolicy.Throw"/>.</summary>
+    public LengthPolicy LengthPolicy { get; set; } = LengthPolicy.Throw;
 
     /// <summary>Number of (decoder) blocks.</summary>
     public int Layers { get; set; } = Defaults.Layers;
@@ -84,7 +96,7 @@ public class TransformerTrainerOptions
     /// <summary>Feed-forward activation.</summary>
     public TransformerActivation Activation { get; set; } = TransformerActivation.Relu;
 
-    /// <summary>Longest token sequence (BOS and EOS included) the model accepts; longer rows are an error.</summary>
+    /// <summary>Longest token sequence (BOS and EOS included) the model trains on: rows with more than MaximumLength - 2 characters follow <see cref="LengthPolicy"/>; scoring reads the first MaximumLength - 1 characters of longer texts.</summary>
     public int MaximumLength { get; set; } = Defaults.MaximumLength;
 
     /// <summary>Passes over the training data.</summary>
@@ -124,7 +136,7 @@ public class TransformerTrainerOptions
     public int? Threads { get; set; }
 
     /// <summary>Held-out rows for validation loss and early stopping (takes precedence over <see cref="ValidationFraction"/>).</summary>
-    public Data.IDataView? ValidationSet { get; set; }
+    public Microsoft.ML.IDataView? ValidationSet { get; set; }
 
     /// <summary>Fraction of the training rows held out for validation when no <see cref="ValidationSet"/> is given (0 = none).</summary>
     public double ValidationFraction { get; set; }
@@ -158,7 +170,9 @@ public class TransformerTrainerOptions
             }
         }
 
-        Require(!string.IsNullOrEmpty(TokensColumnName), nameof(TokensColumnName), "must name the token-id column.");
+        Require(!string.IsNullOrEmpty(TextColumnName), nameof(TextColumnName), "must name the Text column.");
+        Require(MinimumCharacterFrequency >= 1, nameof(MinimumCharacterFrequency), $"must be >= 1 (got {MinimumCharacterFrequency}).");
+        Require(Enum.IsDefined(LengthPolicy), nameof(LengthPolicy), $"must be Throw, Truncate or Skip (got {LengthPolicy}).");
         Require(Layers >= 1, nameof(Layers), $"must be >= 1 (got {Layers}).");
         Require(Heads >= 1, nameof(Heads), $"must be >= 1 (got {Heads}).");
         Require(ModelDimension >= 1, nameof(ModelDimension), $"must be >= 1 (got {ModelDimension}).");
@@ -187,12 +201,12 @@ public sealed class TransformerDecoderTrainerOptions : TransformerTrainerOptions
 
 /// <summary>
 /// Options of the encoder-decoder trainer. With a <see cref="SourceColumnName"/> it learns source -> target
-/// (e.g. word -> reversed word); without one it predicts the next character of <see cref="TransformerTrainerOptions.TokensColumnName"/>
+/// (e.g. word -> reversed word); without one it predicts the next character of <see cref="TransformerTrainerOptions.TextColumnName"/>
 /// honestly: the encoder reads the same prefix causally and cross-attention sees memory positions up to the current one only.
 /// </summary>
 public sealed class TransformerEncoderDecoderTrainerOptions : TransformerTrainerOptions
 {
-    /// <summary>Token-id column of the source sequence; null for single-column next-character prediction.</summary>
+    /// <summary>Text column of the source sequence; null for single-column next-character prediction.</summary>
     public string? SourceColumnName { get; set; }
 
     /// <summary>Number of encoder blocks; null means the same as <see cref="TransformerTrainerOptions.Layers"/>.</summary>

@@ -1,8 +1,13 @@
 // The next-character trainers: a decoder-only transformer (the seed's MiniFormer generalised to N layers and
-// H heads) and an encoder-decoder transformer. Each checks the schema, reads the token rows, builds the native
-// model and runs the shared training loop; the fitted result is a NextCharacterPredictionTransformer.
-using MLNet.Transformer.Data;
+// H heads) and an encoder-decoder transformer, as ML.NET estimators. Fit reads the Text column of any IDataView,
+// learns the character vocabulary, trains the native model with the shared loop, exports it to ONNX and returns a
+// NextCharacterPredictionTransformer whose scoring chain is ML.NET's own (OnnxTransformer over the export).
+using Google.Protobuf;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNet.Transformer.Engine;
+using MLNet.Transformer.Onnx;
+using MLNet.Transformer.Text;
 
 namespace MLNet.Transformer.LanguageModeling;
 
@@ -27,61 +32,53 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
 
     private protected abstract string? SourceColumnName { get; }
 
+    private protected virtual int EncoderLayers => Options.Layers;
+
     /// <inheritdoc />
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        // The vocabulary, when the input already carries it, fixes the Score column's size and slot names.
-        string[]? vocab = CheckTokenColumn(inputSchema, Options.TokensColumnName, requireVocabulary: false);
-        if (SourceColumnName is { } src)
+        CheckShape(inputSchema, Options.TextColumnName);
+        if (SourceColumnName is { } source)
         {
-            CheckTokenColumn(inputSchema, src, requireVocabulary: false);
+            CheckShape(inputSchema, source);
         }
 
-        return RowToRowTransformerBase.AppendColumns(
-            inputSchema,
-            NextCharacterPredictionTransformer.OutputColumns(Kind == ModelKind.EncoderDecoder, vocab, Options.Layers, Options.Heads, EncoderLayers, SourceColumnName is not null));
+        return OutputShapes.AppendModel(_context, inputSchema, Options.TextColumnName, Kind == ModelKind.EncoderDecoder, SourceColumnName is not null);
     }
-
-    private protected virtual int EncoderLayers => Options.Layers;
 
     /// <inheritdoc />
     public NextCharacterPredictionTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        string[] vocab = CheckTokenColumn(input.Schema, Options.TokensColumnName, requireVocabulary: true)!;
-        string[]? srcVocab = SourceColumnName is { } sc ? CheckTokenColumn(input.Schema, sc, requireVocabulary: true) : null;
+        CheckColumns(input.Schema, "training data");
         if (Options.ValidationSet is { } vs)
         {
-            // The validation set must be tokenized by the same tokenizer: same vocabulary, same ids.
-            CheckSameVocabulary(vs.Schema, Options.TokensColumnName, vocab);
-            if (SourceColumnName is { } vsc)
-            {
-                CheckSameVocabulary(vs.Schema, vsc, srcVocab!);
-            }
+            CheckColumns(vs.Schema, "ValidationSet");
         }
 
-        int padId = NextCharacterModelInfo.FindId(vocab, "<PAD>");
-        int bosId = NextCharacterModelInfo.FindId(vocab, "<BOS>");
-        int eosId = NextCharacterModelInfo.FindId(vocab, "<EOS>");
-        if (padId < 0 || bosId < 0 || eosId < 0)
-        {
-            throw new SchemaException($"Column '{Options.TokensColumnName}': its vocabulary must contain <PAD>, <BOS> and <EOS> (tokenize with AddBos and AddEos).", Options.TokensColumnName);
-        }
-
-        int seed = Options.Seed ?? _context.NextSeed();
-        var rows = ReadRows(input, "training data");
-        if (rows.Count == 0)
+        int seed = Options.Seed ?? Random.Shared.Next();
+        var texts = ReadTexts(input, "training data");
+        if (texts.Count == 0)
         {
             throw new ArgumentException("The training data has no rows.", nameof(input));
         }
 
+        var validTexts = Options.ValidationSet is { } validationSet ? ReadTexts(validationSet, "ValidationSet") : null;
+        var vocab = LearnVocabulary(texts.Select(t => t.Text));
+        var srcVocab = SourceColumnName is null ? null : LearnVocabulary(texts.Select(t => t.Source!));
+        var lengths = new LengthCounter();
+        var rows = Encode(texts, vocab, srcVocab, "training data", lengths);
+        if (rows.Count == 0)
+        {
+            throw new ArgumentException($"Every training row is longer than MaximumLength ({Options.MaximumLength}) and LengthPolicy is Skip: nothing is left to train on.", nameof(input));
+        }
+
         List<TokenRow> train;
         List<TokenRow> valid;
-        if (Options.ValidationSet is { } validationSet)
+        if (validTexts is not null)
         {
             train = rows;
-            valid = ReadRows(validationSet, "validation set");
+            valid = Encode(validTexts, vocab, srcVocab, "ValidationSet", lengths);
         }
         else if (Options.ValidationFraction > 0)
         {
@@ -94,8 +91,8 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
                 throw new ArgumentException($"Option ValidationFraction: {Options.ValidationFraction} leaves no training rows out of {rows.Count}.", nameof(input));
             }
 
-            valid = order.Take(nValid).Select(i => rows[i]).ToList();
-            train = order.Skip(nValid).Select(i => rows[i]).ToList();
+            valid = [.. order.Take(nValid).Select(i => rows[i])];
+            train = [.. order.Skip(nValid).Select(i => rows[i])];
         }
         else
         {
@@ -106,15 +103,15 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         var config = new TransformerModelConfig
         {
             Kind = Kind,
-            VocabSize = vocab.Length,
-            SourceVocabSize = srcVocab?.Length ?? 0,
+            VocabSize = vocab.Count,
+            SourceVocabSize = srcVocab?.Count ?? 0,
             ModelDim = Options.ModelDimension,
             Heads = Options.Heads,
             Layers = Options.Layers,
             EncoderLayers = EncoderLayers,
             FeedForwardDim = Options.FeedForwardDimension,
             MaxLength = Options.MaximumLength,
-            PadId = padId,
+            PadId = CharacterVocabulary.PadId,
             Activation = Options.Activation == TransformerActivation.Gelu ? Activation.Gelu : Activation.Relu,
             NormFirst = Options.NormFirst,
             CausalEncoder = Kind == ModelKind.EncoderDecoder && SourceColumnName is null,
@@ -126,15 +123,17 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         var info = new NextCharacterModelInfo
         {
             Architecture = config,
-            TokensColumnName = Options.TokensColumnName,
+            TextColumnName = Options.TextColumnName,
             SourceColumnName = SourceColumnName,
             SelfSource = Kind == ModelKind.EncoderDecoder && SourceColumnName is null,
-            Vocabulary = vocab,
-            SourceVocabulary = srcVocab,
-            PadId = padId,
-            BosId = bosId,
-            EosId = eosId,
-            UnkId = NextCharacterModelInfo.FindId(vocab, "<UNK>"),
+            Vocabulary = [.. vocab.Tokens],
+            SourceVocabulary = srcVocab is null ? null : [.. srcVocab.Tokens],
+            PadId = CharacterVocabulary.PadId,
+            BosId = CharacterVocabulary.BosId,
+            EosId = CharacterVocabulary.EosId,
+            UnkId = CharacterVocabulary.UnkId,
+            Normalize = Options.Normalize,
+            LowerCase = Options.LowerCase,
             TrainedOn = device,
         };
 
@@ -146,26 +145,14 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             EngineRuntime.NumThreads = threads;
         }
 
-        var model = TransformerModel.Create(config, device);
         try
         {
-            var loop = new TrainingLoop(Options, padId, info.SelfSource);
-            var history = loop.Run(model, train, valid, seed);
-            if (device != "cpu")
-            {
-                // Scoring happens on the CPU, where the fitted pipeline is saved and reloaded.
-                var cpu = TransformerModel.Create(config, "cpu");
-                cpu.ImportState(model.ExportState());
-                model.Dispose();
-                model = cpu;
-            }
-
-            return new NextCharacterPredictionTransformer(model, info, history);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
+            using var model = TransformerModel.Create(config, device);
+            var history = new TrainingLoop(Options, CharacterVocabulary.PadId, info.SelfSource).Run(model, train, valid, seed)
+                with { TruncatedRows = lengths.Truncated, SkippedRows = lengths.Skipped };
+            byte[] onnx = OnnxExporter.Export(info, model.ExportState().AsReadOnly(), NextCharacterModel.ChainExport).ToByteArray();
+            var chain = NextCharacterModel.BuildChain(_context, info, onnx, input);
+            return new NextCharacterPredictionTransformer(chain, info, onnx, history);
         }
         finally
         {
@@ -176,40 +163,116 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         }
     }
 
-    private List<TokenRow> ReadRows(IDataView data, string what)
+    private void CheckColumns(DataViewSchema schema, string what)
     {
-        var col = data.Schema[Options.TokensColumnName];
-        var srcCol = SourceColumnName is { } sc ? data.Schema[sc] : null;
-        var needed = srcCol is null ? new[] { col } : new[] { col, srcCol };
-        var rows = new List<TokenRow>();
-        using var cursor = data.GetRowCursor(needed);
-        var get = cursor.GetGetter<int[]>(col);
-        var getSrc = srcCol is null ? null : cursor.GetGetter<int[]>(srcCol);
-        int[] value = [];
-        int[] src = [];
+        try
+        {
+            NextCharacterModel.CheckTextColumn(schema, Options.TextColumnName);
+            if (SourceColumnName is { } source)
+            {
+                NextCharacterModel.CheckTextColumn(schema, source);
+            }
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new ArgumentOutOfRangeException(what == "training data" ? "input" : nameof(Options.ValidationSet), e.Message.Split(" (Parameter")[0]);
+        }
+    }
+
+    private static void CheckShape(SchemaShape schema, string name)
+    {
+        var column = schema.FirstOrDefault(c => c.Name == name);
+        if (column.Name is null)
+        {
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find input column '{name}' (expected type String).");
+        }
+
+        if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.ItemType is not TextDataViewType)
+        {
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Schema mismatch for input column '{name}': expected String, got {column.ItemType}{(column.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}.");
+        }
+    }
+
+    private List<(string Text, string? Source)> ReadTexts(IDataView data, string what)
+    {
+        var col = data.Schema[Options.TextColumnName];
+        DataViewSchema.Column? srcCol = SourceColumnName is { } sc ? data.Schema[sc] : null;
+        using var cursor = data.GetRowCursor(srcCol is { } s ? [col, s] : [col]);
+        var get = cursor.GetGetter<ReadOnlyMemory<char>>(col);
+        var getSrc = srcCol is { } sg ? cursor.GetGetter<ReadOnlyMemory<char>>(sg) : null;
+        ReadOnlyMemory<char> text = default, src = default;
+        var rows = new List<(string, string?)>();
         while (cursor.MoveNext())
         {
             Options.CancellationToken.ThrowIfCancellationRequested();
-            get(ref value);
-            int[] target = (int[])value.Clone();
-            if (target.Length < 2)
-            {
-                throw new ArgumentException($"Row {cursor.Position} of the {what}, column '{col.Name}', has {target.Length} token(s); a row needs at least BOS and EOS.");
-            }
+            get(ref text);
+            getSrc?.Invoke(ref src);
+            rows.Add((text.ToString(), getSrc is null ? null : src.ToString()));
+        }
 
-            if (target.Length > Options.MaximumLength + 1)
-            {
-                throw new ArgumentException($"Row {cursor.Position} of the {what}, column '{col.Name}', has {target.Length} tokens; MaximumLength is {Options.MaximumLength} (+1 for the shifted target). Raise MaximumLength or truncate in the tokenizer.");
-            }
+        return rows;
+    }
 
-            int[]? source = null;
-            if (getSrc is not null)
+    private CharacterVocabulary LearnVocabulary(IEnumerable<string> texts)
+    {
+        var counts = new Dictionary<System.Text.Rune, long>();
+        var scalars = new List<int>();
+        foreach (var t in texts)
+        {
+            scalars.Clear();
+            CharacterScalars.Append(t, Options.Normalize, Options.LowerCase, scalars);
+            foreach (int s in scalars)
             {
-                getSrc(ref src);
-                source = (int[])src.Clone();
-                if (source.Length > Options.MaximumLength)
+                if (s != CharacterScalars.Invalid)
                 {
-                    throw new ArgumentException($"Row {cursor.Position} of the {what}, column '{srcCol!.Name}', has {source.Length} tokens; MaximumLength is {Options.MaximumLength}.");
+                    var r = new System.Text.Rune(s);
+                    counts[r] = counts.GetValueOrDefault(r) + 1;
+                }
+            }
+        }
+
+        return CharacterVocabulary.FromCounts(counts, Options.MinimumCharacterFrequency);
+    }
+
+    /// <summary>Rows of ids BOS .. EOS (sources likewise), with the length policy applied; row numbers in errors are 0-based.</summary>
+    private List<TokenRow> Encode(List<(string Text, string? Source)> texts, CharacterVocabulary vocab, CharacterVocabulary? srcVocab, string what, LengthCounter lengths)
+    {
+        int max = Options.MaximumLength;
+        var rows = new List<TokenRow>(texts.Count);
+        var scalars = new List<int>();
+        for (int r = 0; r < texts.Count; r++)
+        {
+            scalars.Clear();
+            CharacterScalars.Append(texts[r].Text, Options.Normalize, Options.LowerCase, scalars);
+            int[] target = vocab.Encode(scalars, addBos: true, addEos: true);
+            int[]? source = null;
+            if (srcVocab is not null)
+            {
+                scalars.Clear();
+                CharacterScalars.Append(texts[r].Source, Options.Normalize, Options.LowerCase, scalars);
+                source = srcVocab.Encode(scalars, addBos: true, addEos: true);
+            }
+
+            // The decoder reads BOS + characters (target without its last id), so a row fits when it has <= max + 1 ids.
+            bool tooLong = target.Length > max + 1 || (source is not null && source.Length > max);
+            if (tooLong)
+            {
+                switch (Options.LengthPolicy)
+                {
+                    case LengthPolicy.Throw:
+                        string column = target.Length > max + 1 ? Options.TextColumnName : SourceColumnName!;
+                        int chars = (target.Length > max + 1 ? target.Length : source!.Length) - 2;
+                        throw new ArgumentOutOfRangeException(
+                            nameof(texts),
+                            $"Row {r} of the {what}, column '{column}', has {chars} characters; MaximumLength {max} allows {max - 1} (BOS and EOS count). Raise MaximumLength, or set LengthPolicy to Truncate or Skip.");
+                    case LengthPolicy.Skip:
+                        lengths.Skipped++;
+                        continue;
+                    default:
+                        lengths.Truncated++;
+                        target = target[..(max + 1)];
+                        source = source is { Length: var n } && n > max ? source[..max] : source;
+                        break;
                 }
             }
 
@@ -219,33 +282,10 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         return rows;
     }
 
-    private static void CheckSameVocabulary(DataViewSchema validation, string column, string[] vocabulary)
+    private sealed class LengthCounter
     {
-        string[]? other = CheckTokenColumn(validation, column, requireVocabulary: false);
-        if (other is not null && !other.SequenceEqual(vocabulary))
-        {
-            throw new SchemaException(
-                $"ValidationSet column '{column}' was tokenized with a different vocabulary ({other.Length} tokens) than the training data ({vocabulary.Length} tokens): transform it with the same fitted tokenizer.", column);
-        }
-    }
-
-    /// <summary>Checks a token-id column; returns its vocabulary when present (required by Fit).</summary>
-    internal static string[]? CheckTokenColumn(DataViewSchema schema, string name, bool requireVocabulary)
-    {
-        var col = schema.GetColumnOrNull(name) ?? throw SchemaException.MissingColumn(name, schema);
-        if (col.Type is not VectorDataViewType { ItemType: var item } || !item.Equals(NumberDataViewType.Int32))
-        {
-            throw SchemaException.WrongType(name, "Vector<Int32> (token ids, e.g. from TokenizeIntoCharacterIds)", col.Type);
-        }
-
-        if (col.Annotations.TryGetValue<string[]>(Annotations.Kinds.Vocabulary, out var vocab))
-        {
-            return vocab;
-        }
-
-        return requireVocabulary
-            ? throw new SchemaException($"Column '{name}' has no {Annotations.Kinds.Vocabulary} annotation: produce it with TokenizeIntoCharacterIds so the model knows its characters.", name)
-            : null;
+        public int Truncated;
+        public int Skipped;
     }
 }
 

@@ -135,3 +135,39 @@ internal static class LogSoftmax
         return best;
     }
 }
+
+/// <summary>Aggregates the per-row loss columns of a scored view.</summary>
+public static class NextCharacterEvaluation
+{
+    /// <summary>The metrics over every row of <paramref name="predictions"/> (columns LogLoss, TokenCount, Correct, TopKCorrect).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing: the view was not scored by a next-character model.</exception>
+    public static NextCharacterMetrics Evaluate(Microsoft.ML.IDataView predictions)
+    {
+        ArgumentNullException.ThrowIfNull(predictions);
+        var s = predictions.Schema;
+        Microsoft.ML.DataViewSchema.Column Get(string name) => s.GetColumnOrNull(name)
+            ?? throw new ArgumentOutOfRangeException(nameof(predictions), $"Could not find column '{name}': score the data with a next-character model first.");
+        var loss = Get(NextCharacterColumns.LogLoss);
+        var count = Get(NextCharacterColumns.TokenCount);
+        var correct = Get(NextCharacterColumns.Correct);
+        var topK = Get(NextCharacterColumns.TopKCorrect);
+        var acc = new MetricsAccumulator(Onnx.OnnxExporter.TopK);
+        using var cursor = predictions.GetRowCursor([loss, count, correct, topK]);
+        var gl = cursor.GetGetter<double>(loss);
+        var gc = cursor.GetGetter<int>(count);
+        var gr = cursor.GetGetter<int>(correct);
+        var gk = cursor.GetGetter<int>(topK);
+        double l = 0;
+        int c = 0, r = 0, k = 0;
+        while (cursor.MoveNext())
+        {
+            gl(ref l);
+            gc(ref c);
+            gr(ref r);
+            gk(ref k);
+            acc.AddCounts(c == 0 ? 0 : l * c, c, r, k);
+        }
+
+        return acc.ToMetrics();
+    }
+}

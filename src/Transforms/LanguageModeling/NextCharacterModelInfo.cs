@@ -1,5 +1,5 @@
 // What a fitted next-character model needs besides its weights: architecture, columns and vocabularies.
-// Saved as the stage's config.json; loading it rebuilds the exact architecture.
+// Carried in the exported ONNX model's metadata; reading it back rebuilds the exact architecture.
 using MLNet.Transformer.Engine;
 
 namespace MLNet.Transformer.LanguageModeling;
@@ -10,11 +10,17 @@ public sealed record NextCharacterModelInfo
     /// <summary>Architecture of the native model.</summary>
     public required TransformerModelConfig Architecture { get; init; }
 
-    /// <summary>Token-id column the model reads (decoder side).</summary>
-    public required string TokensColumnName { get; init; }
+    /// <summary>Text column the model reads (decoder side).</summary>
+    public required string TextColumnName { get; init; }
 
-    /// <summary>Source token-id column (encoder-decoder with a true source), else null.</summary>
+    /// <summary>Source text column (encoder-decoder with a true source), else null.</summary>
     public string? SourceColumnName { get; init; }
+
+    /// <summary>Whether text is NFC-normalised before it is split into characters.</summary>
+    public bool Normalize { get; init; } = true;
+
+    /// <summary>Whether characters are lower-cased (invariant culture) first.</summary>
+    public bool LowerCase { get; init; }
 
     /// <summary>Single-column encoder-decoder: the encoder reads the decoder's own prefix, causally.</summary>
     public bool SelfSource { get; init; }

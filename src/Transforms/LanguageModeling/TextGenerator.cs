@@ -1,6 +1,8 @@
-// Autoregressive generation from a next-character model: greedy, temperature and top-k sampling, optional
-// prefix, maximum length, stop at EOS. Every step re-runs the model over the whole prefix (the models are tiny;
-// the engine keeps no KV cache), batched over the requested samples.
+// Autoregressive generation from a next-character model through ONNX Runtime: greedy, temperature and top-k
+// sampling, optional prefix, maximum length, stop at EOS. Every step re-runs the model over the whole prefix.
+using MLNet.Transformer.Onnx;
+using MLNet.Transformer.Text;
+
 namespace MLNet.Transformer.LanguageModeling;
 
 /// <summary>Settings of <see cref="NextCharacterPredictionTransformer.Generate"/>.</summary>
@@ -54,56 +56,69 @@ public sealed record GenerationOptions
 
 internal static class TextGenerator
 {
-    public static IReadOnlyList<string> Generate(NextCharacterPredictor predictor, GenerationOptions options, Func<string, int[]> encodeChars, Func<string, int[]>? encodeSource)
+    /// <summary>
+    /// Samples from an exported model one token at a time (the models are tiny and keep no KV cache: each step
+    /// re-reads the whole prefix). Samples start with the prefix as the model reads it (normalised and cased as in
+    /// training) and end before EOS.
+    /// </summary>
+    public static IReadOnlyList<string> Generate(OnnxNextCharacterScorer scorer, GenerationOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var info = predictor.Info;
-        var rng = new Random(options.Seed);
-        int[] prefix = encodeChars(options.Prefix);
-        int[]? source = null;
-        if (info.HasSource)
+        if (scorer.Input != OnnxInput.CodePoints)
         {
-            source = encodeSource!(options.Source ?? throw new ArgumentException("This model reads a source column: GenerationOptions.Source is required.", nameof(options)));
+            throw new ArgumentException("Generation reads a code-point export (the model inside a fitted pipeline).", nameof(scorer));
         }
 
-        int limit = Math.Min(options.MaximumLength, info.Architecture.MaxLength - 1 - prefix.Length);
+        var info = scorer.Info;
+        var rng = new Random(options.Seed);
+        long[] prefix = CodePoints.Encode(options.Prefix, info.Normalize, info.LowerCase, addEos: false);
+        long[]? source = null;
+        if (info.HasSource)
+        {
+            source = CodePoints.Encode(
+                options.Source ?? throw new ArgumentException("This model reads a source column: GenerationOptions.Source is required.", nameof(options)),
+                info.Normalize, info.LowerCase, addEos: true);
+            if (source.Length > info.Architecture.MaxLength)
+            {
+                throw new ArgumentException($"Option Source: '{options.Source}' is longer than the model's maximum length ({info.Architecture.MaxLength}).", nameof(options));
+            }
+        }
+
+        int limit = Math.Min(options.MaximumLength, info.Architecture.MaxLength - prefix.Length);
         if (limit < 1)
         {
             throw new ArgumentException($"Option Prefix: '{options.Prefix}' leaves no room under the model's maximum length ({info.Architecture.MaxLength}).", nameof(options));
         }
 
-        var seqs = new List<int>[options.Count];
-        for (int i = 0; i < seqs.Length; i++)
+        string start = string.Concat(prefix.Skip(1).Select(c => c == CodePoints.Unknown ? "\uFFFD" : char.ConvertFromUtf32((int)c)));
+        var samples = new string[options.Count];
+        for (int i = 0; i < samples.Length; i++)
         {
-            seqs[i] = [info.BosId, .. prefix];
-        }
-
-        bool[] done = new bool[options.Count];
-        for (int step = 0; step < limit && done.Contains(false); step++)
-        {
-            var live = Enumerable.Range(0, seqs.Length).Where(i => !done[i]).ToArray();
-            var rows = live.Select(i => seqs[i].ToArray()).ToArray();
-            var scored = predictor.Score(rows, source is null ? null : live.Select(_ => source).ToArray(), RowOutputs.Distribution | RowOutputs.Positions);
-            for (int k = 0; k < live.Length; k++)
+            var seq = new List<long>(prefix);
+            var text = new System.Text.StringBuilder(start);
+            for (int step = 0; step < limit; step++)
             {
-                int next = Pick(scored[k], options, rng, info);
+                var p = scorer.Run([.. seq], 1, seq.Count, source, source?.Length ?? 0, OnnxNames.NextTokenProbabilities)[OnnxNames.NextTokenProbabilities].Data;
+                int next = Pick(p, options, rng, info);
                 if (next == info.EosId)
                 {
-                    done[live[k]] = true;
+                    break;
                 }
-                else
-                {
-                    seqs[live[k]].Add(next);
-                }
+
+                string token = info.Vocabulary[next];
+                text.Append(token);
+                seq.Add(CodePoints.OfToken(token));
             }
+
+            samples[i] = text.ToString();
         }
 
-        return seqs.Select(s => string.Concat(s.Skip(1).Select(id => info.Vocabulary[id]))).ToArray();
+        return samples;
     }
 
-    private static int Pick(ScoredRow row, GenerationOptions o, Random rng, NextCharacterModelInfo info)
+    private static int Pick(float[] p, GenerationOptions o, Random rng, NextCharacterModelInfo info)
     {
-        float[] p = row.NextDistribution!;
         // Never emit PAD or BOS: they are not characters.
         p[info.PadId] = 0;
         if (info.BosId >= 0)

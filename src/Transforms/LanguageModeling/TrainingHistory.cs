@@ -17,4 +17,11 @@ public sealed record EpochRecord(int Epoch, double TrainLoss, double? Validation
 /// <param name="RestoredBestWeights">True when the final weights are those of <paramref name="BestEpoch"/>, not of the last epoch.</param>
 /// <param name="TrainingSeconds">Wall time of the loop, excluding data loading and model creation.</param>
 public sealed record TrainingHistory(
-    IReadOnlyList<EpochRecord> Epochs, int? BestEpoch, double? BestValidationLoss, bool StoppedEarly, bool RestoredBestWeights, double TrainingSeconds);
+    IReadOnlyList<EpochRecord> Epochs, int? BestEpoch, double? BestValidationLoss, bool StoppedEarly, bool RestoredBestWeights, double TrainingSeconds)
+{
+    /// <summary>Training and validation rows longer than the maximum length that were cut (<see cref="LengthPolicy.Truncate"/>).</summary>
+    public int TruncatedRows { get; init; }
+
+    /// <summary>Training and validation rows longer than the maximum length that were left out (<see cref="LengthPolicy.Skip"/>).</summary>
+    public int SkippedRows { get; init; }
+}

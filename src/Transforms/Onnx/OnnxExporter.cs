@@ -206,6 +206,51 @@ public static class OnnxExporter
 
     internal static string Dims(IEnumerable<long> shape) => $"[{string.Join(", ", shape)}]";
 
+    /// <summary>
+    /// An ONNX model (opset <see cref="Opset"/>) of the character tokenizer's vocabulary: int64 code points with
+    /// markers [1, T] (input <see cref="OnnxNames.SourceCodePoints"/>) -> int64 ids [1, T] (output <see cref="OnnxNames.TokenIds"/>).
+    /// </summary>
+    public static ModelProto ExportTokenizer(IReadOnlyList<string> vocabulary, int padId, int bosId, int eosId, int unkId)
+    {
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        var g = new OnnxGraphBuilder("character_tokenizer");
+        string cp = g.Input(OnnxNames.SourceCodePoints, TensorProto.Types.DataType.Int64, 1, "T");
+        string ids = VocabularyLookup(g, cp, vocabulary, bosId, eosId, padId, unkId, "ids");
+        g.NodeTo(OnnxNames.TokenIds, "Identity", [ids]);
+        g.Output(OnnxNames.TokenIds, TensorProto.Types.DataType.Int64, 1, "T");
+        var model = new ModelProto { IrVersion = IrVersion, ProducerName = "MLNet.Transformer", DocString = "Character tokenizer exported by MLNet.Transformer.", Graph = g.Graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = OnnxNames.VocabularyKey, Value = System.Text.Json.JsonSerializer.Serialize(vocabulary) });
+        return model;
+    }
+
+    /// <summary>
+    /// (N, T) code points -> ids through the vocabulary: single-character tokens by their scalar value, the markers
+    /// to BOS / EOS / PAD, anything else to UNK (PAD when the vocabulary has no UNK).
+    /// </summary>
+    private static string VocabularyLookup(OnnxGraphBuilder g, string codePoints, IReadOnlyList<string> vocabulary, long bos, long eos, long pad, long unk, string hint)
+    {
+        var keys = new List<long> { OnnxCodePoints.Bos, OnnxCodePoints.Eos, OnnxCodePoints.Pad };
+        var values = new List<long> { bos, eos, pad };
+        for (int id = 0; id < vocabulary.Count; id++)
+        {
+            string t = vocabulary[id];
+            if (System.Text.Rune.DecodeFromUtf16(t, out var rune, out int used) == System.Buffers.OperationStatus.Done && used == t.Length)
+            {
+                keys.Add(rune.Value);
+                values.Add(id);
+            }
+        }
+
+        long unknown = unk >= 0 ? unk : pad;
+        const long Int64Type = (long)TensorProto.Types.DataType.Int64;
+        string match = g.Node("Equal", [g.Node("Unsqueeze", [codePoints, g.Int64Vector(-1)], hint + "/cp3"), g.Int64Vector([.. keys])], hint + "/match"); // (N, T, K)
+        string hits = g.Node("Cast", [match], hint + "/hits", Attr("to", Int64Type));
+        string ids = g.Node("ReduceSum", [g.Node("Mul", [hits, g.Int64Vector([.. values])], hint + "/picked"), g.Int64Vector(-1)], hint + "/sum", Attr("keepdims", 0L));
+        string known = g.Node("Cast", [g.Node("ReduceMax", [hits], hint + "/any", Ints("axes", -1L), Attr("keepdims", 0L))], hint + "/known", Attr("to", (long)TensorProto.Types.DataType.Bool));
+        return g.Node("Where", [known, ids, g.Int64(unknown)], hint);                                           // (N, T)
+    }
+
     /// <summary>Writes the nodes of one model into a graph whose initializers are in place.</summary>
     private sealed class GraphWriter(OnnxGraphBuilder g, NextCharacterModelInfo info, OnnxExportOptions options)
     {
@@ -214,6 +259,7 @@ public static class OnnxExporter
         private readonly List<string> _selfProbs = [];
         private readonly List<string> _encProbs = [];
         private readonly List<string> _crossProbs = [];
+        private string? _sourceIds;   // (N, S) ids of a source input
 
         private long E => _cfg.ModelDim;
 
@@ -248,6 +294,7 @@ public static class OnnxExporter
                 string source = !trueSource ? tokens
                     : codePoints ? Lookup(g.Input(OnnxNames.SourceCodePoints, i64, N, "S"), info.SourceVocabulary!, "source_ids")
                     : g.Input(OnnxNames.Source, i64, N, "S");
+                _sourceIds = trueSource ? source : null;
                 string sVec = trueSource ? Dim(source, 1) : tVec;                   // [1] = S
                 var encVisible = Visible(source, sVec, _cfg.CausalEncoder);         // [N, 1, S, S] or [N, 1, 1, S]
                 var crossVisible = CrossVisible(source, tVec, sVec);                // [N, 1, T, S] or [N, 1, 1, S]
@@ -317,32 +364,11 @@ public static class OnnxExporter
 
         // ------------------------------------------------------------ code points, token text, row metrics
 
-        /// <summary>
-        /// (N, T) code points -> ids through the vocabulary: single-character tokens by their scalar value, the markers
-        /// to BOS / EOS / PAD, anything else to UNK (PAD when the vocabulary has no UNK). Longer rows are cut to
-        /// MaxLength positions.
-        /// </summary>
+        /// <summary>(N, T) code points -> ids (see <see cref="VocabularyLookup"/>); rows longer than MaxLength are cut to it.</summary>
         private string Lookup(string codePoints, IReadOnlyList<string> vocabulary, string hint)
         {
-            var keys = new List<long> { OnnxCodePoints.Bos, OnnxCodePoints.Eos, OnnxCodePoints.Pad };
-            var values = new List<long> { info.BosId, info.EosId, info.PadId };
-            for (int id = 0; id < vocabulary.Count; id++)
-            {
-                string t = vocabulary[id];
-                if (System.Text.Rune.DecodeFromUtf16(t, out var rune, out int used) == System.Buffers.OperationStatus.Done && used == t.Length)
-                {
-                    keys.Add(rune.Value);
-                    values.Add(id);
-                }
-            }
-
-            long unknown = info.UnkId >= 0 ? info.UnkId : info.PadId;
             string cut = g.Node("Slice", [codePoints, g.Int64Vector(0), g.Int64Vector(_cfg.MaxLength), g.Int64Vector(1)], hint + "/cut"); // (N, T')
-            string match = g.Node("Equal", [g.Node("Unsqueeze", [cut, g.Int64Vector(-1)], hint + "/cp3"), g.Int64Vector([.. keys])], hint + "/match"); // (N, T, K)
-            string hits = g.Node("Cast", [match], hint + "/hits", Attr("to", Int64Type));
-            string ids = g.Node("ReduceSum", [g.Node("Mul", [hits, g.Int64Vector([.. values])], hint + "/picked"), g.Int64Vector(-1)], hint + "/sum", Attr("keepdims", 0L));
-            string known = g.Node("Cast", [g.Node("ReduceMax", [hits], hint + "/any", Ints("axes", -1L), Attr("keepdims", 0L))], hint + "/known", Attr("to", (long)TensorProto.Types.DataType.Bool));
-            return g.Node("Where", [known, ids, g.Int64(unknown)], hint);                                           // (N, T)
+            return VocabularyLookup(g, cut, vocabulary, info.BosId, info.EosId, info.PadId, info.UnkId, hint);
         }
 
         /// <summary>The predicted next token, the input tokens and the teacher-forced predictions as text.</summary>
@@ -358,6 +384,12 @@ public static class OnnxExporter
             string predicted = g.Node("ArgMax", [logits], "predicted_ids", Attr("axis", -1L), Attr("keepdims", 0L)); // (N, T)
             g.NodeTo(OnnxNames.PredictedTokens, "Gather", [vocab, predicted], Attr("axis", 0L));
             g.Output(OnnxNames.PredictedTokens, str, N, "T");
+            if (_sourceIds is not null)
+            {
+                string sourceVocab = g.StringInitializer("source_vocabulary", info.SourceVocabulary!);
+                g.NodeTo(OnnxNames.SourceTokens, "Gather", [sourceVocab, _sourceIds], Attr("axis", 0L));
+                g.Output(OnnxNames.SourceTokens, str, N, "S");
+            }
         }
 
         /// <summary>

@@ -31,7 +31,7 @@ internal static class OnnxMetadata
         }
 
         Put(OnnxNames.SpecialTokensKey, JsonSerializer.Serialize(new SpecialTokens(info.PadId, info.BosId, info.EosId, info.UnkId), Json));
-        Put(OnnxNames.ColumnsKey, JsonSerializer.Serialize(new Columns(info.TokensColumnName, info.SourceColumnName, info.SelfSource, info.TrainedOn), Json));
+        Put(OnnxNames.ColumnsKey, JsonSerializer.Serialize(new Columns(info.TextColumnName, info.SourceColumnName, info.SelfSource, info.TrainedOn, info.Normalize, info.LowerCase), Json));
     }
 
     /// <summary>Rebuilds the model description; <paramref name="fail"/> makes the typed error for a message and a field.</summary>
@@ -82,7 +82,9 @@ internal static class OnnxMetadata
         var info = new NextCharacterModelInfo
         {
             Architecture = config,
-            TokensColumnName = columns.Tokens,
+            TextColumnName = columns.Text,
+            Normalize = columns.Normalize,
+            LowerCase = columns.LowerCase,
             SourceColumnName = columns.Source,
             SelfSource = columns.SelfSource,
             Vocabulary = vocabulary,
@@ -162,5 +164,5 @@ internal static class OnnxMetadata
 
     private sealed record SpecialTokens(int Pad, int Bos, int Eos, int Unk);
 
-    private sealed record Columns(string Tokens, string? Source, bool SelfSource, string TrainedOn);
+    private sealed record Columns(string Text, string? Source, bool SelfSource, string TrainedOn, bool Normalize, bool LowerCase);
 }

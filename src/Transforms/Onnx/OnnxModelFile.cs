@@ -4,7 +4,6 @@
 using Google.Protobuf;
 using MLNet.Transformer.Engine;
 using MLNet.Transformer.LanguageModeling;
-using MLNet.Transformer.Persistence;
 using Onnx;
 
 namespace MLNet.Transformer.Onnx;
@@ -84,6 +83,19 @@ public sealed class OnnxModelFile
         }
 
         return Read(bytes, path);
+    }
+
+    /// <summary>True when <paramref name="bytes"/> parse as ONNX with this library's next-character metadata (nothing else is checked).</summary>
+    public static bool IsNextCharacterModel(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            return ModelProto.Parser.ParseFrom(bytes).MetadataProps.Any(p => p.Key == OnnxNames.ConfigKey);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Reads an exported model from its bytes; <paramref name="source"/> names them in errors.</summary>

@@ -45,6 +45,9 @@ public static class OnnxNames
     /// <summary>string [N, T]: the most probable next token at every position (teacher forcing).</summary>
     public const string PredictedTokens = "predicted_tokens";
 
+    /// <summary>string [N, S]: the source tokens (encoder-decoder models with a source input).</summary>
+    public const string SourceTokens = "source_tokens";
+
     /// <summary>float [N]: mean negative log-likelihood (nats) of the row's targets, EOS included.</summary>
     public const string RowLogLoss = "row_log_loss";
 
@@ -56,6 +59,9 @@ public static class OnnxNames
 
     /// <summary>int64 [N]: targets among the top-5 predictions.</summary>
     public const string RowTopKCorrect = "row_top_k_correct";
+
+    /// <summary>int64 [1, T]: token ids (the character tokenizer's model).</summary>
+    public const string TokenIds = "token_ids";
 
     /// <summary>Prefix of every <c>metadata_props</c> key this library writes.</summary>
     public const string MetadataPrefix = "mlnet_transformer.";

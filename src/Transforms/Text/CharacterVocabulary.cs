@@ -1,7 +1,6 @@
 // The character tokenizer's vocabulary: four special tokens, then one token per Unicode scalar value in
-// code-point order. Travels as the token column's Vocabulary annotation (a text vector, index = id).
+// code-point order (index = id). Exported inside the ONNX models (lookup table and metadata).
 using System.Text;
-using MLNet.Transformer.Data;
 
 namespace MLNet.Transformer.Text;
 
@@ -109,30 +108,6 @@ public sealed class CharacterVocabulary
             .Select(kv => kv.Key);
         return FromCharacters(kept);
     }
-
-    /// <summary>The vocabulary attached to a token column as its <see cref="Annotations.Kinds.Vocabulary"/> annotation.</summary>
-    /// <exception cref="SchemaException">The column has no vocabulary annotation, or it is not a character vocabulary.</exception>
-    public static CharacterVocabulary FromAnnotations(DataViewSchema.Column column)
-    {
-        ArgumentNullException.ThrowIfNull(column);
-        if (!column.Annotations.TryGetValue<string[]>(Annotations.Kinds.Vocabulary, out var tokens))
-        {
-            throw new SchemaException($"Column '{column.Name}' has no {Annotations.Kinds.Vocabulary} annotation (text vector).", column.Name);
-        }
-
-        try
-        {
-            return new CharacterVocabulary(tokens);
-        }
-        catch (ArgumentException e)
-        {
-            throw new SchemaException($"Column '{column.Name}': its {Annotations.Kinds.Vocabulary} annotation is not a character vocabulary. {e.Message}", e);
-        }
-    }
-
-    /// <summary>The annotations to attach to a token column: the token list as <see cref="Annotations.Kinds.Vocabulary"/>.</summary>
-    public Annotations ToAnnotations() =>
-        new Annotations.Builder().AddText(Annotations.Kinds.Vocabulary, [.. _tokens]).ToAnnotations();
 
     /// <summary>The id of <paramref name="character"/>, or <see cref="UnkId"/> when it is not in the vocabulary.</summary>
     public int GetId(Rune character) => _idByScalar.TryGetValue(character.Value, out int id) ? id : UnkId;

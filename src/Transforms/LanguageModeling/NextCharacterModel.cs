@@ -1,0 +1,275 @@
+// Building the ML.NET scoring chain of a next-character model from its exported ONNX bytes, and getting the model
+// back from a saved ML.NET zip: the chain ML.NET loads, plus the description and the ONNX bytes that generation and
+// the attention page need (read from the zip's OnnxModel entry, since a loaded OnnxTransformer exposes neither).
+using System.IO.Compression;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.Transformer.Onnx;
+using MLNet.Transformer.Text;
+
+namespace MLNet.Transformer.LanguageModeling;
+
+/// <summary>A next-character model loaded from an ML.NET zip: the chain to score with, its description and its ONNX model.</summary>
+public sealed class LoadedNextCharacterModel
+{
+    private readonly byte[] _onnx;
+
+    internal LoadedNextCharacterModel(ITransformer model, DataViewSchema inputSchema, OnnxModelFile file, byte[] onnx)
+    {
+        Model = model;
+        InputSchema = inputSchema;
+        Info = file.Info;
+        Onnx = file;
+        _onnx = onnx;
+    }
+
+    /// <summary>The loaded ML.NET chain (what <c>mlContext.Model.Load</c> returns).</summary>
+    public ITransformer Model { get; }
+
+    /// <summary>The input schema saved with the chain.</summary>
+    public DataViewSchema InputSchema { get; }
+
+    /// <summary>Architecture, columns, vocabularies and special ids.</summary>
+    public NextCharacterModelInfo Info { get; }
+
+    /// <summary>The ONNX model inside the zip, read back (opset, inputs, outputs, weights by PyTorch name).</summary>
+    public OnnxModelFile Onnx { get; }
+
+    /// <summary>The ONNX bytes.</summary>
+    public byte[] GetOnnxModel() => (byte[])_onnx.Clone();
+
+    /// <summary>Generates text with the loaded model (ONNX Runtime, no training engine).</summary>
+    public IReadOnlyList<string> Generate(GenerationOptions options)
+    {
+        using var scorer = new OnnxNextCharacterScorer(_onnx, "the loaded model");
+        return TextGenerator.Generate(scorer, options);
+    }
+}
+
+/// <summary>Entry points for next-character models saved with <c>mlContext.Model.Save</c>.</summary>
+public static class NextCharacterModel
+{
+    /// <summary>
+    /// Registers this library's stateless mappings with <paramref name="mlContext"/>, so that
+    /// <c>mlContext.Model.Load</c> can rebuild a saved next-character pipeline (ML.NET finds a CustomMapping's
+    /// factory only in registered assemblies). <see cref="Load"/> calls it.
+    /// </summary>
+    public static void RegisterMappings(MLContext mlContext)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        mlContext.ComponentCatalog.RegisterAssembly(typeof(NextCharacterModel).Assembly);
+    }
+
+    /// <summary>
+    /// Loads a zip written by <c>mlContext.Model.Save</c> from a pipeline that ends in a next-character model:
+    /// the ML.NET chain, plus the model's description and ONNX bytes for generation and attention pages.
+    /// Only load models from trusted sources.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="ModelFormatException">The zip holds no next-character ONNX model, or it is not readable.</exception>
+    public static LoadedNextCharacterModel Load(MLContext mlContext, string path)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Model file '{path}' not found.", path);
+        }
+
+        var (file, bytes) = ReadOnnxModel(path);
+        RegisterMappings(mlContext);
+        ITransformer model;
+        DataViewSchema schema;
+        try
+        {
+            model = mlContext.Model.Load(path, out schema);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException or ArgumentException)
+        {
+            throw new ModelFormatException($"{path}: ML.NET cannot load the pipeline: {e.Message}", "zip", e);
+        }
+
+        return new LoadedNextCharacterModel(model, schema, file, bytes);
+    }
+
+    /// <summary>
+    /// The next-character ONNX model inside an ML.NET zip: the <c>OnnxModel</c> entry (a 4-byte little-endian length,
+    /// then the ModelProto) whose metadata describes a next-character model.
+    /// </summary>
+    /// <exception cref="ModelFormatException">Not a zip, or no such entry.</exception>
+    public static (OnnxModelFile File, byte[] Bytes) ReadOnnxModel(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            foreach (var entry in zip.Entries.Where(e => e.Name == "OnnxModel"))
+            {
+                using var stream = entry.Open();
+                using var buffer = new MemoryStream();
+                stream.CopyTo(buffer);
+                var all = buffer.ToArray();
+                if (all.Length < 4)
+                {
+                    continue;
+                }
+
+                int length = BitConverter.ToInt32(all, 0);
+                if (length != all.Length - 4)
+                {
+                    throw new ModelFormatException($"{path}: entry '{entry.FullName}' says {length} bytes but holds {all.Length - 4}.", entry.FullName);
+                }
+
+                var bytes = all[4..];
+                if (!OnnxModelFile.IsNextCharacterModel(bytes))
+                {
+                    continue;
+                }
+
+                return (OnnxModelFile.Read(bytes, $"{path}!{entry.FullName}"), bytes);
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelFormatException($"{path}: not a zip archive ({e.Message}).", "zip", e);
+        }
+
+        throw new ModelFormatException($"{path}: holds no next-character ONNX model (no OnnxModel entry with MLNet.Transformer metadata).", "OnnxModel");
+    }
+
+    /// <summary>Checks the input columns the model reads, in ML.NET's schema-mismatch style.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or not Text.</exception>
+    public static void CheckInput(DataViewSchema schema, NextCharacterModelInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentNullException.ThrowIfNull(info);
+        CheckTextColumn(schema, info.TextColumnName);
+        if (info.HasSource)
+        {
+            CheckTextColumn(schema, info.SourceColumnName!);
+        }
+    }
+
+    /// <summary>Throws ML.NET's schema-mismatch error unless <paramref name="name"/> is a Text column of <paramref name="schema"/>.</summary>
+    public static void CheckTextColumn(DataViewSchema schema, string name)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        var column = schema.GetColumnOrNull(name)
+            ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find input column '{name}' (expected type String).");
+        if (column.Type is not TextDataViewType)
+        {
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Schema mismatch for input column '{name}': expected String, got {column.Type}.");
+        }
+    }
+
+    /// <summary>
+    /// The ML.NET chain that scores <paramref name="onnx"/> (an export with code-point input, batch of one, token
+    /// texts and row metrics), fitted on <paramref name="data"/>'s schema (no pass over the data).
+    /// </summary>
+    internal static ITransformer BuildChain(MLContext ml, NextCharacterModelInfo info, byte[] onnx, IDataView data)
+    {
+        IEstimator<ITransformer> chain = ml.Transforms.CopyColumns(CodePoints.TextColumn, info.TextColumnName)
+            .Append(CodePoints.Mapping(ml, source: false, info.Normalize, info.LowerCase));
+        if (info.HasSource)
+        {
+            chain = chain.Append(ml.Transforms.CopyColumns(CodePoints.SourceColumn, info.SourceColumnName!))
+                .Append(CodePoints.Mapping(ml, source: true, info.Normalize, info.LowerCase));
+        }
+
+        var file = OnnxModelFile.Read(onnx, "the exported model");
+        var onnxOutputs = file.Model.Graph.Output.Select(o => o.Name).ToArray();
+        var onnxInputs = file.Model.Graph.Input.Select(i => i.Name).ToArray();
+        var rename = new List<(string Output, string Input)>
+        {
+            (NextCharacterColumns.Score, OnnxNames.NextTokenProbabilities),
+            (NextCharacterColumns.InputTokens, OnnxNames.InputTokens),
+            (NextCharacterColumns.PredictedTokens, OnnxNames.PredictedTokens),
+            (NextCharacterColumns.Attention, OnnxNames.Attention),
+        };
+        if (info.IsEncoderDecoder)
+        {
+            rename.Add((NextCharacterColumns.EncoderAttention, OnnxNames.EncoderAttention));
+            rename.Add((NextCharacterColumns.CrossAttention, OnnxNames.CrossAttention));
+        }
+
+        if (info.HasSource)
+        {
+            rename.Add((NextCharacterColumns.SourceTokens, OnnxNames.SourceTokens));
+        }
+
+        string[] drop = [CodePoints.TextColumn, .. info.HasSource ? [CodePoints.SourceColumn] : Array.Empty<string>(), .. onnxInputs, .. onnxOutputs];
+        chain = chain
+            .Append(ml.Transforms.ApplyOnnxModel(onnxOutputs, onnxInputs, new MemoryStream(onnx)))
+            .Append(ml.Transforms.CustomMapping(new NextCharacterColumnMapping().GetMapping(), NextCharacterColumnMapping.ContractName));
+        foreach (var (output, input) in rename)
+        {
+            chain = chain.Append(ml.Transforms.CopyColumns(output, input));
+        }
+
+        return chain.Append(ml.Transforms.DropColumns(drop)).Fit(data);
+    }
+
+    /// <summary>The export the ML.NET chain runs: code points in, batch of one, every output.</summary>
+    internal static OnnxExportOptions ChainExport { get; } = new()
+    {
+        Input = OnnxInput.CodePoints,
+        BatchOfOne = true,
+        IncludeTokenText = true,
+        IncludeRowMetrics = true,
+        IncludePositionProbabilities = false,
+        IncludeAttention = true,
+    };
+}
+
+/// <summary>The row-major layout of the flat attention columns.</summary>
+public static class AttentionLayout
+{
+    /// <summary>
+    /// Reshapes a flat [L, H, Q, K] attention vector into [layer][head][query, key] matrices. Q = K for self-attention
+    /// (pass <paramref name="keys"/> = 0 to infer a square size); for cross-attention pass the source length.
+    /// </summary>
+    /// <exception cref="ArgumentException">The length does not factor as L x H x Q x K.</exception>
+    public static float[][][,] Reshape(ReadOnlySpan<float> flat, int layers, int heads, int keys = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(layers, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(heads, 1);
+        int perHead = flat.Length / (layers * heads);
+        int q, k;
+        if (keys > 0)
+        {
+            k = keys;
+            q = perHead / k;
+        }
+        else
+        {
+            q = k = (int)Math.Round(Math.Sqrt(perHead));
+        }
+
+        if (q * k * layers * heads != flat.Length)
+        {
+            throw new ArgumentException($"An attention vector of {flat.Length} values is not [{layers}, {heads}, Q, {(keys > 0 ? keys.ToString(System.Globalization.CultureInfo.InvariantCulture) : "Q")}].", nameof(flat));
+        }
+
+        var result = new float[layers][][,];
+        int o = 0;
+        for (int l = 0; l < layers; l++)
+        {
+            result[l] = new float[heads][,];
+            for (int h = 0; h < heads; h++)
+            {
+                var m = new float[q, k];
+                for (int i = 0; i < q; i++)
+                {
+                    for (int j = 0; j < k; j++)
+                    {
+                        m[i, j] = flat[o++];
+                    }
+                }
+
+                result[l][h] = m;
+            }
+        }
+
+        return result;
+    }
+}

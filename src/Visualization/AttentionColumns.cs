@@ -1,6 +1,7 @@
-// Reads one scored row's attention columns (written by a next-character model's Transform) into AttentionData,
-// ready for AttentionPage or BertvizJson.
-using MLNet.Transformer.Data;
+// Reads one scored row's attention columns (written by a next-character model, fitted or loaded) into AttentionData,
+// ready for AttentionPage or BertvizJson. The columns are flat row-major [L, H, Tq, Tk] vectors; L and H come from
+// the model's description (NextCharacterModelInfo), Tq and Tk from the token columns.
+using Microsoft.ML;
 using MLNet.Transformer.LanguageModeling;
 
 namespace MLNet.Transformer.Visualization;
@@ -12,54 +13,63 @@ public static class AttentionColumns
     /// Reads row <paramref name="row"/> of <paramref name="scored"/>: decoder self-attention, and for encoder-decoder
     /// models the encoder and cross attention, each [L, H, Tq, Tk] with the tokens on both axes.
     /// </summary>
-    /// <exception cref="SchemaException">The view has no attention columns (it is not a next-character model's output).</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The view has fewer rows.</exception>
-    public static AttentionData Read(IDataView scored, long row = 0, string title = "Attention")
+    /// <param name="scored">Data scored by the model described by <paramref name="info"/>.</param>
+    /// <param name="info">The model's description (<c>NextCharacterPredictionTransformer.Info</c>, or <c>LoadedNextCharacterModel.Info</c>).</param>
+    /// <param name="row">Zero-based row.</param>
+    /// <param name="title">Title of the page.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The view has no attention columns, or fewer rows.</exception>
+    public static AttentionData Read(IDataView scored, NextCharacterModelInfo info, long row = 0, string title = "Attention")
     {
         ArgumentNullException.ThrowIfNull(scored);
+        ArgumentNullException.ThrowIfNull(info);
         var s = scored.Schema;
-        var attention = s[NextCharacterColumns.Attention];
-        var inputs = s[NextCharacterColumns.InputTokens];
-        var encoder = s.GetColumnOrNull(NextCharacterColumns.EncoderAttention);
-        var cross = s.GetColumnOrNull(NextCharacterColumns.CrossAttention);
-        var source = s.GetColumnOrNull(NextCharacterColumns.SourceTokens);
+        DataViewSchema.Column Require(string name) => s.GetColumnOrNull(name)
+            ?? throw new ArgumentOutOfRangeException(nameof(scored), $"Could not find column '{name}': score the data with a next-character model first.");
+        var attention = Require(NextCharacterColumns.Attention);
+        var inputs = Require(NextCharacterColumns.InputTokens);
+        var encoder = info.IsEncoderDecoder ? Require(NextCharacterColumns.EncoderAttention) : (DataViewSchema.Column?)null;
+        var cross = info.IsEncoderDecoder ? Require(NextCharacterColumns.CrossAttention) : (DataViewSchema.Column?)null;
+        var source = info.HasSource ? Require(NextCharacterColumns.SourceTokens) : (DataViewSchema.Column?)null;
         var needed = new[] { attention, inputs, encoder, cross, source }.OfType<DataViewSchema.Column>().ToArray();
         using var cursor = scored.GetRowCursor(needed);
-        while (cursor.Position < row)
+        do
         {
             if (!cursor.MoveNext())
             {
                 throw new ArgumentOutOfRangeException(nameof(row), $"The view has only {cursor.Position + 1} row(s); row {row} was requested.");
             }
         }
+        while (cursor.Position < row);
 
-        string[] tokens = Get<string[]>(cursor, inputs);
-        string[] sourceTokens = source is null ? tokens : Get<string[]>(cursor, source);
+        string[] tokens = Texts(cursor, inputs);
+        string[] sourceTokens = source is { } sc ? Texts(cursor, sc) : tokens;
+        int layers = info.Architecture.Layers, heads = info.Architecture.Heads;
         var sections = new List<AttentionSection>();
-        if (encoder is not null)
+        if (encoder is { } e)
         {
-            sections.Add(Section(AttentionKind.EncoderSelf, encoder, Get<float[]>(cursor, encoder), sourceTokens, sourceTokens));
+            sections.Add(new AttentionSection(AttentionKind.EncoderSelf, sourceTokens, sourceTokens, info.Architecture.EncoderLayers, heads, Floats(cursor, e)));
         }
 
-        sections.Add(Section(AttentionKind.DecoderSelf, attention, Get<float[]>(cursor, attention), tokens, tokens));
-        if (cross is not null)
+        sections.Add(new AttentionSection(AttentionKind.DecoderSelf, tokens, tokens, layers, heads, Floats(cursor, attention)));
+        if (cross is { } c)
         {
-            sections.Add(Section(AttentionKind.Cross, cross, Get<float[]>(cursor, cross), tokens, sourceTokens));
+            sections.Add(new AttentionSection(AttentionKind.Cross, tokens, sourceTokens, layers, heads, Floats(cursor, c)));
         }
 
         return new AttentionData(title, sections);
     }
 
-    private static T Get<T>(DataViewRowCursor cursor, DataViewSchema.Column column)
+    private static float[] Floats(DataViewRowCursor cursor, DataViewSchema.Column column)
     {
-        T value = default!;
-        cursor.GetGetter<T>(column)(ref value);
-        return value;
+        Microsoft.ML.Data.VBuffer<float> value = default;
+        cursor.GetGetter<Microsoft.ML.Data.VBuffer<float>>(column)(ref value);
+        return value.DenseValues().ToArray();
     }
 
-    private static AttentionSection Section(AttentionKind kind, DataViewSchema.Column column, float[] weights, string[] queries, string[] keys)
+    private static string[] Texts(DataViewRowCursor cursor, DataViewSchema.Column column)
     {
-        int[] shape = column.Annotations.GetValue<int[]>(Annotations.Kinds.Shape);
-        return new AttentionSection(kind, queries, keys, shape[0], shape[1], weights);
+        Microsoft.ML.Data.VBuffer<ReadOnlyMemory<char>> value = default;
+        cursor.GetGetter<Microsoft.ML.Data.VBuffer<ReadOnlyMemory<char>>>(column)(ref value);
+        return [.. value.DenseValues().Select(t => t.ToString())];
     }
 }

@@ -1,4 +1,5 @@
 // Generation from a fitted next-character model: greedy and sampled decoding, seeds, prefixes, stopping at EOS.
+using Microsoft.ML;
 using MLNet.Transformer.LanguageModeling;
 using Xunit;
 
@@ -7,14 +8,9 @@ namespace MLNet.Transformer.Tests;
 [Collection(nameof(SerialEngine))]
 public sealed class GenerationTests : IClassFixture<GenerationTests.Model>
 {
-    private readonly TransformerChain<NextCharacterPredictionTransformer> _chain;
     private readonly NextCharacterPredictionTransformer _model;
 
-    public GenerationTests(Model fixture)
-    {
-        _chain = fixture.Transformer;
-        _model = _chain.LastTransformer;
-    }
+    public GenerationTests(Model fixture) => _model = fixture.Transformer;
 
     [Fact]
     public void Generate_SameSeed_SameSamples_OtherSeedDiffers()
@@ -38,7 +34,7 @@ public sealed class GenerationTests : IClassFixture<GenerationTests.Model>
         for (int i = 2; i < word.Length; i++)
         {
             string prefix = word[..i];
-            var scored = _chain.Transform(NamesData.View(ml, [prefix]));
+            var scored = _model.Transform(NamesData.View(ml, [prefix]));
             Assert.Equal(word[i].ToString(), NamesData.Column<string>(scored, NextCharacterColumns.PredictedNextChar)[0]);
         }
     }
@@ -61,7 +57,7 @@ public sealed class GenerationTests : IClassFixture<GenerationTests.Model>
     {
         // After "q" the model's two most probable next tokens bound every sampled second character.
         var ml = new MLContext(1);
-        var scored = _chain.Transform(NamesData.View(ml, ["q"]));
+        var scored = _model.Transform(NamesData.View(ml, ["q"]));
         float[] p = NamesData.Column<float[]>(scored, NextCharacterColumns.Score)[0];
         var top2 = p.Select((x, i) => (x, i)).Where(t => _model.Info.Vocabulary[t.i] is not ("<PAD>" or "<BOS>"))
             .OrderByDescending(t => t.x).Take(2).Select(t => _model.Info.Vocabulary[t.i]).ToHashSet();
@@ -78,16 +74,14 @@ public sealed class GenerationTests : IClassFixture<GenerationTests.Model>
     }
 
     /// <summary>One small model trained once for the class (deterministic: fixed seed).</summary>
-    public sealed class Model : IDisposable
+    public sealed class Model
     {
         public Model()
         {
             var ml = new MLContext(1);
-            Transformer = NamesData.Pipeline(ml, NamesData.MiniFormer(epochs: 8, seed: 3)).Fit(NamesData.View(ml, NamesData.All));
+            Transformer = NamesData.Trainer(ml, NamesData.MiniFormer(epochs: 8, seed: 3)).Fit(NamesData.View(ml, NamesData.All));
         }
 
-        public TransformerChain<NextCharacterPredictionTransformer> Transformer { get; }
-
-        public void Dispose() => Transformer.Dispose();
+        public NextCharacterPredictionTransformer Transformer { get; }
     }
 }

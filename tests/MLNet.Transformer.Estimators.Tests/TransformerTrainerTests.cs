@@ -1,10 +1,10 @@
 // Behaviour of the next-character trainers: schema conformance, determinism, validation, early stopping,
 // devices, cancellation, and the honest encoder-decoder.
-using MLNet.Transformer.Data;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNet.Transformer.Engine;
 using MLNet.Transformer.LanguageModeling;
 using MLNet.Transformer.TestKit;
-using MLNet.Transformer.Text;
 using Xunit;
 
 namespace MLNet.Transformer.Tests;
@@ -18,26 +18,35 @@ public class TransformerTrainerTests
     public void DecoderTrainer_Conformance_SchemaRejectionAndSaveLoadRoundTrip()
     {
         var ml = new MLContext(7);
-        var tokenized = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(NamesData.View(ml, Small)).Transform(NamesData.View(ml, Small));
         var options = NamesData.MiniFormer(epochs: 2);
-        var trainer = ml.LanguageModeling.Trainers.TransformerDecoder(options);
+        var trainer = ml.MulticlassClassification.Trainers.TransformerDecoder(options);
 
-        // Invalid inputs: the token column missing, and a Text column where ids are expected.
-        var noTokens = NamesData.View(ml, Small);
-        var wrongType = ml.Data.LoadFromEnumerable(Small.Select(w => new TokensAsText { Tokens = w }).ToArray());
-        EstimatorConformance.Check(ml, trainer, tokenized, (noTokens, "Tokens"), (wrongType, "Tokens"));
+        // Invalid inputs: the Text column missing, and a number where text is expected.
+        var noText = ml.Data.LoadFromEnumerable(Small.Select(w => new OtherColumn { Name = w }).ToArray());
+        var wrongType = ml.Data.LoadFromEnumerable(Small.Select(w => new NumberText { Text = w.Length }).ToArray());
+        var fitted = EstimatorConformance.Check(trainer, NamesData.View(ml, Small), NamesData.View(ml, NamesData.All.Skip(900)), (noText, "Text"), (wrongType, "Text"));
+        Assert.Equal(NamesData.All.Take(120).SelectMany(w => w).Distinct().Count() + 4, fitted.Info.Vocabulary.Count);
     }
 
     [Fact]
     public void EncoderDecoderTrainer_Conformance_SchemaRejectionAndSaveLoadRoundTrip()
     {
         var ml = new MLContext(7);
-        var tokenized = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(NamesData.View(ml, Small)).Transform(NamesData.View(ml, Small));
-        var trainer = ml.LanguageModeling.Trainers.TransformerEncoderDecoder(new TransformerEncoderDecoderTrainerOptions
+        var trainer = ml.MulticlassClassification.Trainers.TransformerEncoderDecoder(new TransformerEncoderDecoderTrainerOptions
         {
             Layers = 1, Heads = 2, ModelDimension = 16, FeedForwardDimension = 16, Epochs = 1, Seed = 3, Device = "cpu",
         });
-        EstimatorConformance.Check(ml, trainer, tokenized, (NamesData.View(ml, Small), "Tokens"));
+        var noText = ml.Data.LoadFromEnumerable(Small.Select(w => new OtherColumn { Name = w }).ToArray());
+        EstimatorConformance.Check(trainer, NamesData.View(ml, Small), NamesData.View(ml, NamesData.All.Skip(950)), (noText, "Text"));
+
+        // With a source column (word -> reversed word): both columns are checked.
+        var pairs = ml.Data.LoadFromEnumerable(Small.Select(w => new Pair { Text = new string(w.Reverse().ToArray()), Source = w }).ToArray());
+        var other = ml.Data.LoadFromEnumerable(NamesData.All.Skip(950).Select(w => new Pair { Text = new string(w.Reverse().ToArray()), Source = w }).ToArray());
+        var withSource = ml.MulticlassClassification.Trainers.TransformerEncoderDecoder(new TransformerEncoderDecoderTrainerOptions
+        {
+            SourceColumnName = "Source", Layers = 1, Heads = 2, ModelDimension = 16, FeedForwardDimension = 16, Epochs = 1, Seed = 3, Device = "cpu",
+        });
+        EstimatorConformance.Check(withSource, pairs, other, (NamesData.View(ml, Small), "Source"));
     }
 
     [Fact]
@@ -49,8 +58,8 @@ public class TransformerTrainerTests
             var o = NamesData.MiniFormer(epochs: 3, seed);
             o.ValidationFraction = 0.2;
             o.Dropout = 0.1f; // dropout draws from the seeded generator too
-            using var m = NamesData.Pipeline(ml, o).Fit(NamesData.View(ml, NamesData.All));
-            return m.LastTransformer!.History!.Epochs.SelectMany(e => new[] { e.TrainLoss, e.ValidationLoss!.Value }).ToArray();
+            var m = NamesData.Trainer(ml, o).Fit(NamesData.View(ml, NamesData.All));
+            return m.History!.Epochs.SelectMany(e => new[] { e.TrainLoss, e.ValidationLoss!.Value }).ToArray();
         }
 
         double[] a = Curve(11), b = Curve(11), c = Curve(12);
@@ -63,15 +72,15 @@ public class TransformerTrainerTests
     public void Fit_ValidationLoss_IsMeanOverEveryValidationToken()
     {
         var ml = new MLContext(1);
-        var (train, valid) = NamesData.Tokenized(ml, NamesData.All.Take(800), NamesData.All.Skip(800));
+        var (train, valid) = NamesData.Split(ml, NamesData.All.Take(800), NamesData.All.Skip(800));
         var o = NamesData.MiniFormer(epochs: 2);
         o.ValidationSet = valid;
         o.KeepBestWeights = false;
-        using var m = ml.LanguageModeling.Trainers.TransformerDecoder(o).Fit(train);
+        var m = ml.MulticlassClassification.Trainers.TransformerDecoder(o).Fit(train);
         double reported = m.History!.Epochs[^1].ValidationLoss!.Value;
 
-        // Independent path: the managed log-softmax over the scored rows' logits, token-weighted.
-        var metrics = ml.LanguageModeling.Evaluate(m.Transform(valid));
+        // Independent path: the exported ONNX model scored by ML.NET's OnnxTransformer, row losses token-weighted.
+        var metrics = ml.MulticlassClassification.EvaluateNextCharacter(m.Transform(valid));
         Assert.Equal(reported, metrics.LogLoss, 4);
         long chars = NamesData.All.Skip(800).Sum(w => w.Length + 1); // characters + EOS
         Assert.Equal(chars, metrics.Tokens);
@@ -81,19 +90,19 @@ public class TransformerTrainerTests
     public void Fit_EarlyStopping_StopsAndKeepsBestWeights()
     {
         var ml = new MLContext(1);
-        var (train, valid) = NamesData.Tokenized(ml, NamesData.All.Take(100), NamesData.All.Skip(900));
+        var (train, valid) = NamesData.Split(ml, NamesData.All.Take(100), NamesData.All.Skip(900));
         var o = NamesData.MiniFormer(epochs: 60);
         o.ModelDimension = 64;
         o.FeedForwardDimension = 256;
         o.LearningRate = 1e-2f; // overfits and wobbles quickly on 100 words
         o.ValidationSet = valid;
         o.EarlyStoppingPatience = 3;
-        using var m = ml.LanguageModeling.Trainers.TransformerDecoder(o).Fit(train);
+        var m = ml.MulticlassClassification.Trainers.TransformerDecoder(o).Fit(train);
         var h = m.History!;
         Assert.True(h.StoppedEarly);
         Assert.True(h.Epochs.Count < 60);
         Assert.Equal(h.BestValidationLoss!.Value, h.Epochs.Min(e => e.ValidationLoss!.Value), 10);
-        var metrics = ml.LanguageModeling.Evaluate(m.Transform(valid));
+        var metrics = ml.MulticlassClassification.EvaluateNextCharacter(m.Transform(valid));
         Assert.Equal(h.BestValidationLoss!.Value, metrics.LogLoss, 4);
     }
 
@@ -105,7 +114,7 @@ public class TransformerTrainerTests
         var ml = new MLContext(1);
         var o = NamesData.MiniFormer(epochs: 1);
         o.Device = absent;
-        var e = Assert.Throws<DeviceUnavailableException>(() => NamesData.Pipeline(ml, o).Fit(NamesData.View(ml, Small)));
+        var e = Assert.Throws<DeviceUnavailableException>(() => NamesData.Trainer(ml, o).Fit(NamesData.View(ml, Small)));
         Assert.Contains(absent, e.Message, StringComparison.Ordinal);
         Assert.Equal(EngineRuntime.IsCudaAvailable ? "cuda:0" : "cpu", EngineRuntime.ResolveDevice("auto"));
     }
@@ -118,7 +127,7 @@ public class TransformerTrainerTests
         var o = NamesData.MiniFormer(epochs: 50);
         o.CancellationToken = cts.Token;
         o.Progress = new SyncProgress(p => { if (p.Step >= 20) { cts.Cancel(); } });
-        Assert.ThrowsAny<OperationCanceledException>(() => NamesData.Pipeline(ml, o).Fit(NamesData.View(ml, NamesData.All)));
+        Assert.ThrowsAny<OperationCanceledException>(() => NamesData.Trainer(ml, o).Fit(NamesData.View(ml, NamesData.All)));
     }
 
     [Theory]
@@ -129,19 +138,40 @@ public class TransformerTrainerTests
         var ml = new MLContext(1);
         var o = NamesData.MiniFormer(1);
         if (option == "Layers") { o.Layers = value; } else { o.Heads = value; }
-        var e = Assert.ThrowsAny<ArgumentException>(() => ml.LanguageModeling.Trainers.TransformerDecoder(o));
+        var e = Assert.ThrowsAny<ArgumentException>(() => ml.MulticlassClassification.Trainers.TransformerDecoder(o));
         Assert.Contains(option, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Fit_RowLongerThanMaximumLength_ThrowsNamingColumn()
+    public void Fit_RowLongerThanMaximumLength_ThrowsNamingColumnAndRow_OrTruncatesOrSkipsWithACount()
     {
         var ml = new MLContext(1);
         var o = NamesData.MiniFormer(1);
-        o.MaximumLength = 6;
-        var e = Assert.Throws<ArgumentException>(() => NamesData.Pipeline(ml, o).Fit(NamesData.View(ml, ["cat", "caterpillar"])));
-        Assert.Contains("Tokens", e.Message, StringComparison.Ordinal);
+        o.MaximumLength = 6;   // BOS + 5 characters
+        string[] words = ["cat", "caterpillar", "dog", "hippopotamus"];
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => NamesData.Trainer(ml, o).Fit(NamesData.View(ml, words)));
+        Assert.Contains("Row 1 of the training data, column 'Text', has 11 characters", e.Message, StringComparison.Ordinal);
         Assert.Contains("MaximumLength", e.Message, StringComparison.Ordinal);
+
+        o.LengthPolicy = LengthPolicy.Skip;
+        var skipped = NamesData.Trainer(ml, o).Fit(NamesData.View(ml, words));
+        Assert.Equal((2, 0), (skipped.History!.SkippedRows, skipped.History.TruncatedRows));
+
+        o.LengthPolicy = LengthPolicy.Truncate;
+        var truncated = NamesData.Trainer(ml, o).Fit(NamesData.View(ml, words));
+        Assert.Equal((0, 2), (truncated.History!.SkippedRows, truncated.History.TruncatedRows));
+        // Scoring reads at most MaximumLength positions: a long text scores like its first five characters.
+        var scored = truncated.Transform(NamesData.View(ml, ["caterpillar", "cater"]));
+        var scores = scored.GetColumn<float[]>(NextCharacterColumns.Score).ToArray();
+        Assert.Equal(scores[1], scores[0]);
+    }
+
+    [Fact]
+    public void Fit_TrainingDataWithoutRows_ThrowsNamingIt()
+    {
+        var ml = new MLContext(1);
+        var e = Assert.Throws<ArgumentException>(() => NamesData.Trainer(ml, NamesData.MiniFormer(1)).Fit(NamesData.View(ml, [])));
+        Assert.Contains("no rows", e.Message, StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -154,15 +184,15 @@ public class TransformerTrainerTests
     public void EncoderDecoder_SingleColumn_DoesNotSeeTheFuture()
     {
         var ml = new MLContext(1);
-        var (train, valid) = NamesData.Tokenized(ml, NamesData.All.Take(780), NamesData.All.Skip(780));
+        var (train, valid) = NamesData.Split(ml, NamesData.All.Take(780), NamesData.All.Skip(780));
         var ed = new TransformerEncoderDecoderTrainerOptions
         {
             Layers = 1, Heads = 2, ModelDimension = 32, FeedForwardDimension = 64, Epochs = 12, Seed = 5, Device = "cpu", ValidationSet = valid,
         };
-        using var honest = ml.LanguageModeling.Trainers.TransformerEncoderDecoder(ed).Fit(train);
+        var honest = ml.MulticlassClassification.Trainers.TransformerEncoderDecoder(ed).Fit(train);
         var dec = NamesData.MiniFormer(epochs: 12, seed: 5);
         dec.ValidationSet = valid;
-        using var decoder = ml.LanguageModeling.Trainers.TransformerDecoder(dec).Fit(train);
+        var decoder = ml.MulticlassClassification.Trainers.TransformerDecoder(dec).Fit(train);
         double honestLoss = honest.History!.BestValidationLoss!.Value;
         double decoderLoss = decoder.History!.BestValidationLoss!.Value;
         Assert.InRange(honestLoss, 1.8, 3.2);
@@ -186,9 +216,21 @@ public class TransformerTrainerTests
         return loop.Run(model, trainRows, validRows, seed: 5).BestValidationLoss!.Value;
     }
 
-    private sealed class TokensAsText
+    private sealed class OtherColumn
     {
-        public string Tokens { get; set; } = "";
+        public string Name { get; set; } = "";
+    }
+
+    private sealed class NumberText
+    {
+        public int Text { get; set; }
+    }
+
+    private sealed class Pair
+    {
+        public string Text { get; set; } = "";
+
+        public string Source { get; set; } = "";
     }
 
     private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>

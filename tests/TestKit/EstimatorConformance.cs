@@ -1,137 +1,168 @@
-// The conformance helper every estimator's tests run: schema propagation, invalid inputs rejected by both
-// GetOutputSchema and Fit with a SchemaException naming the column, and fit -> save -> load -> same outputs.
-using System.Collections;
-using MLNet.Transformer.Data;
+// The conformance helper every estimator's tests run, in the spirit of ML.NET's own estimator tests: the estimator's
+// GetOutputSchema agrees with the fitted transformer's and with the transformed view's schema; fitted on one view it
+// transforms another view of the same schema; invalid inputs are rejected by GetOutputSchema, Fit and Transform with
+// ML.NET's schema-mismatch error naming the column; and mlContext.Model.Save -> Load in a new MLContext gives the
+// same values, bit for bit.
+using System.Reflection;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.Transformer.LanguageModeling;
 using Xunit;
 
 namespace MLNet.Transformer.TestKit;
 
-/// <summary>Checks that an estimator honours the estimator/transformer contracts.</summary>
+/// <summary>Checks that an estimator honours ML.NET's estimator/transformer contracts.</summary>
 public static class EstimatorConformance
 {
-    /// <summary>
-    /// Runs the three checks: (a) <c>estimator.GetOutputSchema(validData.Schema)</c> equals the fitted
-    /// transformer's output schema and the transformed view's schema (names and types, in order); (b) every
-    /// invalid input is rejected with a <see cref="SchemaException"/> whose message names the given column, by
-    /// <c>GetOutputSchema</c> and by <c>Fit</c>; (c) the fitted transformer, saved with
-    /// <c>mlContext.Model.Save</c> and loaded in a new <see cref="MLContext"/>, produces exactly the same values
-    /// (and annotations) in every column of <paramref name="validData"/>.
-    /// </summary>
-    public static void Check<TTransformer>(
-        MLContext mlContext,
+    /// <summary>Runs every check; returns the fitted transformer.</summary>
+    public static TTransformer Check<TTransformer>(
         IEstimator<TTransformer> estimator,
-        IDataView validData,
-        params (IDataView Data, string ExpectedColumnInMessage)[] invalidInputs)
-        where TTransformer : ITransformer
+        IDataView trainData,
+        IDataView otherData,
+        params (IDataView Data, string ColumnInMessage)[] invalidInputs)
+        where TTransformer : class, ITransformer
     {
-        ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(estimator);
-        ArgumentNullException.ThrowIfNull(validData);
+        ArgumentNullException.ThrowIfNull(trainData);
+        ArgumentNullException.ThrowIfNull(otherData);
 
-        // (b) Invalid inputs fail before any work, from both entry points.
         foreach (var (data, column) in invalidInputs)
         {
-            var fromSchema = Assert.Throws<SchemaException>(() => estimator.GetOutputSchema(data.Schema));
-            Assert.Contains(column, fromSchema.Message, StringComparison.Ordinal);
-            var fromFit = Assert.Throws<SchemaException>(() => { using var t = estimator.Fit(data); });
-            Assert.Contains(column, fromFit.Message, StringComparison.Ordinal);
+            var fromShape = Assert.Throws<ArgumentOutOfRangeException>(() => estimator.GetOutputSchema(ShapeOf(data.Schema)));
+            Assert.Contains($"'{column}'", fromShape.Message, StringComparison.Ordinal);
+            var fromFit = Assert.Throws<ArgumentOutOfRangeException>(() => estimator.Fit(data));
+            Assert.Contains($"'{column}'", fromFit.Message, StringComparison.Ordinal);
         }
 
-        // (a) Schema propagation: estimator, fitted transformer and transformed view agree.
-        var expected = estimator.GetOutputSchema(validData.Schema);
-        using var transformer = estimator.Fit(validData);
-        AssertSameColumns(expected, transformer.GetOutputSchema(validData.Schema), "estimator vs fitted transformer");
-        var transformed = transformer.Transform(validData);
-        AssertSameColumns(expected, transformed.Schema, "estimator vs transformed view");
+        var shape = estimator.GetOutputSchema(ShapeOf(trainData.Schema));
+        var fitted = estimator.Fit(trainData);
+        foreach (var (data, column) in invalidInputs)
+        {
+            var fromTransform = Assert.Throws<ArgumentOutOfRangeException>(() => fitted.Transform(data));
+            Assert.Contains($"'{column}'", fromTransform.Message, StringComparison.Ordinal);
+        }
 
-        // (c) Save, load in a new context, compare every value exactly.
+        var scored = fitted.Transform(otherData);
+        AssertShapeMatches(shape, fitted.GetOutputSchema(otherData.Schema));
+        AssertShapeMatches(shape, scored.Schema);
+        var expected = ReadAll(scored);
+        Assert.NotEmpty(expected);
+
+        // Save and load in another context: same values, bit for bit.
         string path = Path.Combine(Path.GetTempPath(), $"mlt-conformance-{Guid.NewGuid():N}.zip");
         try
         {
-            mlContext.Model.Save(transformer, validData.Schema, path);
-            var fresh = new MLContext(mlContext.Seed);
-            using var loaded = fresh.Model.Load(path, out var savedInputSchema);
-            AssertSameColumns(validData.Schema, savedInputSchema, "saved input schema");
-            var reloaded = loaded.Transform(validData);
-            AssertSameColumns(transformed.Schema, reloaded.Schema, "original vs reloaded transformer");
-            AssertSameAnnotations(transformed.Schema, reloaded.Schema);
-            AssertSameValues(transformed, reloaded);
+            new MLContext(1).Model.Save(fitted, trainData.Schema, path);
+            var other = new MLContext(2);
+            NextCharacterModel.RegisterMappings(other);
+            var loaded = other.Model.Load(path, out var inputSchema);
+            Assert.Equal(trainData.Schema.Select(c => (c.Name, c.Type.ToString())), inputSchema.Select(c => (c.Name, c.Type.ToString())));
+            AssertSameValues(expected, ReadAll(loaded.Transform(otherData)));
         }
         finally
         {
             File.Delete(path);
         }
+
+        return fitted;
     }
 
-    /// <summary>Asserts that two schemas have the same columns (name, type, hidden flag) in the same order.</summary>
-    public static void AssertSameColumns(DataViewSchema expected, DataViewSchema actual, string what)
+    /// <summary>ML.NET's SchemaShape of a schema (SchemaShape.Create is internal to Microsoft.ML).</summary>
+    public static SchemaShape ShapeOf(DataViewSchema schema)
     {
-        ArgumentNullException.ThrowIfNull(expected);
-        ArgumentNullException.ThrowIfNull(actual);
-        string Describe(DataViewSchema s) => string.Join(", ", s.Select(c => $"{c.Name}: {c.Type}{(c.IsHidden ? " (hidden)" : "")}"));
-        Assert.True(
-            expected.Count == actual.Count && expected.Zip(actual).All(p => p.First.Name == p.Second.Name && p.First.Type.Equals(p.Second.Type) && p.First.IsHidden == p.Second.IsHidden),
-            $"{what}: schemas differ.\n expected: {Describe(expected)}\n actual:   {Describe(actual)}");
+        var create = typeof(SchemaShape).GetMethod("Create", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic, [typeof(DataViewSchema)])
+            ?? throw new InvalidOperationException("SchemaShape.Create(DataViewSchema) not found in this Microsoft.ML.");
+        return (SchemaShape)create.Invoke(null, [schema])!;
     }
 
-    /// <summary>Asserts that the visible columns of two views hold exactly the same values, row by row.</summary>
-    public static void AssertSameValues(IDataView expected, IDataView actual)
+    /// <summary>Every shape column exists in the schema with the same kind (scalar, vector, variable vector) and item type.</summary>
+    public static void AssertShapeMatches(SchemaShape shape, DataViewSchema schema)
     {
-        ArgumentNullException.ThrowIfNull(expected);
-        ArgumentNullException.ThrowIfNull(actual);
-        var a = expected.Preview(int.MaxValue);
-        var b = actual.Preview(int.MaxValue);
-        Assert.Equal(a.RowView.Count, b.RowView.Count);
-        for (int r = 0; r < a.RowView.Count; r++)
+        foreach (var column in shape)
         {
-            var ra = a.RowView[r].Values;
-            var rb = b.RowView[r].Values;
-            Assert.Equal(ra.Count, rb.Count);
-            for (int c = 0; c < ra.Count; c++)
+            var actual = schema.GetColumnOrNull(column.Name);
+            Assert.True(actual is not null, $"GetOutputSchema promises column '{column.Name}', which the fitted transformer does not produce.");
+            var type = actual!.Value.Type;
+            var kind = type is VectorDataViewType v
+                ? (v.IsKnownSize ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector)
+                : SchemaShape.Column.VectorKind.Scalar;
+            var item = type is VectorDataViewType vt ? vt.ItemType : type;
+            Assert.True(column.Kind == kind, $"Column '{column.Name}': GetOutputSchema says {column.Kind}, the transformer gives {type}.");
+            Assert.True(column.ItemType.Equals(item), $"Column '{column.Name}': GetOutputSchema says {column.ItemType}, the transformer gives {type}.");
+        }
+    }
+
+    /// <summary>Every visible column's values as comparable objects (floats as their bits), row by row.</summary>
+    public static List<Dictionary<string, object>> ReadAll(IDataView data)
+    {
+        var columns = data.Schema.Where(c => !c.IsHidden).ToArray();
+        var rows = new List<Dictionary<string, object>>();
+        using var cursor = data.GetRowCursor(columns);
+        var readers = columns.Select(c => (c.Name, Read: Reader(cursor, c))).ToArray();
+        while (cursor.MoveNext())
+        {
+            rows.Add(readers.ToDictionary(r => r.Name, r => r.Read()));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Asserts two <see cref="ReadAll"/> results are identical.</summary>
+    public static void AssertSameValues(List<Dictionary<string, object>> expected, List<Dictionary<string, object>> actual)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        for (int r = 0; r < expected.Count; r++)
+        {
+            Assert.Equal(expected[r].Keys.Order(), actual[r].Keys.Order());
+            foreach (var (name, value) in expected[r])
             {
-                Assert.Equal(ra[c].Key, rb[c].Key);
-                Assert.True(ValuesEqual(ra[c].Value, rb[c].Value),
-                    $"Row {r}, column '{ra[c].Key}': expected {Format(ra[c].Value)}, got {Format(rb[c].Value)}.");
+                Assert.True(System.Collections.StructuralComparisons.StructuralEqualityComparer.Equals(value, actual[r][name]),
+                    $"row {r}, column '{name}': {Show(value)} vs {Show(actual[r][name])}");
             }
         }
     }
 
-    private static void AssertSameAnnotations(DataViewSchema expected, DataViewSchema actual)
+    private static string Show(object o) => o is Array a ? $"[{string.Join(", ", a.Cast<object>())}]" : o.ToString() ?? "null";
+
+    private static Func<object> Reader(DataViewRowCursor cursor, DataViewSchema.Column column)
     {
-        foreach (var (e, a) in expected.Zip(actual))
+        var type = column.Type;
+        var item = type is VectorDataViewType v ? v.ItemType : type;
+        bool vector = type is VectorDataViewType;
+        return (item.RawType, vector) switch
         {
-            Assert.Equal(e.Annotations.Names.Order(), a.Annotations.Names.Order());
-            foreach (string name in e.Annotations.Names)
-            {
-                Assert.Equal(e.Annotations.GetTypeOrNull(name), a.Annotations.GetTypeOrNull(name));
-                Assert.True(ValuesEqual(e.Annotations.GetValue<object>(name), a.Annotations.GetValue<object>(name)),
-                    $"Column '{e.Name}': annotation '{name}' differs after reload.");
-            }
-        }
+            (var t, false) when t == typeof(float) => Scalar<float>(cursor, column, x => BitConverter.SingleToInt32Bits(x)),
+            (var t, false) when t == typeof(double) => Scalar<double>(cursor, column, x => BitConverter.DoubleToInt64Bits(x)),
+            (var t, false) when t == typeof(int) => Scalar<int>(cursor, column, x => x),
+            (var t, false) when t == typeof(long) => Scalar<long>(cursor, column, x => x),
+            (var t, false) when t == typeof(ReadOnlyMemory<char>) => Scalar<ReadOnlyMemory<char>>(cursor, column, x => x.ToString()),
+            (var t, true) when t == typeof(float) => Vector<float, int>(cursor, column, BitConverter.SingleToInt32Bits),
+            (var t, true) when t == typeof(long) => Vector<long, long>(cursor, column, x => x),
+            (var t, true) when t == typeof(int) => Vector<int, int>(cursor, column, x => x),
+            (var t, true) when t == typeof(ReadOnlyMemory<char>) => Vector<ReadOnlyMemory<char>, string>(cursor, column, x => x.ToString()),
+            _ => throw new NotSupportedException($"Column '{column.Name}' has type {type}, which the conformance helper does not read."),
+        };
     }
 
-    /// <summary>Exact equality: element-wise for arrays; NaN equals NaN (boxed float/double Equals).</summary>
-    private static bool ValuesEqual(object? x, object? y)
+    private static Func<object> Scalar<T>(DataViewRowCursor cursor, DataViewSchema.Column column, Func<T, object> convert)
     {
-        if (x is Array ax && y is Array ay)
+        var get = cursor.GetGetter<T>(column);
+        return () =>
         {
-            if (ax.GetType() != ay.GetType() || ax.Length != ay.Length)
-            {
-                return false;
-            }
-
-            var ex = ((IEnumerable)ax).Cast<object?>();
-            var ey = ((IEnumerable)ay).Cast<object?>();
-            return ex.Zip(ey).All(p => Equals(p.First, p.Second));
-        }
-
-        return Equals(x, y);
+            T value = default!;
+            get(ref value);
+            return convert(value);
+        };
     }
 
-    private static string Format(object? value) => value switch
+    private static Func<object> Vector<T, TOut>(DataViewRowCursor cursor, DataViewSchema.Column column, Func<T, TOut> convert)
     {
-        null => "null",
-        Array a => "[" + string.Join(", ", ((IEnumerable)a).Cast<object?>()) + "]",
-        _ => value.ToString() ?? "",
-    };
+        var get = cursor.GetGetter<VBuffer<T>>(column);
+        return () =>
+        {
+            VBuffer<T> value = default;
+            get(ref value);
+            return value.DenseValues().Select(convert).ToArray();
+        };
+    }
 }

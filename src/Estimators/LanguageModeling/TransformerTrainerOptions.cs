@@ -69,6 +69,13 @@ public class TransformerTrainerOptions
     /// <summary>Lower-case characters first (invariant culture). Default false.</summary>
     public bool LowerCase { get; set; }
 
+    /// <summary>
+    /// Resume or fine-tune: a model .zip saved with <c>mlContext.Model.Save</c>, or an exported .onnx file, whose weights
+    /// (read from the ONNX initializers by PyTorch name) start the training. Its vocabulary, normalisation and
+    /// architecture are kept; the architecture options here must agree with it. Null (default): fresh weights.
+    /// </summary>
+    public string? InitialModelPath { get; set; }
+
     /// <summary>Characters seen fewer times than this in the training data map to &lt;UNK&gt;. Default 1.</summary>
     public int MinimumCharacterFrequency { get; set; } = 1;
 

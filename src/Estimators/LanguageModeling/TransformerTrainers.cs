@@ -64,8 +64,10 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         }
 
         var validTexts = Options.ValidationSet is { } validationSet ? ReadTexts(validationSet, "ValidationSet") : null;
-        var vocab = LearnVocabulary(texts.Select(t => t.Text));
-        var srcVocab = SourceColumnName is null ? null : LearnVocabulary(texts.Select(t => t.Source!));
+        var initial = Options.InitialModelPath is { } initialPath ? ReadInitialModel(initialPath) : null;
+        var vocab = initial is null ? LearnVocabulary(texts.Select(t => t.Text)) : new CharacterVocabulary(initial.Info.Vocabulary);
+        var srcVocab = SourceColumnName is null ? null
+            : initial is null ? LearnVocabulary(texts.Select(t => t.Source!)) : new CharacterVocabulary(initial.Info.SourceVocabulary!);
         var lengths = new LengthCounter();
         var rows = Encode(texts, vocab, srcVocab, "training data", lengths);
         if (rows.Count == 0)
@@ -119,6 +121,11 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             Dropout = Options.Dropout,
             Seed = (ulong)(uint)seed,
         };
+        if (initial is not null)
+        {
+            CheckSameArchitecture(initial.Info.Architecture, config);
+        }
+
         string device = EngineRuntime.ResolveDevice(Options.Device);
         var info = new NextCharacterModelInfo
         {
@@ -148,6 +155,11 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         try
         {
             using var model = TransformerModel.Create(config, device);
+            if (initial is not null)
+            {
+                model.ImportState(initial.State);
+            }
+
             var history = new TrainingLoop(Options, CharacterVocabulary.PadId, info.SelfSource).Run(model, train, valid, seed)
                 with { TruncatedRows = lengths.Truncated, SkippedRows = lengths.Skipped };
             byte[] onnx = OnnxExporter.Export(info, model.ExportState().AsReadOnly(), NextCharacterModel.ChainExport).ToByteArray();
@@ -159,6 +171,57 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             if (previousThreads is int previous)
             {
                 EngineRuntime.NumThreads = previous;
+            }
+        }
+    }
+
+    /// <summary>The exported model inside a saved zip, or an .onnx file, read back with its weights.</summary>
+    private OnnxModelFile ReadInitialModel(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Option InitialModelPath: file '{path}' not found.", path);
+        }
+
+        var file = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxModelFile.Read(path) : NextCharacterModel.ReadOnnxModel(path).File;
+        if (file.Info.IsEncoderDecoder != (Kind == ModelKind.EncoderDecoder) || file.Info.HasSource != (SourceColumnName is not null))
+        {
+            throw new ArgumentException(
+                $"Option InitialModelPath: '{path}' holds a {Describe(file.Info)} model; this trainer trains a {(Kind == ModelKind.EncoderDecoder ? (SourceColumnName is null ? "single-column encoder-decoder" : "source -> target encoder-decoder") : "decoder-only")} one.",
+                nameof(path));
+        }
+
+        if (file.Info.Normalize != Options.Normalize || file.Info.LowerCase != Options.LowerCase)
+        {
+            throw new ArgumentException(
+                $"Option InitialModelPath: '{path}' was trained with Normalize = {file.Info.Normalize}, LowerCase = {file.Info.LowerCase}; set the same options to continue training it.",
+                nameof(path));
+        }
+
+        return file;
+
+        static string Describe(NextCharacterModelInfo i) => i.IsEncoderDecoder ? (i.HasSource ? "source -> target encoder-decoder" : "single-column encoder-decoder") : "decoder-only";
+    }
+
+    /// <summary>The options must describe the initial model's architecture (the vocabulary comes from it).</summary>
+    private static void CheckSameArchitecture(TransformerModelConfig saved, TransformerModelConfig wanted)
+    {
+        foreach (var (option, a, b) in new (string, object, object)[]
+        {
+            (nameof(TransformerTrainerOptions.ModelDimension), saved.ModelDim, wanted.ModelDim),
+            (nameof(TransformerTrainerOptions.Heads), saved.Heads, wanted.Heads),
+            (nameof(TransformerTrainerOptions.Layers), saved.Layers, wanted.Layers),
+            ("EncoderLayers", saved.Kind == ModelKind.EncoderDecoder ? saved.EncoderLayers : 0, wanted.Kind == ModelKind.EncoderDecoder ? wanted.EncoderLayers : 0),
+            (nameof(TransformerTrainerOptions.FeedForwardDimension), saved.FeedForwardDim, wanted.FeedForwardDim),
+            (nameof(TransformerTrainerOptions.MaximumLength), saved.MaxLength, wanted.MaxLength),
+            (nameof(TransformerTrainerOptions.NormFirst), saved.NormFirst, wanted.NormFirst),
+            (nameof(TransformerTrainerOptions.Activation), saved.Activation, wanted.Activation),
+        })
+        {
+            if (!a.Equals(b))
+            {
+                throw new ArgumentException(
+                    $"Option {option}: the initial model has {a}, the options say {b}; set it to {a} to continue training the model.", option);
             }
         }
     }

@@ -137,6 +137,29 @@ public static class NextCharacterModel
         throw new ModelFormatException($"{path}: holds no next-character ONNX model (no OnnxModel entry with MLNet.Transformer metadata).", "OnnxModel");
     }
 
+    /// <summary>
+    /// A fitted model from a description and PyTorch-named weights (for example <see cref="OnnxModelFile.State"/> of an
+    /// exported file, or a state dict trained elsewhere): exported to ONNX and wrapped in ML.NET's scoring chain.
+    /// </summary>
+    /// <exception cref="TransformerArgumentException">The weights do not fit the architecture.</exception>
+    public static NextCharacterPredictionTransformer FromWeights(MLContext mlContext, NextCharacterModelInfo info, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> state)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(info);
+        byte[] onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(info, state, ChainExport));
+        var definition = SchemaDefinition.Create(info.HasSource ? typeof(TextAndSource) : typeof(TextOnly));
+        definition[0].ColumnName = info.TextColumnName;
+        if (info.HasSource)
+        {
+            definition[1].ColumnName = info.SourceColumnName!;
+        }
+
+        var empty = info.HasSource
+            ? mlContext.Data.LoadFromEnumerable(new List<TextAndSource>(), definition)
+            : mlContext.Data.LoadFromEnumerable(new List<TextOnly>(), definition);
+        return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty), info, onnx, history: null);
+    }
+
     /// <summary>Checks the input columns the model reads, in ML.NET's schema-mismatch style.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or not Text.</exception>
     public static void CheckInput(DataViewSchema schema, NextCharacterModelInfo info)
@@ -207,6 +230,18 @@ public static class NextCharacterModel
         }
 
         return chain.Append(ml.Transforms.DropColumns(drop)).Fit(data);
+    }
+
+    private sealed class TextOnly
+    {
+        public string Text { get; set; } = "";
+    }
+
+    private sealed class TextAndSource
+    {
+        public string Text { get; set; } = "";
+
+        public string Source { get; set; } = "";
     }
 
     /// <summary>The export the ML.NET chain runs: code points in, batch of one, every output.</summary>

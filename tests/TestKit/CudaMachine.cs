@@ -36,8 +36,9 @@ public static class CudaMachine
                 return Directory.GetDirectories(gpus).Length;
             }
 
+            // Without /proc/driver/nvidia (some containers): the device nodes /dev/nvidia0, /dev/nvidia1, ...
             return Directory.Exists("/dev")
-                ? Directory.GetFiles("/dev", "nvidia*").Count(f => Path.GetFileName(f)["nvidia".Length..].All(char.IsAsciiDigit) && Path.GetFileName(f).Length > "nvidia".Length)
+                ? Directory.GetFiles("/dev", "nvidia*").Select(Path.GetFileName).Count(n => n!.Length > 6 && n[6..].All(char.IsAsciiDigit))
                 : 0;
         }
     }

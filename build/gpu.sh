@@ -30,7 +30,9 @@ case "${1:-}" in
     export MLT_NATIVE_LIBRARY="$NATIVE/libmlt.so" MLT_PYTHON="$PY"
 
     echo "== parity with PyTorch on cuda:0 (logits/attention 1e-5, gradients 1e-4)"
-    "$PY" "$ROOT/src/Native/tests/parity.py" --device cuda:0 || echo "PARITY FAILED"
+    # A parity failure fails the script, after the remaining checks have run (their output helps diagnose it).
+    parity_status=0
+    "$PY" "$ROOT/src/Native/tests/parity.py" --device cuda:0 || parity_status=$?
 
     echo "== benchmark on cuda:0 (seconds per epoch, engine vs PyTorch eager, same run)"
     "$PY" "$ROOT/bench/native/compare.py" --bench "$NATIVE/mlt_bench" --device cuda:0 --rounds 3 --epochs 5
@@ -51,6 +53,10 @@ case "${1:-}" in
       "$CLI" score --model "$REPORT_DIR/names-cuda.zip" --text flyca --top 3
     else
       echo "== no self-contained CLI at $PUBLISH: run 'build/gpu.sh publish' on a machine with .NET and carry it"
+    fi
+    if [ "$parity_status" -ne 0 ]; then
+      echo "== PARITY FAILED (parity.py exited with $parity_status): see its FAIL lines above" >&2
+      exit "$parity_status"
     fi
     ;;
   *) echo "usage: build/gpu.sh publish|run" >&2; exit 2 ;;

@@ -150,8 +150,9 @@ int main(int argc, char** argv) {
       const size_t n = std::min<size_t>(16, idx.size() - i);
       pack(d, idx, i, n, x, y);
       float loss = 0.f;
-      check(mlt_model_train_step(&loss, nullptr, m, x.data(), y.data(), full ? x.data() : nullptr,
-                                 static_cast<int32_t>(n), T, full ? T : 0, 1e-3f),
+      const int64_t len = static_cast<int64_t>(x.size());
+      check(mlt_model_train_step(&loss, nullptr, m, x.data(), len, y.data(), len, full ? x.data() : nullptr,
+                                 full ? len : 0, static_cast<int32_t>(n), T, full ? T : 0, 1e-3f),
             "mlt_model_train_step");
       total += loss;
       ++steps;
@@ -161,8 +162,9 @@ int main(int argc, char** argv) {
     pack(d, test, 0, test.size(), x, y);
     double sum = 0.0;
     int64_t count = 0;
-    check(mlt_model_eval_loss(&sum, &count, m, x.data(), y.data(), full ? x.data() : nullptr,
-                              static_cast<int32_t>(test.size()), T, full ? T : 0),
+    const int64_t len = static_cast<int64_t>(x.size());
+    check(mlt_model_eval_loss(&sum, &count, m, x.data(), len, y.data(), len, full ? x.data() : nullptr,
+                              full ? len : 0, static_cast<int32_t>(test.size()), T, full ? T : 0),
           "mlt_model_eval_loss");
     test_curve.push_back(sum / static_cast<double>(count));
   }

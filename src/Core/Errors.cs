@@ -132,6 +132,61 @@ public class TorchException : NativeEngineException
 }
 
 /// <summary>
+/// A training step met a non-finite loss or gradient norm (native status <c>MLT_ERR_NON_FINITE</c>) and was
+/// refused: the weights, the optimiser's moments and its step count are those from before the step.
+/// </summary>
+/// <remarks>
+/// Usually the learning rate is too high for the model, or the weights were already non-finite (for example
+/// written through <c>WriteState</c>). A lower learning rate, warm-up or gradient clipping help in the first case.
+/// </remarks>
+public class TrainingDivergedException : TransformerException
+{
+    /// <summary>Creates an exception with a default message.</summary>
+    public TrainingDivergedException()
+        : base("A training step met a non-finite loss or gradient and was refused.")
+    {
+    }
+
+    /// <summary>Creates an exception with the given message.</summary>
+    /// <param name="message">The step, loss, gradient norm and learning rate.</param>
+    public TrainingDivergedException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates an exception with the given message and cause.</summary>
+    /// <param name="message">The step, loss, gradient norm and learning rate.</param>
+    /// <param name="innerException">The exception that caused this one.</param>
+    public TrainingDivergedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates an exception carrying the refused step's figures.</summary>
+    /// <param name="message">The step, loss, gradient norm and learning rate.</param>
+    /// <param name="loss">The batch loss of the refused step (possibly NaN or infinite).</param>
+    /// <param name="gradientNorm">The total gradient L2 norm of the refused step (possibly NaN or infinite).</param>
+    /// <param name="learningRate">The learning rate the step would have used.</param>
+    /// <param name="innerException">The engine's exception, or null.</param>
+    public TrainingDivergedException(string message, float loss, float gradientNorm, float learningRate, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Loss = loss;
+        GradientNorm = gradientNorm;
+        LearningRate = learningRate;
+    }
+
+    /// <summary>The batch loss of the refused step (NaN when not known).</summary>
+    public float Loss { get; } = float.NaN;
+
+    /// <summary>The total gradient L2 norm of the refused step, before clipping (NaN when not known).</summary>
+    public float GradientNorm { get; } = float.NaN;
+
+    /// <summary>The learning rate the refused step would have used (NaN when not known).</summary>
+    public float LearningRate { get; } = float.NaN;
+}
+
+/// <summary>
 /// The native engine ran out of (host or device) memory (native status <c>MLT_ERR_OUT_OF_MEMORY</c>).
 /// </summary>
 /// <remarks>

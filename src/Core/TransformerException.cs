@@ -11,5 +11,5 @@ public class TransformerException : Exception
     public TransformerException(string message) : base(message) { }
 
     /// <summary>Creates the exception.</summary>
-    public TransformerException(string message, Exception innerException) : base(message, innerException) { }
+    public TransformerException(string message, Exception? innerException) : base(message, innerException) { }
 }

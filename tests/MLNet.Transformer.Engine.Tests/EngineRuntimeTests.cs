@@ -1,6 +1,8 @@
 // EngineRuntime: versions, threads, device resolution (never a silent fallback) and the loaded library.
 
 using MLNet.Transformer.Engine;
+using MLNet.Transformer.Interop;
+using MLNet.Transformer.TestKit;
 using Xunit;
 
 namespace MLNet.Transformer.Engine.Tests;
@@ -22,10 +24,42 @@ public class EngineRuntimeTests
     }
 
     [Fact]
-    public void CudaDeviceNames_Count_MatchesDeviceCount()
+    public void CudaDeviceCount_ThisMachine_AgreesWithTheDriverAndTheLoadedLibTorch()
     {
-        Assert.Equal(EngineRuntime.CudaDeviceCount, EngineRuntime.CudaDeviceNames.Count);
-        Assert.Equal(EngineRuntime.CudaDeviceCount > 0, EngineRuntime.IsCudaAvailable);
+        // Independent of the engine: the kernel driver's GPUs and whether a CUDA libtorch is mapped in.
+        Assert.Equal(CudaMachine.ShouldHaveCuda, EngineRuntime.CudaDeviceCount > 0);
+        Assert.Equal(CudaMachine.ShouldHaveCuda, EngineRuntime.IsCudaAvailable);
+    }
+
+    [Fact]
+    public void CudaDeviceNames_EachDevice_ARealNameNotAnInventedOne()
+    {
+        var names = EngineRuntime.CudaDeviceNames;
+        Assert.Equal(EngineRuntime.CudaDeviceCount, names.Count);
+        for (var i = 0; i < names.Count; i++)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(names[i]), $"device {i} has an empty name");
+            Assert.NotEqual($"CUDA device {i}", names[i]);
+        }
+    }
+
+    [Fact]
+    public void CudaDeviceName_IndexPastTheLastDevice_ReturnsArgumentStatusNotAName()
+    {
+        var count = EngineRuntime.CudaDeviceCount;
+        var buffer = new byte[256];
+        int status;
+        unsafe
+        {
+            fixed (byte* p = buffer)
+            {
+                status = NativeMethods.mlt_cuda_device_name(p, buffer.Length, count);
+            }
+        }
+
+        Assert.Equal(NativeMethods.StatusArgument, status);
+        Assert.Contains($"CUDA device index {count} is out of range", NativeMethods.LastError(), StringComparison.Ordinal);
+        Assert.Equal(0, buffer[0]);
     }
 
     [Theory]
@@ -37,15 +71,15 @@ public class EngineRuntimeTests
     }
 
     [Fact]
-    public void ResolveDevice_Auto_TakesCudaOnlyWhenPresent()
+    public void ResolveDevice_Auto_TakesCudaOnlyWhenThisMachineHasIt()
     {
-        Assert.Equal(EngineRuntime.IsCudaAvailable ? "cuda:0" : "cpu", EngineRuntime.ResolveDevice("auto"));
+        Assert.Equal(CudaMachine.ShouldHaveCuda ? "cuda:0" : "cpu", EngineRuntime.ResolveDevice("auto"));
     }
 
     [Fact]
     public void ResolveDevice_Cuda_ResolvesOrThrowsNamingTheValue()
     {
-        if (EngineRuntime.IsCudaAvailable)
+        if (CudaMachine.ShouldHaveCuda)
         {
             Assert.Equal("cuda:0", EngineRuntime.ResolveDevice("cuda"));
             var e = Assert.Throws<DeviceUnavailableException>(() => EngineRuntime.ResolveDevice("cuda:99"));
@@ -76,19 +110,21 @@ public class EngineRuntimeThreadTests
 {
     [Fact]
     [Trait("Category", "GlobalState")]
-    public void NumThreads_Set_ReadsBack()
+    public void NumThreads_SetToAnotherValue_ReadsBackThenRestores()
     {
         var before = EngineRuntime.NumThreads;
+        var other = before == 1 ? 2 : 1; // a value that differs from the current one, so a no-op setter fails
         try
         {
-            EngineRuntime.NumThreads = 1;
-            Assert.Equal(1, EngineRuntime.NumThreads);
+            EngineRuntime.NumThreads = other;
+            Assert.Equal(other, EngineRuntime.NumThreads);
         }
         finally
         {
             EngineRuntime.NumThreads = before;
         }
 
+        Assert.Equal(before, EngineRuntime.NumThreads);
         Assert.Throws<TransformerArgumentException>(() => EngineRuntime.NumThreads = 0);
     }
 }

@@ -104,7 +104,7 @@ public class ErrorHandlingTests
         fixed (long* pTokens = tokens)
         fixed (long* pTargets = targets)
         {
-            status = NativeMethods.mlt_model_train_step(&loss, &norm, model.Handle, pTokens, pTargets, null, 1, 4, 0, 1e-3f);
+            status = NativeMethods.mlt_model_train_step(&loss, &norm, model.Handle, pTokens, tokens.Length, pTargets, targets.Length, null, 0, 1, 4, 0, 1e-3f);
         }
 
         var message = NativeMethods.LastError();
@@ -145,7 +145,7 @@ public class ErrorHandlingTests
         fixed (long* pTokens = tokens)
         fixed (float* pLogits = logits)
         {
-            status = NativeMethods.mlt_model_forward(pLogits, logits.Length, null, 0, null, 0, null, 0, model.Handle, pTokens, null, 1, 4, 0);
+            status = NativeMethods.mlt_model_forward(pLogits, logits.Length, null, 0, null, 0, null, 0, model.Handle, pTokens, tokens.Length, null, 0, 1, 4, 0);
         }
 
         var message = NativeMethods.LastError();

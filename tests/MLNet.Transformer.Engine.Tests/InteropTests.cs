@@ -60,6 +60,7 @@ public class InteropTests
     [InlineData(3, typeof(TorchException))]
     [InlineData(4, typeof(EngineOutOfMemoryException))]
     [InlineData(5, typeof(NativeEngineException))]
+    [InlineData(6, typeof(TrainingDivergedException))]
     [InlineData(42, typeof(NativeEngineException))]
     public void CreateException_EachStatus_MapsToTypedExceptionCarryingMessage(int status, Type expected)
     {
@@ -77,6 +78,7 @@ public class InteropTests
         Assert.IsAssignableFrom<TransformerException>(new EngineOutOfMemoryException("x"));
         Assert.IsAssignableFrom<TransformerException>(new NativeLibraryNotFoundException("x"));
         Assert.IsAssignableFrom<TransformerException>(new NativeAbiMismatchException("x"));
+        Assert.IsAssignableFrom<TransformerException>(new TrainingDivergedException("x"));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 // Parity of the native engine with PyTorch 1.13 (python/reference.py): logits and per-head attention of an
 // evaluation forward, the loss, every gradient of one training step, and the weights after one optimiser step.
-// Weights are a fresh native initialisation each run (seed logged; set MLT_PARITY_SEED to replay one).
+// Weights are a fresh native initialisation each run; every failure message names the seed (set
+// MLT_PARITY_SEED to replay it).
 // The optimiser step is replayed in torch on the engine's gradients (see reference.py for why), except with
 // clipping, where torch's own gradients are used.
 
@@ -154,13 +155,14 @@ public class ParityTests(ITestOutputHelper output)
         output.WriteLine($"torch {r.GetProperty("torch_version").GetString()}; explicit-vs-layer forward: " +
                          string.Join(", ", r.GetProperty("layer_checks").EnumerateArray().Select(c => $"{c.GetProperty("layer").GetString()} {c.GetProperty("max_abs_diff").GetDouble():E1}")) +
                          $"; optimiser step taken on the {r.GetProperty("step_gradients").GetString()}'s gradients");
-        return new CaseResult(output, model.StateInfo.Select(t => t.Name).ToList(), forward, (lossSum, count), step, gradients, after, reference, r.Clone());
+        return new CaseResult(output, $"case {name}, seed {seed} (replay with MLT_PARITY_SEED={seed})", model.StateInfo.Select(t => t.Name).ToList(), forward, (lossSum, count), step, gradients, after, reference, r.Clone());
     }
 
     private static string ReferenceScript => RepoPaths.Combine("tests", "MLNet.Transformer.Engine.Tests", "python", "reference.py");
 
     private sealed record CaseResult(
         ITestOutputHelper Output,
+        string Replay,
         List<string> Names,
         ForwardResult Forward,
         (double Sum, long Count) Eval,
@@ -185,10 +187,10 @@ public class ParityTests(ITestOutputHelper output)
             var count = Result.GetProperty("count").GetInt64();
             var gradNorm = Result.GetProperty("grad_norm").GetDouble();
             Output.WriteLine($"loss native {Step.Loss:R} torch {loss:R}; eval sum native {Eval.Sum:R}/{Eval.Count} torch {sum:R}/{count}; grad norm native {Step.GradNorm:R} torch {gradNorm:R}");
-            Assert.True(Math.Abs(Step.Loss - loss) <= ForwardTolerance, $"train loss: native {Step.Loss:R}, torch {loss:R}");
-            Assert.Equal(count, Eval.Count);
-            Assert.True(Math.Abs(Eval.Sum - sum) <= ForwardTolerance * count, $"eval loss sum: native {Eval.Sum:R}, torch {sum:R}");
-            Assert.True(Math.Abs(Step.GradNorm - gradNorm) <= GradientTolerance * Math.Max(1, gradNorm), $"grad norm: native {Step.GradNorm:R}, torch {gradNorm:R}");
+            Assert.True(Math.Abs(Step.Loss - loss) <= ForwardTolerance, $"train loss: native {Step.Loss:R}, torch {loss:R}; {Replay}");
+            Assert.True(count == Eval.Count, $"eval count: native {Eval.Count}, torch {count}; {Replay}");
+            Assert.True(Math.Abs(Eval.Sum - sum) <= ForwardTolerance * count, $"eval loss sum: native {Eval.Sum:R}, torch {sum:R}; {Replay}");
+            Assert.True(Math.Abs(Step.GradNorm - gradNorm) <= GradientTolerance * Math.Max(1, gradNorm), $"grad norm: native {Step.GradNorm:R}, torch {gradNorm:R}; {Replay}");
         }
 
         public void AssertGradients()
@@ -196,7 +198,7 @@ public class ParityTests(ITestOutputHelper output)
             var failures = new List<string>();
             foreach (var name in Names)
             {
-                Assert.True(Reference.ContainsKey("grad." + name), $"torch has no parameter {name}");
+                Assert.True(Reference.ContainsKey("grad." + name), $"torch has no parameter {name}; {Replay}");
                 var diff = TestModels.MaxDiff(Reference["grad." + name].Data, Gradients[name]);
                 if (!(diff <= GradientTolerance))
                 {
@@ -204,7 +206,7 @@ public class ParityTests(ITestOutputHelper output)
                 }
             }
 
-            Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+            Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures.Append(Replay)));
         }
 
         public void AssertStep()
@@ -219,23 +221,23 @@ public class ParityTests(ITestOutputHelper output)
                 }
             }
 
-            Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+            Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures.Append(Replay)));
         }
 
         private void Compare(string key, FloatTensor? native, double tolerance)
         {
             if (!Reference.TryGetValue(key, out var expected))
             {
-                Assert.True(native is null || native.GetArray().Length == 0, $"{key}: native returned it, torch did not");
+                Assert.True(native is null || native.GetArray().Length == 0, $"{key}: native returned it, torch did not; {Replay}");
                 return;
             }
 
-            Assert.NotNull(native);
-            Assert.Equal(expected.Shape, native.Shape);
+            Assert.True(native is not null, $"{key}: torch returned it, native did not; {Replay}");
+            Assert.True(expected.Shape.SequenceEqual(native.Shape), $"{key}: shape [{string.Join(", ", native.Shape)}], torch [{string.Join(", ", expected.Shape)}]; {Replay}");
             Output.WriteLine($"{key} {string.Join('x', expected.Shape)}: max |diff| {TestModels.MaxDiff(expected.Data, native.GetArray()):E2}");
             if (key == "logits")
             {
-                TestModels.AssertClose(expected.Data, native.GetArray(), tolerance, key);
+                TestModels.AssertClose(expected.Data, native.GetArray(), tolerance, $"{key} ({Replay})");
                 return;
             }
 
@@ -250,7 +252,7 @@ public class ParityTests(ITestOutputHelper output)
                         var offset = (int)((((li * b) + bi) * h + hi) * block);
                         TestModels.AssertClose(
                             expected.Data.AsSpan(offset, (int)block), native.GetArray().AsSpan(offset, (int)block), tolerance,
-                            $"{key} layer {li} batch {bi} head {hi}");
+                            $"{key} layer {li} batch {bi} head {hi} ({Replay})");
                     }
                 }
             }

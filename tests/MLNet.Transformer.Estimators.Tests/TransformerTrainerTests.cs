@@ -116,7 +116,20 @@ public class TransformerTrainerTests
         o.Device = absent;
         var e = Assert.Throws<DeviceUnavailableException>(() => NamesData.Trainer(ml, o).Fit(NamesData.View(ml, Small)));
         Assert.Contains(absent, e.Message, StringComparison.Ordinal);
-        Assert.Equal(EngineRuntime.IsCudaAvailable ? "cuda:0" : "cpu", EngineRuntime.ResolveDevice("auto"));
+        Assert.Equal(CudaMachine.ShouldHaveCuda ? "cuda:0" : "cpu", EngineRuntime.ResolveDevice("auto"));
+    }
+
+    [Fact]
+    public void Fit_LearningRateFarTooHigh_ThrowsTrainingDivergedNamingEpochAndStep()
+    {
+        // Adam moves every weight by about the learning rate per step: 1e30 overflows the next forward pass.
+        var ml = new MLContext(1);
+        var o = NamesData.MiniFormer(epochs: 2);
+        o.LearningRate = 1e30f;
+        var e = Assert.Throws<TrainingDivergedException>(() => NamesData.Pipeline(ml, o).Fit(NamesData.View(ml, Small)));
+        Assert.Matches(@"^Training diverged at epoch 1, step \d+ of 16: ", e.Message);
+        Assert.Contains("peak LearningRate 1E+30", e.Message, StringComparison.Ordinal);
+        Assert.False(float.IsFinite(e.Loss) && float.IsFinite(e.GradientNorm), $"loss {e.Loss}, gradient norm {e.GradientNorm}");
     }
 
     [Fact]

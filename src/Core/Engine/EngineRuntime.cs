@@ -43,17 +43,33 @@ public static unsafe class EngineRuntime
     /// <summary>Whether at least one CUDA device is usable.</summary>
     public static bool IsCudaAvailable => CudaDeviceCount > 0;
 
-    /// <summary>The names of the CUDA devices, by index.</summary>
-    public static IReadOnlyList<string> CudaDeviceNames
+    /// <summary>
+    /// The names of the CUDA devices, by index, as the CUDA runtime reports them; an entry is null where the engine
+    /// cannot read the name (libmlt built without the CUDA runtime headers). Never a made-up name.
+    /// </summary>
+    public static IReadOnlyList<string?> CudaDeviceNames
     {
         get
         {
             var count = CudaDeviceCount;
-            var names = new string[count];
+            var names = new string?[count];
             for (var i = 0; i < count; i++)
             {
-                var index = i;
-                names[i] = ReadString((buf, len) => NativeMethods.mlt_cuda_device_name(buf, len, index));
+                var buffer = new byte[256];
+                int status;
+                fixed (byte* p = buffer)
+                {
+                    status = NativeMethods.mlt_cuda_device_name(p, buffer.Length, i);
+                }
+
+                if (status == NativeMethods.StatusDevice)
+                {
+                    continue; // the engine knows the device but not its name
+                }
+
+                NativeStatus.Check(status);
+                var length = Array.IndexOf(buffer, (byte)0);
+                names[i] = Encoding.UTF8.GetString(buffer, 0, length < 0 ? buffer.Length : length);
             }
 
             return names;

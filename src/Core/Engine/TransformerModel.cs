@@ -7,12 +7,18 @@ using MLNet.Transformer.Interop;
 namespace MLNet.Transformer.Engine;
 
 /// <summary>
-/// A decoder-only or encoder-decoder transformer held by the native engine. Not thread-safe: use one
-/// instance from one thread at a time. Dispose it to free the native memory (a finalizer frees it otherwise).
+/// A decoder-only or encoder-decoder transformer held by the native engine. Dispose it to free the native
+/// memory (a finalizer frees it otherwise).
 /// </summary>
 /// <remarks>
-/// Shapes: B = batch size, T = decoder length, S = source length, V = vocabulary, L = decoder layers,
-/// L_enc = encoder layers, H = heads.
+/// <para>Threads: the read-only members (<see cref="Forward"/>, <see cref="EvaluateLoss(TokenBatch)"/>,
+/// <see cref="ReadState"/>, <see cref="ExportState"/>) may be called from several threads at once; they use no
+/// random generator and write nothing in the model (mlt.h, "Threads"). The members that change the model
+/// (<see cref="TrainStep(TokenBatch, float)"/>, <see cref="WriteState"/>, <see cref="ImportState"/>,
+/// <see cref="SetOptimizer"/>, <see cref="SetSeed"/>) need exclusive use: do not run them while any other member
+/// runs on the same instance. Different instances are independent.</para>
+/// <para>Shapes: B = batch size, T = decoder length, S = source length, V = vocabulary, L = decoder layers,
+/// L_enc = encoder layers, H = heads.</para>
 /// </remarks>
 public sealed class TransformerModel : IDisposable
 {
@@ -117,7 +123,10 @@ public sealed class TransformerModel : IDisposable
     /// <param name="batch">Tokens and targets (and source for encoder-decoder models).</param>
     /// <param name="learningRate">Learning rate of this step; finite and non-negative.</param>
     /// <returns>The batch loss before the step and the total gradient norm before clipping.</returns>
-    /// <exception cref="TransformerArgumentException">A buffer size or token id is invalid.</exception>
+    /// <exception cref="TransformerArgumentException">A buffer size or token id is invalid, or every target is padding.</exception>
+    /// <exception cref="TrainingDivergedException">
+    /// The loss or the gradient norm is not finite; the step was refused and the model is unchanged.
+    /// </exception>
     public TrainStepResult TrainStep(TokenBatch batch, float learningRate)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -137,7 +146,10 @@ public sealed class TransformerModel : IDisposable
     /// <param name="learningRate">Learning rate; finite and non-negative.</param>
     /// <param name="gradNorm">Total gradient L2 norm before clipping.</param>
     /// <returns>Mean loss of the batch before the step.</returns>
-    /// <exception cref="TransformerArgumentException">A buffer size or token id is invalid.</exception>
+    /// <exception cref="TransformerArgumentException">A buffer size or token id is invalid, or every target is padding.</exception>
+    /// <exception cref="TrainingDivergedException">
+    /// The loss or the gradient norm is not finite; the step was refused and the model is unchanged.
+    /// </exception>
     public float TrainStep(
         ReadOnlySpan<long> tokens, ReadOnlySpan<long> targets, ReadOnlySpan<long> source,
         int batch, int targetLength, int sourceLength, float learningRate, out float gradNorm)
@@ -149,18 +161,26 @@ public sealed class TransformerModel : IDisposable
         }
 
         CheckInputs(tokens, targets, source, batch, targetLength, sourceLength, targetsRequired: true);
-        float loss, norm;
+        float loss = float.NaN, norm = float.NaN;
+        int status;
         unsafe
         {
             fixed (long* pTokens = tokens)
             fixed (long* pTargets = targets)
             fixed (long* pSource = source)
             {
-                NativeStatus.Check(NativeMethods.mlt_model_train_step(
-                    &loss, &norm, _handle, pTokens, pTargets, pSource, batch, targetLength, sourceLength, learningRate));
+                status = NativeMethods.mlt_model_train_step(
+                    &loss, &norm, _handle, pTokens, tokens.Length, pTargets, targets.Length, pSource, source.Length,
+                    batch, targetLength, sourceLength, learningRate);
             }
         }
 
+        if (status == NativeMethods.StatusNonFinite)
+        {
+            throw new TrainingDivergedException(NativeMethods.LastError(), loss, norm, learningRate);
+        }
+
+        NativeStatus.Check(status);
         gradNorm = norm;
         return loss;
     }
@@ -168,7 +188,7 @@ public sealed class TransformerModel : IDisposable
     /// <summary>Summed cross-entropy over the non-pad targets and their count (inference mode, no dropout).</summary>
     /// <param name="batch">Tokens and targets (and source for encoder-decoder models).</param>
     /// <returns>The summed loss and the number of non-pad targets.</returns>
-    /// <exception cref="TransformerArgumentException">A buffer size or token id is invalid.</exception>
+    /// <exception cref="TransformerArgumentException">A buffer size or token id is invalid, or every target is padding.</exception>
     public (double Sum, long Count) EvaluateLoss(TokenBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -199,7 +219,8 @@ public sealed class TransformerModel : IDisposable
             fixed (long* pSource = source)
             {
                 NativeStatus.Check(NativeMethods.mlt_model_eval_loss(
-                    &sum, &count, _handle, pTokens, pTargets, pSource, batch, targetLength, sourceLength));
+                    &sum, &count, _handle, pTokens, tokens.Length, pTargets, targets.Length, pSource, source.Length,
+                    batch, targetLength, sourceLength));
             }
         }
 
@@ -256,7 +277,7 @@ public sealed class TransformerModel : IDisposable
             {
                 NativeStatus.Check(NativeMethods.mlt_model_forward(
                     pLogits, logits.Length, pSelf, self.Length, pEnc, enc.Length, pCross, cross.Length,
-                    _handle, pTokens, pSource, b, t, s));
+                    _handle, pTokens, tokens.Length, pSource, source.Length, b, t, s));
             }
         }
 
@@ -479,6 +500,11 @@ public sealed class TransformerModel : IDisposable
 
         CheckIds(tokens, Config.VocabSize, "tokens", "VocabSize");
         CheckIds(targets, Config.VocabSize, "targets", "VocabSize");
+        if (targetsRequired && !targets.ContainsAnyExcept((long)Config.PadId))
+        {
+            throw new TransformerArgumentException(
+                $"Every target is the pad id {Config.PadId}: the loss of this batch is undefined (nothing to predict).", nameof(targets));
+        }
     }
 
     private TensorInfo Lookup(string name)

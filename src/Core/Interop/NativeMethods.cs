@@ -1,5 +1,5 @@
 // Source-generated P/Invoke declarations for every export of the native engine's C ABI
-// (src/Native/include/mlt.h, ABI version 1), plus the blittable mirrors of its two structs.
+// (src/Native/include/mlt.h, ABI version 2), plus the blittable mirrors of its two structs.
 // Raw and unchecked: managed callers go through MLNet.Transformer.Engine, which validates first.
 
 using System.Runtime.InteropServices;
@@ -89,7 +89,7 @@ internal struct NativeOptimizerConfig
 internal static unsafe partial class NativeMethods
 {
     /// <summary>The <c>MLT_ABI_VERSION</c> this assembly was written against.</summary>
-    internal const int AbiVersion = 1;
+    internal const int AbiVersion = 2;
 
     /// <summary>mlt_status: success.</summary>
     internal const int StatusOk = 0;
@@ -108,6 +108,9 @@ internal static unsafe partial class NativeMethods
 
     /// <summary>mlt_status: any other exception.</summary>
     internal const int StatusUnknown = 5;
+
+    /// <summary>mlt_status: a training step met a non-finite loss or gradient norm and changed nothing.</summary>
+    internal const int StatusNonFinite = 6;
 
     /// <summary>MLT_READ_VALUE.</summary>
     internal const int ReadValue = 0;
@@ -178,13 +181,13 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)]
     internal static partial int mlt_model_train_step(
         float* loss, float* gradNorm, ModelHandle model,
-        long* tokens, long* targets, long* srcTokens,
+        long* tokens, long tokensLen, long* targets, long targetsLen, long* srcTokens, long srcLen,
         int b, int t, int s, float lr);
 
     [LibraryImport(Lib)]
     internal static partial int mlt_model_eval_loss(
         double* lossSum, long* count, ModelHandle model,
-        long* tokens, long* targets, long* srcTokens,
+        long* tokens, long tokensLen, long* targets, long targetsLen, long* srcTokens, long srcLen,
         int b, int t, int s);
 
     [LibraryImport(Lib)]
@@ -194,7 +197,7 @@ internal static unsafe partial class NativeMethods
         float* encAttn, long encAttnLen,
         float* crossAttn, long crossAttnLen,
         ModelHandle model,
-        long* tokens, long* srcTokens,
+        long* tokens, long tokensLen, long* srcTokens, long srcLen,
         int b, int t, int s);
 
     // ---- state ----

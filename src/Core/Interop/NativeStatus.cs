@@ -33,6 +33,7 @@ internal static class NativeStatus
             NativeMethods.StatusTorch => new TorchException(message),
             NativeMethods.StatusOutOfMemory => new EngineOutOfMemoryException(message),
             NativeMethods.StatusUnknown => new NativeEngineException(message),
+            NativeMethods.StatusNonFinite => new TrainingDivergedException(message),
             _ => new NativeEngineException($"The native engine returned the unknown status {status}: {message}"),
         };
     }

@@ -43,11 +43,19 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
                 ct.ThrowIfCancellationRequested();
                 var b = TrainingBatches.Make(train, order, padId, selfSource);
                 float lr = TrainingBatches.LearningRate(options, step, totalSteps);
-                var result = model.TrainStep(ToEngine(b), lr);
-                if (!float.IsFinite(result.Loss))
+                TrainStepResult result;
+                try
                 {
-                    throw new TransformerException(
-                        $"Training diverged at epoch {epoch}, step {step + 1}: loss is {result.Loss}. Lower LearningRate ({options.LearningRate}) or set GradientClipNorm.");
+                    result = model.TrainStep(ToEngine(b), lr);
+                }
+                catch (TrainingDivergedException e)
+                {
+                    // The engine refused the step, so the model still holds the weights of the last finite one.
+                    throw new TrainingDivergedException(
+                        FormattableString.Invariant(
+                            $"Training diverged at epoch {epoch}, step {step + 1} of {totalSteps}: loss {e.Loss}, gradient norm {e.GradientNorm} at learning rate {lr} (peak LearningRate {options.LearningRate}). ") +
+                        "The step was refused; the weights are those of the last finite step. Lower LearningRate, add WarmupSteps or set GradientClipNorm.",
+                        e.Loss, e.GradientNorm, lr, e);
                 }
 
                 lossSum += (double)result.Loss * b.TargetTokens;

@@ -1,7 +1,21 @@
 /* mlt.h - the model-level C ABI of MLNet.Transformer's native engine (libmlt).
  * Plain C types only. Every function returns an mlt_status (0 = success) except
  * mlt_model_free, mlt_last_error and mlt_abi_version, which cannot fail.
- * Argument order follows llm.c: outputs first, then inputs, then sizes. */
+ * Argument order follows llm.c: outputs first, then inputs, then sizes; every input buffer comes with its
+ * length in elements, checked against the sizes before it is read.
+ *
+ * Threads. Models share no mutable state: calls on different models may run concurrently (the global
+ * settings mlt_set_num_threads, mlt_manual_seed and mlt_set_deterministic apply to all of them). On one
+ * model, the read-only calls mlt_model_forward, mlt_model_eval_loss, mlt_model_num_parameters,
+ * mlt_model_state_count, mlt_model_state_info and mlt_model_state_read may run concurrently with each
+ * other (evaluation uses no random generator and writes nothing in the model). The other calls on a model
+ * (train_step, set_optimizer, set_seed, state_write, free) mutate it and need exclusive access: running one
+ * while any other call runs on the same model gives undefined results. mlt_last_error is per thread.
+ *
+ * Kernels. On the CPU the engine uses its own fused kernels for attention, residual + dropout + LayerNorm,
+ * dropout and cross-entropy. Setting the environment variable MLT_FUSED=0 before a model is created makes
+ * that model use libtorch's stock kernels instead (the path CUDA always takes): the same math, for
+ * comparing speed and results (./build.sh bench, src/Native/tests/parity.py). Read once per model. */
 #ifndef MLT_H
 #define MLT_H
 
@@ -18,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or struct layout below changes; the C# side refuses a mismatch. */
-#define MLT_ABI_VERSION 1
+#define MLT_ABI_VERSION 2
 
 typedef int32_t mlt_status;
 enum {
@@ -27,7 +41,8 @@ enum {
     MLT_ERR_DEVICE = 2,     /* device absent or unusable (e.g. cuda requested without CUDA) */
     MLT_ERR_TORCH = 3,      /* libtorch raised c10::Error */
     MLT_ERR_OUT_OF_MEMORY = 4,
-    MLT_ERR_UNKNOWN = 5     /* any other exception, catch (...) included */
+    MLT_ERR_UNKNOWN = 5,    /* any other exception, catch (...) included */
+    MLT_ERR_NON_FINITE = 6  /* training step rejected: non-finite loss or gradient norm; model left unchanged */
 };
 
 typedef struct mlt_model mlt_model; /* opaque */
@@ -73,6 +88,7 @@ MLT_API const char* mlt_last_error(void);
 /* Writes NUL-terminated libtorch version (e.g. "1.13.1") into buf. */
 MLT_API mlt_status mlt_torch_version(char* buf, int32_t buf_len);
 MLT_API mlt_status mlt_cuda_device_count(int32_t* count); /* 0 when CUDA is not available */
+/* MLT_ERR_DEVICE when the name cannot be read (libmlt built without the CUDA runtime headers). */
 MLT_API mlt_status mlt_cuda_device_name(char* buf, int32_t buf_len, int32_t index);
 MLT_API mlt_status mlt_get_num_threads(int32_t* n);
 MLT_API mlt_status mlt_set_num_threads(int32_t n);        /* torch intra-op threads, and OpenBLAS's pool when present */
@@ -89,21 +105,32 @@ MLT_API mlt_status mlt_model_set_optimizer(mlt_model* model, const mlt_optim_con
 MLT_API mlt_status mlt_model_set_seed(mlt_model* model, uint64_t seed);
 
 /* ---- compute ----
- * tokens:     (B, T) int64 decoder input (decoder-only: the sequence)
- * src_tokens: (B, S) int64 encoder input, encoder-decoder only (NULL and S = 0 for decoder-only)
- * targets:    (B, T) int64 next-token targets; pad_id ignored by the loss
- * Key-padding masks are derived from tokens == pad_id. Ids must lie in [0, V). */
+ * tokens:     (B, T) int64 decoder input (decoder-only: the sequence); tokens_len must be B*T
+ * src_tokens: (B, S) int64 encoder input, encoder-decoder only (NULL, src_len 0 and S 0 for decoder-only);
+ *             src_len must be B*S
+ * targets:    (B, T) int64 next-token targets; pad_id ignored by the loss; targets_len must be B*T
+ * Key-padding masks are derived from tokens == pad_id. Ids must lie in [0, V). A query row whose keys are
+ * all padding (an all-pad row) attends to nothing: its attention weights are 0 and its logits are finite. */
 
 /* One optimisation step: zero grads, forward (training mode, dropout on), mean cross-entropy over
  * non-pad targets, backward, optional clipping, optimiser step with learning rate lr.
- * loss: mean loss of this batch (before the step); grad_norm: total norm before clipping (may be NULL). */
+ * loss: mean loss of this batch (before the step); grad_norm: total norm before clipping (may be NULL).
+ * Targets that are all pad_id: MLT_ERR_ARGUMENT (the mean loss is undefined).
+ * A non-finite loss or gradient norm returns MLT_ERR_NON_FINITE after writing both to the outputs: the
+ * weights, the optimiser moments and its step count are left as they were (no update, no clipping), the
+ * gradients of this batch stay readable (MLT_READ_GRAD) for diagnosis; only the dropout stream advanced. */
 MLT_API mlt_status mlt_model_train_step(float* loss, float* grad_norm, mlt_model* model,
-                                        const int64_t* tokens, const int64_t* targets, const int64_t* src_tokens,
+                                        const int64_t* tokens, int64_t tokens_len,
+                                        const int64_t* targets, int64_t targets_len,
+                                        const int64_t* src_tokens, int64_t src_len,
                                         int32_t B, int32_t T, int32_t S, float lr);
 
-/* Evaluation (inference mode, no dropout): summed cross-entropy over non-pad targets and their count. */
+/* Evaluation (inference mode, no dropout): summed cross-entropy over non-pad targets and their count.
+ * Targets that are all pad_id: MLT_ERR_ARGUMENT, as in training. */
 MLT_API mlt_status mlt_model_eval_loss(double* loss_sum, int64_t* count, mlt_model* model,
-                                       const int64_t* tokens, const int64_t* targets, const int64_t* src_tokens,
+                                       const int64_t* tokens, int64_t tokens_len,
+                                       const int64_t* targets, int64_t targets_len,
+                                       const int64_t* src_tokens, int64_t src_len,
                                        int32_t B, int32_t T, int32_t S);
 
 /* Evaluation forward. Each output may be NULL (not computed); its length (floats) must match exactly:
@@ -116,7 +143,8 @@ MLT_API mlt_status mlt_model_forward(float* logits, int64_t logits_len,
                                      float* enc_attn, int64_t enc_attn_len,
                                      float* cross_attn, int64_t cross_attn_len,
                                      mlt_model* model,
-                                     const int64_t* tokens, const int64_t* src_tokens,
+                                     const int64_t* tokens, int64_t tokens_len,
+                                     const int64_t* src_tokens, int64_t src_len,
                                      int32_t B, int32_t T, int32_t S);
 
 /* ---- state, by PyTorch state-dict name (float32, row-major) ---- */

@@ -43,6 +43,7 @@ mlt_status set_error(mlt_status status, const char* message) noexcept {
   return MLT_OK;                                                                       \
   }                                                                                    \
   catch (const mlt::DeviceError& e) { return set_error(MLT_ERR_DEVICE, e.what()); }    \
+  catch (const mlt::NonFiniteError& e) { return set_error(MLT_ERR_NON_FINITE, e.what()); } \
   catch (const std::invalid_argument& e) { return set_error(MLT_ERR_ARGUMENT, e.what()); } \
   catch (const c10::OutOfMemoryError& e) {                                             \
     return set_error(MLT_ERR_OUT_OF_MEMORY, e.what_without_backtrace());               \
@@ -161,7 +162,8 @@ MLT_API mlt_status mlt_cuda_device_name(char* buf, int32_t buf_len, int32_t inde
 #ifdef MLT_CUDA_PROPERTIES
   write_string(buf, buf_len, at::cuda::getDeviceProperties(index)->name, "the device name");
 #else
-  write_string(buf, buf_len, mlt::cat("CUDA device ", index), "the device name");
+  throw mlt::DeviceError(mlt::cat("the name of CUDA device ", index,
+                                  " is unknown: libmlt was built without the CUDA runtime headers (cuda_runtime_api.h)"));
 #endif
   MLT_CATCH
 }
@@ -234,26 +236,27 @@ MLT_API mlt_status mlt_model_set_seed(mlt_model* model, uint64_t seed) {
 }
 
 MLT_API mlt_status mlt_model_train_step(float* loss, float* grad_norm, mlt_model* model, const int64_t* tokens,
-                                        const int64_t* targets, const int64_t* src_tokens, int32_t B, int32_t T,
-                                        int32_t S, float lr) {
+                                        int64_t tokens_len, const int64_t* targets, int64_t targets_len,
+                                        const int64_t* src_tokens, int64_t src_len, int32_t B, int32_t T, int32_t S,
+                                        float lr) {
   MLT_TRY
   mlt::Model& m = model_of(model);
   require(loss, "loss");
   require(targets, "targets");
-  const mlt::Batch batch = m.make_batch(tokens, targets, src_tokens, B, T, S, true);
+  const mlt::Batch batch = m.make_batch(tokens, tokens_len, targets, targets_len, src_tokens, src_len, B, T, S, true);
   m.train_step(loss, grad_norm, batch, lr);
   MLT_CATCH
 }
 
 MLT_API mlt_status mlt_model_eval_loss(double* loss_sum, int64_t* count, mlt_model* model, const int64_t* tokens,
-                                       const int64_t* targets, const int64_t* src_tokens, int32_t B, int32_t T,
-                                       int32_t S) {
+                                       int64_t tokens_len, const int64_t* targets, int64_t targets_len,
+                                       const int64_t* src_tokens, int64_t src_len, int32_t B, int32_t T, int32_t S) {
   MLT_TRY
   mlt::Model& m = model_of(model);
   require(loss_sum, "loss_sum");
   require(count, "count");
   require(targets, "targets");
-  const mlt::Batch batch = m.make_batch(tokens, targets, src_tokens, B, T, S, true);
+  const mlt::Batch batch = m.make_batch(tokens, tokens_len, targets, targets_len, src_tokens, src_len, B, T, S, true);
   m.eval_loss(loss_sum, count, batch);
   MLT_CATCH
 }
@@ -261,7 +264,8 @@ MLT_API mlt_status mlt_model_eval_loss(double* loss_sum, int64_t* count, mlt_mod
 MLT_API mlt_status mlt_model_forward(float* logits, int64_t logits_len, float* self_attn, int64_t self_attn_len,
                                      float* enc_attn, int64_t enc_attn_len, float* cross_attn,
                                      int64_t cross_attn_len, mlt_model* model, const int64_t* tokens,
-                                     const int64_t* src_tokens, int32_t B, int32_t T, int32_t S) {
+                                     int64_t tokens_len, const int64_t* src_tokens, int64_t src_len, int32_t B,
+                                     int32_t T, int32_t S) {
   MLT_TRY
   mlt::Model& m = model_of(model);
   const mlt::ModelConfig& c = m.cfg;
@@ -269,7 +273,7 @@ MLT_API mlt_status mlt_model_forward(float* logits, int64_t logits_len, float* s
     if (enc_attn) fail_arg("enc_attn must be NULL for a decoder-only model");
     if (cross_attn) fail_arg("cross_attn must be NULL for a decoder-only model");
   }
-  const mlt::Batch batch = m.make_batch(tokens, nullptr, src_tokens, B, T, S, false);
+  const mlt::Batch batch = m.make_batch(tokens, tokens_len, nullptr, 0, src_tokens, src_len, B, T, S, false);
   const int64_t b = B, t = T, s = S, H = c.H;
   if (logits) check_len("logits", logits_len, b * t * c.V, mlt::cat("B=", b, ", T=", t, ", V=", c.V));
   if (self_attn)

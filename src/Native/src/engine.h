@@ -28,6 +28,10 @@ struct ArgumentError : std::invalid_argument {
 struct DeviceError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+/// A training step met a non-finite loss or gradient norm and changed nothing -> MLT_ERR_NON_FINITE.
+struct NonFiniteError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 template <class... A>
 std::string cat(const A&... parts) {
@@ -237,9 +241,12 @@ class Model {
   /// Logits (B, T, V) of a batch.
   virtual at::Tensor forward(const Batch& batch, Step& st, Probes* probes) = 0;
 
-  /// Validates raw inputs and builds a batch on the device. trim drops trailing all-padding columns.
-  Batch make_batch(const int64_t* tokens, const int64_t* targets, const int64_t* src, int32_t B, int32_t T,
-                   int32_t S, bool trim) const;
+  /// Validates raw inputs (buffer lengths in elements, sizes, ids) and builds a batch on the device.
+  /// targets may be NULL (forward). trim drops trailing all-padding columns.
+  Batch make_batch(const int64_t* tokens, int64_t tokens_len, const int64_t* targets, int64_t targets_len,
+                   const int64_t* src, int64_t src_len, int32_t B, int32_t T, int32_t S, bool trim) const;
+  /// One optimiser step; throws NonFiniteError (after writing loss and grad_norm) and changes neither the
+  /// weights nor the optimiser state when the loss or the gradient norm is not finite.
   void train_step(float* loss, float* grad_norm, const Batch& batch, float lr);
   void eval_loss(double* loss_sum, int64_t* count, const Batch& batch);
   /// Inference-mode logits (B, T, V), collecting attention probabilities into probes.
@@ -250,7 +257,7 @@ class Model {
   ModelConfig cfg;
   at::Device device;
   ParamStore store;
-  bool fused = false;  // fused CPU kernels (CPU device, unless MLT_FUSED=0)
+  bool fused = false;  // fused CPU kernels (CPU device, unless the environment has MLT_FUSED=0 at creation)
 
  protected:
   /// Called by subclasses once their parameters are declared: allocates, initialises, places.

@@ -141,6 +141,7 @@ void Model::finish_construction() {
   pe = sinusoidal_positions(cfg.max_len, cfg.E).to(device);  // (max_len, E)
   adam_m_ = at::zeros_like(store.flat);
   adam_v_ = at::zeros_like(store.flat);
+  // MLT_FUSED=0 selects libtorch's stock kernels on the CPU too (mlt.h, "Kernels"): for comparisons.
   const char* env = std::getenv("MLT_FUSED");
   fused = device.is_cpu() && !(env && std::strcmp(env, "0") == 0);
   gen_ = device.is_cpu() ? at::detail::createCPUGenerator(cfg.seed)
@@ -251,18 +252,25 @@ AttnMask make_mask(const at::Tensor& key_pad, int64_t T, bool causal, bool stock
 
 }  // namespace
 
-Batch Model::make_batch(const int64_t* tokens, const int64_t* targets, const int64_t* src, int32_t B, int32_t T,
-                        int32_t S, bool trim) const {
+Batch Model::make_batch(const int64_t* tokens, int64_t tokens_len, const int64_t* targets, int64_t targets_len,
+                        const int64_t* src, int64_t src_len, int32_t B, int32_t T, int32_t S, bool trim) const {
   if (!tokens) fail_arg("tokens must not be NULL");
   if (B < 1) fail_arg("B (batch size) must be >= 1 (got ", B, ")");
   if (T < 1) fail_arg("T (sequence length) must be >= 1 (got ", T, ")");
   if (T > cfg.max_len) fail_arg("T (", T, ") exceeds max_len (", cfg.max_len, ")");
+  const int64_t BT = static_cast<int64_t>(B) * T;
+  if (tokens_len != BT) fail_arg("tokens_len is ", tokens_len, ", expected B*T = ", B, "*", T, " = ", BT);
+  if (targets && targets_len != BT)
+    fail_arg("targets_len is ", targets_len, ", expected B*T = ", B, "*", T, " = ", BT);
   if (cfg.encoder_decoder()) {
     if (!src) fail_arg("src_tokens must not be NULL for an encoder-decoder model");
     if (S < 1) fail_arg("S (source length) must be >= 1 (got ", S, ")");
     if (S > cfg.max_len) fail_arg("S (", S, ") exceeds max_len (", cfg.max_len, ")");
-  } else if (src || S != 0) {
-    fail_arg("src_tokens must be NULL and S must be 0 for a decoder-only model (got S = ", S, ")");
+    const int64_t BS = static_cast<int64_t>(B) * S;
+    if (src_len != BS) fail_arg("src_len is ", src_len, ", expected B*S = ", B, "*", S, " = ", BS);
+  } else if (src || S != 0 || src_len != 0) {
+    fail_arg("src_tokens must be NULL and S and src_len must be 0 for a decoder-only model (got S = ", S,
+             ", src_len = ", src_len, ")");
   }
   check_ids("token", tokens, B, T, cfg.V);
   if (targets) check_ids("target", targets, B, T, cfg.V);
@@ -303,15 +311,17 @@ void Model::train_step(float* loss_out, float* grad_norm, const Batch& batch, fl
   at::Tensor logits = forward(batch, st, nullptr);  // (B, T, V)
   at::Tensor loss = ops::cross_entropy_mean(logits.reshape({-1, cfg.V}), batch.targets.reshape({-1}), cfg.pad, st);
   loss.backward();
-  if (loss_out) *loss_out = loss.item<float>();
-  const bool clip = optim_.clip_grad_norm > 0.f;
-  if (grad_norm || clip) {
-    const float norm = store.flat_grad.norm().item<float>();
-    if (grad_norm) *grad_norm = norm;
-    if (clip) {
-      const float coef = optim_.clip_grad_norm / (norm + 1e-6f);  // as torch.nn.utils.clip_grad_norm_
-      if (coef < 1.f) store.flat_grad.mul_(coef);
-    }
+  const float loss_value = loss.item<float>();
+  const float norm = store.flat_grad.norm().item<float>();  // total L2 norm, before clipping
+  if (loss_out) *loss_out = loss_value;
+  if (grad_norm) *grad_norm = norm;
+  // NaN fails every comparison, so clipping cannot catch it: refuse the step before Adam sees it.
+  if (!std::isfinite(loss_value) || !std::isfinite(norm))
+    throw NonFiniteError(cat("training step ", adam_step_ + 1, " rejected: loss ", loss_value, ", gradient norm ",
+                             norm, " (lr ", lr, "); weights and optimiser state are unchanged"));
+  if (optim_.clip_grad_norm > 0.f) {
+    const float coef = optim_.clip_grad_norm / (norm + 1e-6f);  // as torch.nn.utils.clip_grad_norm_
+    if (coef < 1.f) store.flat_grad.mul_(coef);
   }
   at::NoGradGuard no_grad;
   ++adam_step_;
@@ -319,6 +329,8 @@ void Model::train_step(float* loss_out, float* grad_norm, const Batch& batch, fl
 }
 
 void Model::eval_loss(double* loss_sum, int64_t* count, const Batch& batch) {
+  if (batch.n_targets == 0)
+    fail_arg("targets hold no id other than pad_id (", cfg.pad, "): there is no loss to evaluate");
   c10::InferenceMode guard;
   Step st = make_step(false);
   at::Tensor logits = forward(batch, st, nullptr);  // (B, T, V)

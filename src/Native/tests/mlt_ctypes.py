@@ -1,5 +1,5 @@
 # mlt_ctypes.py - minimal ctypes binding of libmlt (include/mlt.h) for the engine's own checks and benchmarks.
-# Not the product interop (that is src/Core/Interop in C#); kept in step with MLT_ABI_VERSION 1.
+# Not the product interop (that is src/Core/Interop in C#); kept in step with MLT_ABI_VERSION 2.
 import ctypes as C
 import os
 from pathlib import Path
@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[3]
+ABI_VERSION = 2
+STATUS_NON_FINITE = 6
 
 
 class Config(C.Structure):
@@ -36,7 +38,7 @@ def load(path=None):
     lib.mlt_last_error.restype = C.c_char_p
     lib.mlt_abi_version.restype = C.c_int32
     lib.mlt_model_free.restype = None
-    assert lib.mlt_abi_version() == 1, "ABI mismatch"
+    assert lib.mlt_abi_version() == ABI_VERSION, f"ABI mismatch: libmlt {lib.mlt_abi_version()}, binding {ABI_VERSION}"
     return lib
 
 
@@ -46,6 +48,11 @@ PF = C.POINTER(C.c_float)
 
 def i64(a):
     return None if a is None else np.ascontiguousarray(a, dtype=np.int64).ctypes.data_as(P64)
+
+
+def ids(a):
+    """(pointer, int64 length) of an id buffer, (NULL, 0) for None."""
+    return (None, C.c_int64(0)) if a is None else (i64(a), C.c_int64(np.size(a)))
 
 
 class Model:
@@ -109,8 +116,8 @@ class Model:
         loss, norm = C.c_float(), C.c_float()
         B, T = tokens.shape
         S = 0 if src is None else src.shape[1]
-        self._check(self.lib.mlt_model_train_step(C.byref(loss), C.byref(norm), self.h, i64(tokens), i64(targets),
-                                                  i64(src), B, T, S, C.c_float(lr)))
+        self._check(self.lib.mlt_model_train_step(C.byref(loss), C.byref(norm), self.h, *ids(tokens), *ids(targets),
+                                                  *ids(src), B, T, S, C.c_float(lr)))
         return loss.value, norm.value
 
     def eval_loss(self, tokens, targets, src=None):
@@ -119,8 +126,8 @@ class Model:
         s, n = C.c_double(), C.c_int64()
         B, T = tokens.shape
         S = 0 if src is None else src.shape[1]
-        self._check(self.lib.mlt_model_eval_loss(C.byref(s), C.byref(n), self.h, i64(tokens), i64(targets), i64(src),
-                                                 B, T, S))
+        self._check(self.lib.mlt_model_eval_loss(C.byref(s), C.byref(n), self.h, *ids(tokens), *ids(targets),
+                                                 *ids(src), B, T, S))
         return s.value, n.value
 
     def forward(self, tokens, src=None, attn=True):
@@ -141,5 +148,5 @@ class Model:
 
         args = [*ptr(logits), *ptr(sa), *ptr(ea), *ptr(ca)]
         args = [a if not isinstance(a, int) else C.c_int64(a) for a in args]
-        self._check(self.lib.mlt_model_forward(*args, self.h, i64(tokens), i64(src), B, T, S))
+        self._check(self.lib.mlt_model_forward(*args, self.h, *ids(tokens), *ids(src), B, T, S))
         return logits, sa, ea, ca

@@ -3,8 +3,9 @@
 # PyTorch model built from nn.TransformerEncoderLayer / nn.TransformerDecoderLayer (batch_first, float -inf
 # masks, train mode with dropout 0), then compares logits, per-head attention, loss, gradients and the
 # weights after one Adam step, on padded batches, for the fused CPU kernels and the stock op path.
-# Run: /usr/bin/python3 src/Native/tests/parity.py [--device cuda:0]   (after ./build.sh native; MLT_NATIVE_LIBRARY
-# overrides). With --device both models run there (stock op path only: the fused kernels are CPU-only).
+# Run: /usr/bin/python3 src/Native/tests/parity.py [--device cuda:0] [--seed N]   (after ./build.sh native;
+# MLT_NATIVE_LIBRARY overrides). With --device both models run there (stock op path only: the fused kernels are
+# CPU-only). Weights and batches are drawn from a fresh seed each run, printed with every result (--seed replays).
 import math
 import os
 import sys
@@ -19,6 +20,8 @@ import mlt_ctypes as M  # noqa: E402
 torch.set_num_threads(1)
 LOGIT_TOL, ATTN_TOL, GRAD_TOL, STEP_TOL = 1e-5, 1e-5, 1e-4, 1e-6
 DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
+# Fresh random weights and batches every run; the seed is printed on every line, --seed N replays a run.
+SEED = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else int.from_bytes(os.urandom(4), "little")
 if DEVICE.startswith("cuda"):
     # Full float32 matmuls on both sides (no TF32), so the tolerances above still mean the same thing.
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -216,7 +219,7 @@ def run_case(lib, title, cfg, fused, seed=0, optim=(0, 0.0, 0.0)):
            "eval_sum": 1e-5, "clip": 1e-5, "loss": 1e-5, "grad_norm": 1e-5, "grads": GRAD_TOL, "step": STEP_TOL}
     ok = all(v <= tol[k] for k, v in res.items())
     path = ("fused" if fused else "stock") + ("" if DEVICE == "cpu" else f" {DEVICE}")
-    print(f"{'PASS' if ok else 'FAIL'} {title:<44} [{path}] " + " ".join(f"{k}={v:.1e}" for k, v in res.items()))
+    print(f"{'PASS' if ok else 'FAIL'} {title:<44} [{path}] seed {seed} " + " ".join(f"{k}={v:.1e}" for k, v in res.items()))
     eng.close()
     return ok
 
@@ -263,12 +266,32 @@ def check_errors(lib):
     h = m.h
     buf = np.zeros(10, np.float32)
     st = lib.mlt_model_forward(buf.ctypes.data_as(M.PF), M.C.c_int64(10), None, M.C.c_int64(0), None, M.C.c_int64(0),
-                               None, M.C.c_int64(0), h, M.i64(np.ones((2, 6), np.int64)), None, 2, 6, 0)
+                               None, M.C.c_int64(0), h, *M.ids(np.ones((2, 6), np.int64)), None, M.C.c_int64(0), 2, 6, 0)
     msg = lib.mlt_last_error().decode()
     good = st == 1 and "logits buffer has 10 floats, expected 348" in msg
     ok &= good
     print(f"{'PASS' if good else 'FAIL'} error: logits length -> status {st}: {msg}")
     return ok
+
+
+def check_non_finite(lib):
+    """A NaN weight makes the step return MLT_ERR_NON_FINITE and leaves every weight as it was."""
+    m = M.Model(lib, cfg_of(H=2, L=1), DEVICE)
+    w = m.read("lm_head.bias")
+    w[0] = np.nan
+    m.write("lm_head.bias", w)
+    before = {k: m.read(k) for k, _ in m.state()}
+    tok = np.ones((2, 6), np.int64)
+    try:
+        m.train_step(tok, tok, None, 1e-2)
+        got = (0, "")
+    except M.MltError as e:
+        got = (e.status, e.message)
+    same = all(np.array_equal(m.read(k), v, equal_nan=True) for k, v in before.items())
+    good = got[0] == M.STATUS_NON_FINITE and "rejected" in got[1] and same
+    print(f"{'PASS' if good else 'FAIL'} non-finite step -> status {got[0]}, weights unchanged {same}: {got[1]}")
+    m.close()
+    return good
 
 
 def check_counts_and_determinism(lib):
@@ -331,17 +354,20 @@ def main():
         ("enc-dec Post-LN H=2 1+1 causal cross", cfg_of(kind=1, H=2, L=1, Le=1, cc=1)),
     ]
     ok = True
-    for title, cfg in cases:
+    print(f"seed {SEED} (replay with --seed {SEED})")
+    for i, (title, cfg) in enumerate(cases):
         for fused in (True, False):
-            ok &= run_case(lib, title, cfg, fused)
-    for title, cfg, optim in [("decoder AdamW wd=0.05 clip=0.5", cfg_of(H=2), (1, 0.05, 0.5)),
-                              ("enc-dec Adam L2 wd=0.01 clip=100", cfg_of(kind=1, Le=1, L=1), (0, 0.01, 100.0))]:
+            ok &= run_case(lib, title, cfg, fused, seed=SEED + i)
+    for i, (title, cfg, optim) in enumerate([("decoder AdamW wd=0.05 clip=0.5", cfg_of(H=2), (1, 0.05, 0.5)),
+                                             ("enc-dec Adam L2 wd=0.01 clip=100", cfg_of(kind=1, Le=1, L=1),
+                                              (0, 0.01, 100.0))]):
         for fused in (True, False):
-            ok &= run_case(lib, title, cfg, fused, optim=optim)
+            ok &= run_case(lib, title, cfg, fused, seed=SEED + len(cases) + i, optim=optim)
     ok &= check_counts_and_determinism(lib)
     ok &= check_dropout(lib)
     ok &= check_errors(lib)
-    print("ALL PASS" if ok else "SOME CHECKS FAILED")
+    ok &= check_non_finite(lib)
+    print("ALL PASS" if ok else f"SOME CHECKS FAILED (seed {SEED}; replay with --seed {SEED})")
     return 0 if ok else 1
 
 

@@ -1,5 +1,6 @@
-// One fitted next-character transformer scoring from several threads at once (the engine's forward is safe for
-// concurrent readers, mlt.h "Threads"): every thread must get the scores a serial run gets, bit for bit.
+// One fitted next-character transformer scoring from several threads at once (ML.NET's OnnxTransformer over one
+// ONNX Runtime session): every thread must get the scores a serial run gets, bit for bit.
+using Microsoft.ML;
 using MLNet.Transformer.LanguageModeling;
 using Xunit;
 
@@ -12,7 +13,7 @@ public class ConcurrentScoringTests
     public void Transform_FourThreadsOnOneModel_SameScoresAsSerial()
     {
         var ml = new MLContext(1);
-        using var chain = NamesData.Pipeline(ml, NamesData.MiniFormer(epochs: 1)).Fit(NamesData.View(ml, NamesData.All.Take(120)));
+        var chain = NamesData.Trainer(ml, NamesData.MiniFormer(epochs: 1)).Fit(NamesData.View(ml, NamesData.All.Take(120)));
         var inputs = Enumerable.Range(0, 6).Select(i => NamesData.All.Skip(200 + (i * 40)).Take(40).ToArray()).ToArray();
         float[][] Score(string[] words) => NamesData.Column<float[]>(chain.Transform(NamesData.View(ml, words)), NextCharacterColumns.Score);
         var serial = inputs.Select(Score).ToArray();

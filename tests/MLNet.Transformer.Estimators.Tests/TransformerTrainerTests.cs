@@ -126,7 +126,7 @@ public class TransformerTrainerTests
         var ml = new MLContext(1);
         var o = NamesData.MiniFormer(epochs: 2);
         o.LearningRate = 1e30f;
-        var e = Assert.Throws<TrainingDivergedException>(() => NamesData.Pipeline(ml, o).Fit(NamesData.View(ml, Small)));
+        var e = Assert.Throws<TrainingDivergedException>(() => NamesData.Trainer(ml, o).Fit(NamesData.View(ml, Small)));
         Assert.Matches(@"^Training diverged at epoch 1, step \d+ of 16: ", e.Message);
         Assert.Contains("peak LearningRate 1E+30", e.Message, StringComparison.Ordinal);
         Assert.False(float.IsFinite(e.Loss) && float.IsFinite(e.GradientNorm), $"loss {e.Loss}, gradient norm {e.GradientNorm}");

@@ -1,7 +1,8 @@
 // Scoring throughput on data/names.txt: next-character probabilities after every name, at batch 1 and batch 64,
 // through ONNX Runtime (the lean next-token-only export; the full export fetching only next_token_probabilities;
-// the full export fetching every output), the native engine's batched forward, and PyTorch eager inference
-// (score_pytorch.py, same weights read from the exported file). Methods alternate within each round; the report
+// the full export fetching every output), the native engine's batched forward, PyTorch eager inference
+// (score_pytorch.py, same weights read from the exported file), and ML.NET (the fitted pipeline's chain: Transform
+// over the names, and a PredictionEngine row by row; ML.NET scores one row at a time, so its "batch" is 1). Methods alternate within each round; the report
 // gives the median and range of rows per second over rounds, and ratios of medians. One thread everywhere.
 // Usage: mlt-bench-scoring [--data data/names.txt] [--rounds 5] [--json FILE]
 using System.Diagnostics;
@@ -9,6 +10,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNet.Transformer.Engine;
 using MLNet.Transformer.LanguageModeling;
 using MLNet.Transformer.Onnx;
@@ -40,6 +43,11 @@ byte[] lean = OnnxExporter.Export(info, state, OnnxExportOptions.NextTokenOnly).
 using var fullScorer = new OnnxNextCharacterScorer(full, "full export");
 using var leanScorer = new OnnxNextCharacterScorer(lean, "lean export");
 
+var ml = new MLContext(1);
+var mlnet = NextCharacterModel.FromWeights(ml, info, state);
+var namesView = ml.Data.LoadFromEnumerable(names.Select(n => new TextRow { Text = n }).ToArray());
+var engine = ml.Model.CreatePredictionEngine<TextRow, ScoreRow>(mlnet);
+
 string work = Directory.CreateTempSubdirectory("mlt-bench-scoring-").FullName;
 File.WriteAllBytes(Path.Combine(work, "model.onnx"), full);
 File.WriteAllText(Path.Combine(work, "rows.json"), JsonSerializer.Serialize(rows));
@@ -54,12 +62,16 @@ var methods = new (string Name, Func<int, double> Run)[]
     ("ORT lean export", b => Sum(leanScorer.ScoreNext(rows, b).Select(p => (double)p[0]))),
     ("ORT full, next only", b => Sum(Batches(b).Select(x => (double)fullScorer.Run(x.Tokens, x.N, x.T, null, 0, OnnxNames.NextTokenProbabilities)[OnnxNames.NextTokenProbabilities].Data[0]))),
     ("ORT full, all outputs", b => Sum(Batches(b).Select(x => (double)fullScorer.Run(x.Tokens, x.N, x.T, null, 0, allOutputs)[OnnxNames.NextTokenProbabilities].Data[0]))),
+    ("ML.NET Transform", _ => Sum(mlnet.Transform(namesView).GetColumn<float[]>("Score").Select(p => (double)p[0]))),
+    ("ML.NET PredictionEngine", _ => Sum(names.Select(n => (double)engine.Predict(new TextRow { Text = n }).Score[0]))),
 };
 
+// ML.NET scores row by row: time it once (listed under batch 1).
+bool Skip(string method, int batch) => method.StartsWith("ML.NET", StringComparison.Ordinal) && batch != 1;
 string load0 = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
-foreach (var (_, run) in methods)
+foreach (var (name, run) in methods)
 {
-    foreach (int b in batches)
+    foreach (int b in batches.Where(b => !Skip(name, b)))
     {
         run(b);   // warm-up: sessions, allocators, caches
     }
@@ -71,7 +83,7 @@ for (int r = 0; r < rounds; r++)
 {
     foreach (var (name, run) in methods)
     {
-        foreach (int b in batches)
+        foreach (int b in batches.Where(b => !Skip(name, b)))
         {
             var sw = Stopwatch.StartNew();
             run(b);
@@ -100,7 +112,7 @@ var table = new List<object>();
 foreach (int b in batches)
 {
     double Median(string m) => rows.Count / seconds[$"{m}|{b}"].Order().ElementAt(rounds / 2);
-    foreach (var m in methods.Select(x => x.Name).Append("PyTorch eager"))
+    foreach (var m in methods.Select(x => x.Name).Append("PyTorch eager").Where(m => !Skip(m, b)))
     {
         var rps = seconds[$"{m}|{b}"].Select(s => rows.Count / s).Order().ToArray();
         double med = Median(m);
@@ -207,4 +219,14 @@ static string RunPython(string python, string script, string model, string rowsF
     string stdout = p.StandardOutput.ReadToEnd();
     p.WaitForExit();
     return p.ExitCode == 0 ? stdout : throw new InvalidOperationException($"{python} {script} exited with {p.ExitCode}: {stderr.Result}");
+}
+
+internal sealed class TextRow
+{
+    public string Text { get; set; } = "";
+}
+
+internal sealed class ScoreRow
+{
+    public float[] Score { get; set; } = [];
 }

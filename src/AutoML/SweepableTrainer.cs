@@ -60,6 +60,12 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
     public NextCharacterPredictionTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        NextCharacterModel.CheckTextColumn(input.Schema, Space.BaseOptions.TextColumnName);
+        if (Space.BaseOptions is TransformerEncoderDecoderTrainerOptions { SourceColumnName: { } source })
+        {
+            NextCharacterModel.CheckTextColumn(input.Schema, source);
+        }
+
         if (ValidationFraction is <= 0 or >= 1)
         {
             throw new ArgumentException($"Option ValidationFraction: must be in (0, 1) (got {ValidationFraction}).", nameof(input));

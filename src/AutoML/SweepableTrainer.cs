@@ -10,8 +10,7 @@ namespace MLNet.Transformer.AutoML;
 /// go: <c>ml.TransformerSweep().NextCharacterSweep(space, options).Fit(data)</c>, on the text column of the space's
 /// base options. Fit splits the input (<see cref="ValidationFraction"/>, with ML.NET's <c>TrainTestSplit</c> seeded by
 /// the sweep seed), runs the sweep, and retrains the best configuration on the training part for the full epoch
-/// budget, keeping its best validation epoch. <see cref="LastResult"/> holds the
-/// trials of the last Fit.
+/// budget, keeping its best validation epoch. <see cref="LastResult"/> holds the trials of the last Fit.
 /// </summary>
 /// <typeparam name="TOptions">Decoder or encoder-decoder trainer options.</typeparam>
 public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextCharacterPredictionTransformer>

@@ -1,16 +1,16 @@
 // A sweep as a pipeline stage: an estimator that, on Fit, holds out validation rows, sweeps the search space with
 // the configured tuner and pruner, then refits the best configuration and returns it as the fitted model.
-using MLNet.Transformer.Data;
+using Microsoft.ML;
 using MLNet.Transformer.LanguageModeling;
 
 namespace MLNet.Transformer.AutoML;
 
 /// <summary>
-/// An <see cref="IEstimator{TTransformer}"/> that chooses its own hyper-parameters. Use it where a trainer would go:
-/// <c>tokenizer.Append(ml.Auto().NextCharacterSweep(space, options))</c>. Fit splits the tokenized input
-/// (<see cref="ValidationFraction"/>, seeded by the sweep seed), runs the sweep, and retrains the best configuration on
-/// the training part for the full epoch budget, keeping its best validation epoch. <see cref="LastResult"/> holds the
-/// trials of the last Fit.
+/// An ML.NET <see cref="IEstimator{TTransformer}"/> that chooses its own hyper-parameters. Use it where a trainer would
+/// go: <c>ml.TransformerSweep().NextCharacterSweep(space, options).Fit(data)</c>, on the text column of the space's
+/// base options. Fit splits the input (<see cref="ValidationFraction"/>, with ML.NET's <c>TrainTestSplit</c> seeded by
+/// the sweep seed), runs the sweep, and retrains the best configuration on the training part for the full epoch
+/// budget, keeping its best validation epoch. <see cref="LastResult"/> holds the trials of the last Fit.
 /// </summary>
 /// <typeparam name="TOptions">Decoder or encoder-decoder trainer options.</typeparam>
 public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextCharacterPredictionTransformer>
@@ -18,7 +18,7 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
 {
     private readonly MLContext _context;
 
-    internal SweepableTransformerTrainer(MLContext context, SearchSpace<TOptions> space, SweepOptions options)
+    internal SweepableTransformerTrainer(MLContext context, SweepSearchSpace<TOptions> space, SweepOptions options)
     {
         ArgumentNullException.ThrowIfNull(space);
         ArgumentNullException.ThrowIfNull(options);
@@ -29,13 +29,13 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
     }
 
     /// <summary>What is searched.</summary>
-    public SearchSpace<TOptions> Space { get; }
+    public SweepSearchSpace<TOptions> Space { get; }
 
     /// <summary>Budget and control of the sweep.</summary>
     public SweepOptions Options { get; }
 
     /// <summary>The tuner (default TPE).</summary>
-    public ITuner Tuner { get; set; } = new TpeTuner();
+    public ISweepTuner Tuner { get; set; } = new TpeTuner();
 
     /// <summary>The pruner (default ASHA with a first rung at one epoch and reduction factor 3).</summary>
     public IPruner Pruner { get; set; } = new AshaPruner(minEpochs: 1, reductionFactor: 3);
@@ -53,23 +53,28 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
     public SweepResult? LastResult { get; private set; }
 
     /// <inheritdoc />
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Trainer(Space.BaseOptions).GetOutputSchema(inputSchema);
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => Trainer(Space.BaseOptions).GetOutputSchema(inputSchema);
 
     /// <inheritdoc />
     public NextCharacterPredictionTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        _ = GetOutputSchema(input.Schema);
+        NextCharacterModel.CheckTextColumn(input.Schema, Space.BaseOptions.TextColumnName);
+        if (Space.BaseOptions is TransformerEncoderDecoderTrainerOptions { SourceColumnName: { } source })
+        {
+            NextCharacterModel.CheckTextColumn(input.Schema, source);
+        }
+
         if (ValidationFraction is <= 0 or >= 1)
         {
             throw new ArgumentException($"Option ValidationFraction: must be in (0, 1) (got {ValidationFraction}).", nameof(input));
         }
 
-        int seed = Options.Seed ?? _context.NextSeed();
-        var split = _context.Data.TrainTestSplit(input, ValidationFraction, seed);
+        int seed = Options.Seed ?? Random.Shared.Next();
+        var split = _context.Data.TrainTestSplit(input, ValidationFraction, seed: seed);
         var runner = new NextCharacterTrialRunner<TOptions>(_context, split.TrainSet, split.TestSet);
         var sweepOptions = Clone(Options, seed);
-        var sweep = _context.Auto().CreateSweep(Space, runner, sweepOptions).WithTuner(Tuner).WithPruner(Pruner).WithMonitor(Monitor);
+        var sweep = new SweepExperiment<TOptions>(Space, runner, sweepOptions).WithTuner(Tuner).WithPruner(Pruner).WithMonitor(Monitor);
         LastResult = sweep.RunAsync(CancellationToken).GetAwaiter().GetResult();
         CancellationToken.ThrowIfCancellationRequested();
         var best = LastResult.Best ?? throw new TransformerException(
@@ -85,7 +90,7 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
         return Trainer(options).Fit(split.TrainSet);
     }
 
-    private TransformerTrainerBase Trainer(TOptions options) => _context.LanguageModeling.Trainers.Transformer(options);
+    private TransformerTrainerBase Trainer(TOptions options) => _context.MulticlassClassification.Trainers.Transformer(options);
 
     private static SweepOptions Clone(SweepOptions o, int seed) => new()
     {
@@ -107,7 +112,7 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
 public static class SweepableTrainerCatalog
 {
     /// <summary>A next-character trainer that sweeps <paramref name="space"/> on Fit and returns the best model, refitted.</summary>
-    public static SweepableTransformerTrainer<TOptions> NextCharacterSweep<TOptions>(this AutoCatalog catalog, SearchSpace<TOptions> space, SweepOptions? options = null)
+    public static SweepableTransformerTrainer<TOptions> NextCharacterSweep<TOptions>(this TransformerSweepCatalog catalog, SweepSearchSpace<TOptions> space, SweepOptions? options = null)
         where TOptions : TransformerTrainerOptions
     {
         ArgumentNullException.ThrowIfNull(catalog);

@@ -68,7 +68,7 @@ public sealed class QuadraticOptions
 
 /// <summary>loss(h, l, e) = a(h, l) + b / e with a(h, l) = 1 + 0.3 (log2 h - 2)^2 + 0.2 (l - 2)^2: the optimum
 /// is h = 4, l = 2 at every epoch, and curves never cross, so pruning cannot lose the best trial.</summary>
-public sealed class AnalyticRunner : ITrialRunner<PlainOptions>
+public sealed class AnalyticRunner : ISweepTrialRunner<PlainOptions>
 {
     private int _running;
     private int _maxRunning;
@@ -132,7 +132,7 @@ public sealed class AnalyticRunner : ITrialRunner<PlainOptions>
 }
 
 /// <summary>One epoch; loss = (x - 1.3)^2 + (y + 0.7)^2.</summary>
-public sealed class QuadraticRunner : ITrialRunner<QuadraticOptions>
+public sealed class QuadraticRunner : ISweepTrialRunner<QuadraticOptions>
 {
     public static double Loss(double x, double y) => ((x - 1.3) * (x - 1.3)) + ((y + 0.7) * (y + 0.7));
 
@@ -162,25 +162,25 @@ public sealed class RecordingMonitor : ISweepMonitor
 {
     public List<string> Events { get; } = [];
 
-    public List<TrialResult> BestChanges { get; } = [];
+    public List<SweepTrialResult> BestChanges { get; } = [];
 
     public SweepProgress? LastProgress { get; private set; }
 
-    public Action<TrialResult>? OnFinished { get; set; }
+    public Action<SweepTrialResult>? OnFinished { get; set; }
 
     public void OnTrialStarted(TrialStartInfo trial) => Events.Add($"start {trial.Id}");
 
-    public void OnTrialCompleted(TrialResult result)
+    public void OnTrialCompleted(SweepTrialResult result)
     {
         Events.Add($"{result.Status} {result.Id}");
         OnFinished?.Invoke(result);
     }
 
-    public void OnTrialFailed(TrialResult result) => Events.Add($"failed {result.Id}");
+    public void OnTrialFailed(SweepTrialResult result) => Events.Add($"failed {result.Id}");
 
-    public void OnTrialSkipped(TrialResult result) => Events.Add($"skipped {result.Id}");
+    public void OnTrialSkipped(SweepTrialResult result) => Events.Add($"skipped {result.Id}");
 
-    public void OnBestChanged(TrialResult best) => BestChanges.Add(best);
+    public void OnBestChanged(SweepTrialResult best) => BestChanges.Add(best);
 
     public void OnProgress(SweepProgress progress) => LastProgress = progress;
 }
@@ -188,8 +188,8 @@ public sealed class RecordingMonitor : ISweepMonitor
 internal static class Spaces
 {
     /// <summary>Heads {1, 2, 4, 8} x Layers 1..4 over <see cref="PlainOptions"/>.</summary>
-    public static SearchSpace<PlainOptions> HeadsLayers(int dim = 16) =>
-        SearchSpace.Create(new PlainOptions { Dim = dim })
+    public static SweepSearchSpace<PlainOptions> HeadsLayers(int dim = 16) =>
+        SweepSearchSpace.Create(new PlainOptions { Dim = dim })
             .Choice(o => o.Heads, 1, 2, 4, 8)
             .Range(o => o.Layers, 1, 4)
             .Constraint("heads must divide dim", o => o.Dim % o.Heads == 0);

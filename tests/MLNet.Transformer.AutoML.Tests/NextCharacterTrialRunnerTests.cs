@@ -1,9 +1,7 @@
 // The real runner end to end on a slice of data/names.txt: a small pruned sweep over the decoder trainer.
+using Microsoft.ML;
 using MLNet.Transformer.AutoML;
-using MLNet.Transformer.Data;
 using MLNet.Transformer.LanguageModeling;
-using MLNet.Transformer.TestKit;
-using MLNet.Transformer.Text;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -21,10 +19,8 @@ public class NextCharacterTrialRunnerTests
 
     private static (IDataView Train, IDataView Valid) Names(MLContext ml)
     {
-        var all = File.ReadAllLines(RepoPaths.Combine("data", "names.txt")).Where(l => l.Length > 0).Take(360).ToArray();
-        IDataView View(IEnumerable<string> words) => ml.Data.LoadFromEnumerable(words.Select(w => new TextRow { Text = w }).ToArray());
-        var tokenizer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(View(all));
-        return (tokenizer.Transform(View(all.Take(300))), tokenizer.Transform(View(all.Skip(300))));
+        var all = NamesData.Lines(360);
+        return (NamesData.View(ml, all.Take(300)), NamesData.View(ml, all.Skip(300)));
     }
 
     private static TransformerDecoderTrainerOptions BaseOptions() => new()
@@ -40,12 +36,12 @@ public class NextCharacterTrialRunnerTests
         var runner = new NextCharacterTrialRunner<TransformerDecoderTrainerOptions>(ml, train, valid);
         var trained = new List<long>();
         runner.OnTrained = (_, model) => trained.Add(model.ParameterCount);
-        var space = ml.Auto().CreateSearchSpace(BaseOptions())
+        var space = ml.TransformerSweep().CreateSearchSpace(BaseOptions())
             .Choice(o => o.Heads, 1, 2, 3)
             .Range(o => o.Layers, 1, 2)
             .Constraint("heads must divide the model dimension", o => o.ModelDimension % o.Heads == 0);
 
-        var result = await ml.Auto().CreateSweep(space, runner, new SweepOptions { MaxEpochs = 3, MaxTrials = 4, Seed = 5, ThreadsPerTrial = 1 })
+        var result = await ml.TransformerSweep().CreateSweep(space, runner, new SweepOptions { MaxEpochs = 3, MaxTrials = 4, Seed = 5, ThreadsPerTrial = 1 })
             .WithTuner(new GridTuner())
             .WithPruner(new AshaPruner(minEpochs: 1, reductionFactor: 2))
             .RunAsync();
@@ -78,12 +74,49 @@ public class NextCharacterTrialRunnerTests
         var ml = new MLContext(seed: 1);
         var (train, _) = Names(ml);
         var runner = new NextCharacterTrialRunner<TransformerDecoderTrainerOptions>(ml, train);
-        var space = SearchSpace.Create(BaseOptions()).Choice(o => o.Heads, 1);
+        var space = SweepSearchSpace.Create(BaseOptions()).Choice(o => o.Heads, 1);
 
-        var result = await ml.Auto().CreateSweep(space, runner, new SweepOptions { MaxEpochs = 1, Seed = 2 }).WithTuner(new GridTuner()).RunAsync();
+        var result = await ml.TransformerSweep().CreateSweep(space, runner, new SweepOptions { MaxEpochs = 1, Seed = 2 }).WithTuner(new GridTuner()).RunAsync();
 
         var trial = Assert.Single(result.Trials);
         Assert.Equal(TrialStatus.Failed, trial.Status);
         Assert.Contains("validation", trial.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void NextCharacterSweep_Fit_SweepsThenRefitsTheBestAsAnMLNetModel()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = NamesData.View(ml, NamesData.Lines(300));
+        var space = ml.TransformerSweep().CreateSearchSpace(BaseOptions()).Choice(o => o.Heads, 1, 2);
+        var sweep = ml.TransformerSweep().NextCharacterSweep(space, new SweepOptions { MaxEpochs = 2, Seed = 4, ThreadsPerTrial = 1 });
+        sweep.Tuner = new GridTuner();
+        sweep.Pruner = new NoPruner();
+
+        var model = FitAsEstimator(sweep, data);
+
+        var result = sweep.LastResult!;
+        Assert.Equal(2, result.WithStatus(TrialStatus.Completed).Count);
+        Assert.Equal(result.Best!.Parameters.Get<int>("Heads"), model.Info.Architecture.Heads);
+        Assert.Equal(2, model.History!.Epochs.Count);
+        Assert.All(model.History.Epochs, e => Assert.True(e.ValidationLoss is > 0, e.ToString()));
+        var metrics = ml.MulticlassClassification.EvaluateNextCharacter(model.Transform(data));
+        Assert.True(double.IsFinite(metrics.LogLoss) && metrics.LogLoss > 0, metrics.ToString());
+        Assert.Equal(300, metrics.Rows);
+    }
+
+    private static NextCharacterPredictionTransformer FitAsEstimator(IEstimator<NextCharacterPredictionTransformer> estimator, IDataView data) => estimator.Fit(data);
+
+    [Fact]
+    public void NextCharacterSweep_Fit_WithoutTheTextColumn_ThrowsNamingItBeforeAnyTrial()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(new[] { new { Name = "anna" } });
+        var space = ml.TransformerSweep().CreateSearchSpace(BaseOptions()).Choice(o => o.Heads, 1, 2);
+        var sweep = ml.TransformerSweep().NextCharacterSweep(space, new SweepOptions { MaxEpochs = 1, Seed = 4 });
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => sweep.Fit(data));
+        Assert.Contains("'Text'", e.Message, StringComparison.Ordinal);
+        Assert.Null(sweep.LastResult);
     }
 }

@@ -9,7 +9,7 @@ public class SearchSpaceTests
     [Fact]
     public void FromAttributes_OptionsClass_ParsesEveryDeclaredParameterInOrder()
     {
-        var space = SearchSpace.FromAttributes<FakeModelOptions>();
+        var space = SweepSearchSpace.FromAttributes<FakeModelOptions>();
 
         Assert.Equal(["Heads", "Layers", "LearningRate", "Activation", "NormFirst", "Kind", "Dropout"], space.Parameters.Select(p => p.Name));
 
@@ -38,7 +38,7 @@ public class SearchSpaceTests
     [Fact]
     public void Create_FluentBuilder_DeclaresTheSameKindsAsAttributes()
     {
-        var space = SearchSpace.Create<PlainOptions>()
+        var space = SweepSearchSpace.Create<PlainOptions>()
             .Choice(o => o.Heads, 1, 2, 4)
             .Range(o => o.Layers, 1, 3)
             .LogUniform(o => o.LearningRate, 1e-4, 3e-3)
@@ -56,7 +56,7 @@ public class SearchSpaceTests
     [Fact]
     public void Range_DeclaredTwice_ReplacesTheEarlierDeclarationInPlace()
     {
-        var space = SearchSpace.FromAttributes<FakeModelOptions>().Range(o => o.Heads, 1, 2);
+        var space = SweepSearchSpace.FromAttributes<FakeModelOptions>().Range(o => o.Heads, 1, 2);
 
         Assert.Equal("Heads", space.Parameters[0].Name);
         Assert.IsType<IntRangeParameter>(space.Parameters[0]);
@@ -67,7 +67,7 @@ public class SearchSpaceTests
     public void Materialize_ParameterSet_ClonesBaseAndWritesValuesWithoutTouchingBase()
     {
         var baseOptions = new FakeModelOptions { Dim = 48, Heads = 1 };
-        var space = SearchSpace.FromAttributes(baseOptions).Range(o => o.Model.Width, 8, 64, step: 8);
+        var space = SweepSearchSpace.FromAttributes(baseOptions).Range(o => o.Model.Width, 8, 64, step: 8);
         var set = new ParameterSet(new Dictionary<string, object>
         {
             ["Heads"] = 4, ["Layers"] = 2, ["LearningRate"] = 0.001f, ["Activation"] = "gelu",
@@ -98,7 +98,7 @@ public class SearchSpaceTests
     [Fact]
     public void ParseKey_KeysOfSampledSets_RoundTripToEqualTypedSets()
     {
-        var space = SearchSpace.FromAttributes<FakeModelOptions>();
+        var space = SweepSearchSpace.FromAttributes<FakeModelOptions>();
         var tuner = new RandomTuner();
         tuner.Initialize(space, 21, TunerObjective.Minimize);
         for (int i = 0; i < 50; i++)
@@ -111,8 +111,8 @@ public class SearchSpaceTests
         }
 
         Assert.Throws<TransformerArgumentException>(() => space.ParseKey("Heads=4"));
-        Assert.Throws<TransformerArgumentException>(() => SearchSpace.Create<PlainOptions>().Choice(o => o.Heads, 1, 2).ParseKey("Heads=x"));
-        Assert.Throws<TransformerArgumentException>(() => SearchSpace.Create<PlainOptions>().Choice(o => o.Heads, 1, 2).ParseKey("Heads=1,Other=2"));
+        Assert.Throws<TransformerArgumentException>(() => SweepSearchSpace.Create<PlainOptions>().Choice(o => o.Heads, 1, 2).ParseKey("Heads=x"));
+        Assert.Throws<TransformerArgumentException>(() => SweepSearchSpace.Create<PlainOptions>().Choice(o => o.Heads, 1, 2).ParseKey("Heads=1,Other=2"));
     }
 
     [Fact]
@@ -129,7 +129,7 @@ public class SearchSpaceTests
     [Fact]
     public void Sample_LogUniformRange_StaysInRangeAndCoversDecades()
     {
-        var space = SearchSpace.Create<PlainOptions>().LogUniform(o => o.LearningRate, 1e-4, 1e-2);
+        var space = SweepSearchSpace.Create<PlainOptions>().LogUniform(o => o.LearningRate, 1e-4, 1e-2);
         var tuner = new RandomTuner(avoidDuplicates: false);
         tuner.Initialize(space, 3, TunerObjective.Minimize);
 
@@ -145,27 +145,27 @@ public class SearchSpaceTests
     [Fact]
     public void FromAttributes_RangeOnStringProperty_ThrowsNamingTheProperty()
     {
-        var e = Assert.Throws<TransformerArgumentException>(() => SearchSpace.FromAttributes<BadRangeOptions>());
+        var e = Assert.Throws<TransformerArgumentException>(() => SweepSearchSpace.FromAttributes<BadRangeOptions>());
         Assert.Contains("Name", e.Message);
     }
 
     [Fact]
     public void Choice_ValueOfWrongType_ThrowsNamingTheProperty()
     {
-        var e = Assert.Throws<TransformerArgumentException>(() => SearchSpace.FromAttributes<BadChoiceOptions>());
+        var e = Assert.Throws<TransformerArgumentException>(() => SweepSearchSpace.FromAttributes<BadChoiceOptions>());
         Assert.Contains("Heads", e.Message);
     }
 
     [Fact]
     public void LogUniform_NonPositiveMin_Throws()
     {
-        Assert.Throws<TransformerArgumentException>(() => SearchSpace.Create<PlainOptions>().LogUniform(o => o.LearningRate, 0, 1));
+        Assert.Throws<TransformerArgumentException>(() => SweepSearchSpace.Create<PlainOptions>().LogUniform(o => o.LearningRate, 0, 1));
     }
 
     [Fact]
     public void GetGridValues_ContinuousRangeWithoutSteps_ThrowsAskingForGridPoints()
     {
-        var space = SearchSpace.Create<PlainOptions>().Uniform(o => o.LearningRate, 0, 1);
+        var space = SweepSearchSpace.Create<PlainOptions>().Uniform(o => o.LearningRate, 0, 1);
         var e = Assert.Throws<TransformerArgumentException>(() => new GridTuner().Initialize(space, 0, TunerObjective.Minimize));
         Assert.Contains("LearningRate", e.Message);
         Assert.Null(space.GridSize);
@@ -174,7 +174,7 @@ public class SearchSpaceTests
     [Fact]
     public void GetGridValues_LogRangeWithSteps_SpreadsEvenlyInLogSpace()
     {
-        var space = SearchSpace.Create<PlainOptions>().LogUniform(o => o.LearningRate, 1e-4, 1e-2, gridSteps: 3);
+        var space = SweepSearchSpace.Create<PlainOptions>().LogUniform(o => o.LearningRate, 1e-4, 1e-2, gridSteps: 3);
         var values = space.Parameters[0].GetGridValues().Cast<float>().ToArray();
         Assert.Equal(3, values.Length);
         Assert.Equal(1e-4, values[0], 1e-9);

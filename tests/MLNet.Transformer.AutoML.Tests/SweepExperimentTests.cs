@@ -1,5 +1,6 @@
 // The sweep loop: parallel degree, thread and device split, failures, cancellation, time budget, determinism,
-// custom metrics, monitor events and the MLContext entry point.
+// custom metrics, monitor events and the mlContext.TransformerSweep() entry point.
+using Microsoft.ML;
 using MLNet.Transformer.AutoML;
 using Xunit;
 
@@ -193,7 +194,7 @@ public class SweepExperimentTests
     public async Task RunAsync_Parallelism1SameSeed_IsFullyReproducible()
     {
         async Task<SweepResult> Run() => await new SweepExperiment<PlainOptions>(
-                SearchSpace.Create<PlainOptions>().Choice(o => o.Heads, 1, 2, 4, 8).Range(o => o.Layers, 1, 6),
+                SweepSearchSpace.Create<PlainOptions>().Choice(o => o.Heads, 1, 2, 4, 8).Range(o => o.Layers, 1, 6),
                 new AnalyticRunner(), new SweepOptions { MaxEpochs = 9, Seed = 42, MaxTrials = 15, Devices = ["cpu", "cuda"] })
             .WithTuner(new TpeTuner(startupTrials: 4))
             .WithPruner(new AshaPruner())
@@ -202,7 +203,7 @@ public class SweepExperimentTests
         var a = await Run();
         var b = await Run();
 
-        static string Describe(TrialResult t) => $"{t.Id}|{t.Parameters.Key}|{t.Status}|{t.EpochsRun}|{t.ValidationLoss:R}|{t.Seed}|{t.Device}";
+        static string Describe(SweepTrialResult t) => $"{t.Id}|{t.Parameters.Key}|{t.Status}|{t.EpochsRun}|{t.ValidationLoss:R}|{t.Seed}|{t.Device}";
         Assert.Equal(a.Trials.Select(Describe), b.Trials.Select(Describe));
         Assert.Equal(a.Leaderboard.Select(e => e.Trial.Id), b.Leaderboard.Select(e => e.Trial.Id));
         Assert.Equal(15, a.Trials.Select(t => t.Seed).Distinct().Count());
@@ -244,19 +245,22 @@ public class SweepExperimentTests
     }
 
     [Fact]
-    public async Task Auto_SeededContext_CreatesReproducibleSweeps()
+    public async Task TransformerSweep_SeededOptions_CreatesReproducibleSweeps()
     {
-        async Task<string[]> Run()
+        async Task<string[]> Run(int seed)
         {
-            var ml = new MLContext(seed: 5);
-            var space = ml.Auto().CreateSearchSpace(new PlainOptions()).Choice(o => o.Heads, 1, 2, 4).Range(o => o.Layers, 1, 5);
-            var result = await ml.Auto().CreateSweep(space, new AnalyticRunner(), new SweepOptions { MaxEpochs = 1, MaxTrials = 6 })
+            var ml = new MLContext();
+            var space = ml.TransformerSweep().CreateSearchSpace(new PlainOptions()).Choice(o => o.Heads, 1, 2, 4).Range(o => o.Layers, 1, 5);
+            var result = await ml.TransformerSweep().CreateSweep(space, new AnalyticRunner(), new SweepOptions { MaxEpochs = 1, MaxTrials = 6, Seed = seed })
                 .WithTuner(new RandomTuner())
                 .RunAsync();
             return result.Trials.Select(t => $"{t.Parameters.Key}@{t.Seed}").ToArray();
         }
 
-        Assert.Equal(await Run(), await Run());
+        var first = await Run(5);
+        Assert.Equal(6, first.Length);
+        Assert.Equal(first, await Run(5));
+        Assert.NotEqual(first, await Run(6));
     }
 
     [Fact]
@@ -267,13 +271,13 @@ public class SweepExperimentTests
         Assert.Contains("Parallelism", e.Message);
     }
 
-    private sealed class SilentRunner : ITrialRunner<PlainOptions>
+    private sealed class SilentRunner : ISweepTrialRunner<PlainOptions>
     {
         public Task<TrialOutcome> RunAsync(PlainOptions options, TrialContext context, CancellationToken cancellationToken) =>
             Task.FromResult(TrialOutcome.Empty);
     }
 
-    private sealed class AccuracyRunner : ITrialRunner<PlainOptions>
+    private sealed class AccuracyRunner : ISweepTrialRunner<PlainOptions>
     {
         public Task<TrialOutcome> RunAsync(PlainOptions options, TrialContext context, CancellationToken cancellationToken)
         {
@@ -283,7 +287,7 @@ public class SweepExperimentTests
         }
     }
 
-    private sealed class TokenRunner(CancellationTokenSource source, int cancelAtTrial) : ITrialRunner<PlainOptions>
+    private sealed class TokenRunner(CancellationTokenSource source, int cancelAtTrial) : ISweepTrialRunner<PlainOptions>
     {
         public Task<TrialOutcome> RunAsync(PlainOptions options, TrialContext context, CancellationToken cancellationToken)
         {

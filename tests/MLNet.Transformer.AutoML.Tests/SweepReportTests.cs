@@ -117,7 +117,7 @@ public sealed class SweepReportTests : IDisposable
     [Fact]
     public void Perplexity_IsExpOfLoss()
     {
-        var t = new TrialResult { Id = 0, Parameters = ParameterSet.Empty, Status = TrialStatus.Completed, ValidationLoss = Math.Log(7.5) };
+        var t = new SweepTrialResult { Id = 0, Parameters = ParameterSet.Empty, Status = TrialStatus.Completed, ValidationLoss = Math.Log(7.5) };
         Assert.Equal(7.5, t.Perplexity, 12);
     }
 

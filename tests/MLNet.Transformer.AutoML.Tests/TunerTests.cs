@@ -43,7 +43,7 @@ public class TunerTests
     [Fact]
     public void GridTuner_MixedSpace_ProposesTheCartesianProductInOdometerOrder()
     {
-        var space = SearchSpace.Create<PlainOptions>()
+        var space = SweepSearchSpace.Create<PlainOptions>()
             .Choice(o => o.Heads, 1, 2)
             .Range(o => o.Layers, 1, 3)
             .Uniform(o => o.LearningRate, 0.001, 0.003, gridSteps: 2);
@@ -71,11 +71,11 @@ public class TunerTests
     {
         async Task<string[]> Run(int seed)
         {
-            var space = SearchSpace.Create<PlainOptions>()
+            var space = SweepSearchSpace.Create<PlainOptions>()
                 .Choice(o => o.Heads, 1, 2, 4, 8)
                 .Range(o => o.Layers, 1, 6)
                 .LogUniform(o => o.LearningRate, 1e-4, 3e-3);
-            ITuner tuner = kind == "tpe" ? new TpeTuner(startupTrials: 5) : new RandomTuner();
+            ISweepTuner tuner = kind == "tpe" ? new TpeTuner(startupTrials: 5) : new RandomTuner();
             var result = await new SweepExperiment<PlainOptions>(space, new AnalyticRunner(),
                     new SweepOptions { MaxEpochs = 1, Seed = seed, MaxTrials = 20 })
                 .WithTuner(tuner)
@@ -126,9 +126,9 @@ public class TunerTests
         // Trials needed until loss < 0.25 (within 0.5 of the optimum (1.3, -0.7) in a 10 x 10 box), capped at 100.
         const int Cap = 100;
         const double Target = 0.25;
-        var space = SearchSpace.Create<QuadraticOptions>().Uniform(o => o.X, -5, 5).Uniform(o => o.Y, -5, 5);
+        var space = SweepSearchSpace.Create<QuadraticOptions>().Uniform(o => o.X, -5, 5).Uniform(o => o.Y, -5, 5);
 
-        async Task<int> TrialsToTarget(ITuner tuner, int seed)
+        async Task<int> TrialsToTarget(ISweepTuner tuner, int seed)
         {
             var result = await new SweepExperiment<QuadraticOptions>(space, new QuadraticRunner(),
                     new SweepOptions { MaxEpochs = 1, Seed = seed, MaxTrials = Cap })
@@ -155,15 +155,15 @@ public class TunerTests
     [Fact]
     public void TpeTuner_AfterStartup_ConcentratesProposalsNearTheGoodRegion()
     {
-        var space = SearchSpace.Create<QuadraticOptions>().Uniform(o => o.X, -5, 5).Uniform(o => o.Y, -5, 5);
+        var space = SweepSearchSpace.Create<QuadraticOptions>().Uniform(o => o.X, -5, 5).Uniform(o => o.Y, -5, 5);
         var tuner = new TpeTuner(startupTrials: 10);
         tuner.Initialize(space, 5, TunerObjective.Minimize);
-        var history = new List<TrialResult>();
+        var history = new List<SweepTrialResult>();
         for (int i = 0; i < 60; i++)
         {
             var set = tuner.Propose(history)!;
             double loss = QuadraticRunner.Loss(set.Get<double>("X"), set.Get<double>("Y"));
-            var result = new TrialResult { Id = i, Parameters = set, Status = TrialStatus.Completed, ValidationLoss = loss, MetricValue = loss, EpochsRun = 1 };
+            var result = new SweepTrialResult { Id = i, Parameters = set, Status = TrialStatus.Completed, ValidationLoss = loss, MetricValue = loss, EpochsRun = 1 };
             history.Add(result);
             tuner.Report(result);
         }

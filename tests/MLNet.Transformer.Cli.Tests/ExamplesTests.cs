@@ -86,7 +86,13 @@ public sealed partial class ExamplesTests : IDisposable
         Assert.All(statuses.Take(completed), s => Assert.Equal("Completed", s));
         double[] completedLosses = trials.Take(completed).Select(m => Number(m.Groups[4].Value)).ToArray();
         Assert.Equal(completedLosses.Order(), completedLosses);
-        Assert.Matches(@"(?m)^Best: Heads=\d,Layers=\d \(validation \d\.\d+, perplexity \d+\.\d+\)$", output);
+        var best = Regex.Match(output, @"(?m)^Best: Heads=(\d),Layers=(\d) \(validation (\d\.\d+), perplexity \d+\.\d+\)$");
+        Assert.True(best.Success, output);
+        Assert.Equal(completedLosses[0], Number(best.Groups[3].Value)); // the best is the leaderboard's first
+        // The refit trains the winning configuration again, on the same split, for the full budget.
+        Assert.Matches($@"(?m)^Refitted best: [\d,]+ parameters, {best.Groups[1].Value} head\(s\), {best.Groups[2].Value} layer\(s\), best validation \d\.\d+$", output);
+        int totalEpochs = int.Parse(Regex.Match(output, @"(?m)^9 trials, .*; (\d+) epochs of 162 for a plain grid$").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.Equal(trials.Sum(m => int.Parse(m.Groups[5].Value, CultureInfo.InvariantCulture)), totalEpochs);
         foreach (string file in new[] { "sweep.csv", "sweep.svg", "best.zip" })
         {
             Assert.True(new FileInfo(Path.Combine(_folder.Path, file)).Length > 100, file);

@@ -1,6 +1,6 @@
 // The trial runner for the library's next-character trainers: trains one configuration of a TransformerDecoder or
 // TransformerEncoderDecoder trainer, feeding each epoch's validation loss to the sweep and stopping when told to.
-using MLNet.Transformer.Data;
+using Microsoft.ML;
 using MLNet.Transformer.LanguageModeling;
 
 namespace MLNet.Transformer.AutoML;
@@ -17,15 +17,15 @@ namespace MLNet.Transformer.AutoML;
 /// <remarks>The engine's CPU thread count is process-wide, so with <see cref="SweepOptions.Parallelism"/> above one on
 /// the CPU the per-trial thread budget is approximate (the last trial started sets it).</remarks>
 /// <typeparam name="TOptions">The trainer options type.</typeparam>
-public sealed class NextCharacterTrialRunner<TOptions> : ITrialRunner<TOptions>
+public sealed class NextCharacterTrialRunner<TOptions> : ISweepTrialRunner<TOptions>
     where TOptions : TransformerTrainerOptions
 {
     private readonly MLContext _context;
 
     /// <summary>Creates the runner.</summary>
     /// <param name="context">The context whose trainers catalog builds the trainers.</param>
-    /// <param name="trainData">Tokenized training data (the trainer's token column with its vocabulary).</param>
-    /// <param name="validationData">Held-out data; null: the options' <c>ValidationSet</c> or <c>ValidationFraction</c>,
+    /// <param name="trainData">Training data with the options' text column (<c>TextColumnName</c>, default <c>Text</c>).</param>
+    /// <param name="validationData">Held-out data with the same text column; null: the options' <c>ValidationSet</c> or <c>ValidationFraction</c>,
     /// one of which must then be set.</param>
     public NextCharacterTrialRunner(MLContext context, IDataView trainData, IDataView? validationData = null)
     {
@@ -48,7 +48,8 @@ public sealed class NextCharacterTrialRunner<TOptions> : ITrialRunner<TOptions>
     /// <summary>The validation data, if given here.</summary>
     public IDataView? ValidationData { get; }
 
-    /// <summary>Called with each completed trial's fitted model before it is disposed (e.g. to save the good ones).</summary>
+    /// <summary>Called with each completed trial's fitted model, usable during the call only (e.g. to save the good
+    /// ones): its scoring chain is disposed afterwards.</summary>
     public Action<TrialContext, NextCharacterPredictionTransformer>? OnTrained { get; set; }
 
     /// <inheritdoc/>
@@ -75,10 +76,7 @@ public sealed class NextCharacterTrialRunner<TOptions> : ITrialRunner<TOptions>
         options.CancellationToken = stop.Token;
         options.Progress = new EpochForwarder(context, stop, userProgress);
 
-        var trainers = _context.LanguageModeling.Trainers;
-        TransformerTrainerBase trainer = trainers.Transformer(options);
-
-        using var model = trainer.Fit(TrainData);
+        var model = _context.MulticlassClassification.Trainers.Transformer(options).Fit(TrainData);
         var history = model.History;
         var last = history?.Epochs.Count > 0 ? history.Epochs[^1] : null;
         var metrics = new Dictionary<string, double> { ["ParameterCount"] = model.ParameterCount };
@@ -93,6 +91,7 @@ public sealed class NextCharacterTrialRunner<TOptions> : ITrialRunner<TOptions>
         }
 
         OnTrained?.Invoke(context, model);
+        (model.Model as IDisposable)?.Dispose(); // The trial's ONNX Runtime session; the sweep keeps only the numbers.
         return Task.FromResult(new TrialOutcome
         {
             ValidationLoss = last?.ValidationLoss,

@@ -4,7 +4,7 @@ namespace MLNet.Transformer.AutoML;
 /// <summary>One place on the <see cref="Leaderboard"/>.</summary>
 public sealed class LeaderboardEntry
 {
-    internal LeaderboardEntry(int rank, TrialResult trial)
+    internal LeaderboardEntry(int rank, SweepTrialResult trial)
     {
         Rank = rank;
         Trial = trial;
@@ -14,7 +14,7 @@ public sealed class LeaderboardEntry
     public int Rank { get; }
 
     /// <summary>The trial.</summary>
-    public TrialResult Trial { get; }
+    public SweepTrialResult Trial { get; }
 }
 
 /// <summary>
@@ -27,7 +27,7 @@ public sealed class Leaderboard : IReadOnlyList<LeaderboardEntry>
 {
     private readonly LeaderboardEntry[] _entries;
 
-    internal Leaderboard(IEnumerable<TrialResult> trials, TunerObjective objective)
+    internal Leaderboard(IEnumerable<SweepTrialResult> trials, TunerObjective objective)
     {
         var list = trials.ToList();
         var completed = list.Where(t => t.Status == TrialStatus.Completed)

@@ -20,38 +20,31 @@ public sealed class SweepExperiment<TOptions>
 {
     private const int TunerSeedStream = 1;
     private const int TrialSeedStream = 2;
-    private readonly int? _fallbackSeed;
 
     /// <summary>Creates a sweep.</summary>
     /// <param name="space">What to search.</param>
     /// <param name="runner">Trains one configuration.</param>
     /// <param name="options">Budget and control; null: defaults.</param>
-    public SweepExperiment(SearchSpace<TOptions> space, ITrialRunner<TOptions> runner, SweepOptions? options = null)
-        : this(space, runner, options, null)
-    {
-    }
-
-    internal SweepExperiment(SearchSpace<TOptions> space, ITrialRunner<TOptions> runner, SweepOptions? options, int? fallbackSeed)
+    public SweepExperiment(SweepSearchSpace<TOptions> space, ISweepTrialRunner<TOptions> runner, SweepOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(space);
         ArgumentNullException.ThrowIfNull(runner);
         Space = space;
         Runner = runner;
         Options = options ?? new SweepOptions();
-        _fallbackSeed = fallbackSeed;
     }
 
     /// <summary>The search space.</summary>
-    public SearchSpace<TOptions> Space { get; }
+    public SweepSearchSpace<TOptions> Space { get; }
 
     /// <summary>The trial runner.</summary>
-    public ITrialRunner<TOptions> Runner { get; }
+    public ISweepTrialRunner<TOptions> Runner { get; }
 
     /// <summary>Budget and control.</summary>
     public SweepOptions Options { get; }
 
     /// <summary>The tuner (default: a new <see cref="TpeTuner"/>).</summary>
-    public ITuner Tuner { get; set; } = new TpeTuner();
+    public ISweepTuner Tuner { get; set; } = new TpeTuner();
 
     /// <summary>The pruner (default: <see cref="NoPruner"/>).</summary>
     public IPruner Pruner { get; set; } = new NoPruner();
@@ -60,7 +53,7 @@ public sealed class SweepExperiment<TOptions>
     public ISweepMonitor? Monitor { get; set; }
 
     /// <summary>Sets <see cref="Tuner"/>; returns this sweep.</summary>
-    public SweepExperiment<TOptions> WithTuner(ITuner tuner)
+    public SweepExperiment<TOptions> WithTuner(ISweepTuner tuner)
     {
         Tuner = tuner ?? throw new ArgumentNullException(nameof(tuner));
         return this;
@@ -87,7 +80,7 @@ public sealed class SweepExperiment<TOptions>
     public async Task<SweepResult> RunAsync(CancellationToken cancellationToken = default)
     {
         Options.Validate();
-        int seed = Options.Seed ?? _fallbackSeed ?? System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue);
+        int seed = Options.Seed ?? System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue);
         var run = new Run(this, seed);
         return await run.ExecuteAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -100,12 +93,12 @@ public sealed class SweepExperiment<TOptions>
         private readonly int _seed;
         private readonly TimeProvider _clock;
         private readonly TunerObjective _objective;
-        private readonly List<TrialResult> _history = [];
+        private readonly List<SweepTrialResult> _history = [];
         private readonly int[] _deviceLoad;
         private readonly long _start;
         private int _nextDevice;
         private int _started;
-        private TrialResult? _best;
+        private SweepTrialResult? _best;
         private volatile bool _timedOut;
         private CancellationTokenSource? _stop;
 
@@ -138,7 +131,7 @@ public sealed class SweepExperiment<TOptions>
                 TryCancel(stop);
             });
 
-            var running = new Dictionary<Task<TrialResult>, int>();
+            var running = new Dictionary<Task<SweepTrialResult>, int>();
             int nextId = 0, trained = 0, consecutiveSkips = 0;
             SweepStopReason? stopReason = null;
             try
@@ -167,7 +160,7 @@ public sealed class SweepExperiment<TOptions>
                         }
                         else if (_sweep.Space.FindViolation(parameters) is { } violation)
                         {
-                            Record(new TrialResult
+                            Record(new SweepTrialResult
                             {
                                 Id = nextId++,
                                 Parameters = parameters,
@@ -264,7 +257,7 @@ public sealed class SweepExperiment<TOptions>
             return best;
         }
 
-        private void Record(TrialResult result, int running)
+        private void Record(SweepTrialResult result, int running)
         {
             _history.Add(result);
             _sweep.Tuner.Report(result);
@@ -306,7 +299,7 @@ public sealed class SweepExperiment<TOptions>
         }
 
         /// <summary>Runs one trial to its end and turns whatever happened into a result; never throws.</summary>
-        private async Task<TrialResult> RunTrialAsync(TrialStartInfo info, CancellationToken sweepToken)
+        private async Task<SweepTrialResult> RunTrialAsync(TrialStartInfo info, CancellationToken sweepToken)
         {
             using var trialStop = CancellationTokenSource.CreateLinkedTokenSource(sweepToken);
             var context = new TrialContext(info.Id, info.Parameters, info.Seed, info.Threads, info.Device, _options.MaxEpochs,
@@ -374,7 +367,7 @@ public sealed class SweepExperiment<TOptions>
                 status = TrialStatus.Completed;
             }
 
-            return new TrialResult
+            return new SweepTrialResult
             {
                 Id = info.Id,
                 Parameters = info.Parameters,

@@ -13,23 +13,23 @@ public interface ISweepMonitor
     {
     }
 
-    /// <summary>A trial finished without error: completed, pruned or cancelled (see <see cref="TrialResult.Status"/>).</summary>
-    void OnTrialCompleted(TrialResult result)
+    /// <summary>A trial finished without error: completed, pruned or cancelled (see <see cref="SweepTrialResult.Status"/>).</summary>
+    void OnTrialCompleted(SweepTrialResult result)
     {
     }
 
     /// <summary>A trial's runner threw; the sweep goes on.</summary>
-    void OnTrialFailed(TrialResult result)
+    void OnTrialFailed(SweepTrialResult result)
     {
     }
 
     /// <summary>A proposed configuration violated a constraint and was not trained.</summary>
-    void OnTrialSkipped(TrialResult result)
+    void OnTrialSkipped(SweepTrialResult result)
     {
     }
 
     /// <summary>A completed trial became the best so far.</summary>
-    void OnBestChanged(TrialResult best)
+    void OnBestChanged(SweepTrialResult best)
     {
     }
 
@@ -92,5 +92,5 @@ public sealed class SweepProgress
     public TimeSpan Elapsed { get; init; }
 
     /// <summary>The best completed trial so far, if any.</summary>
-    public TrialResult? Best { get; init; }
+    public SweepTrialResult? Best { get; init; }
 }

@@ -20,8 +20,8 @@ public sealed class SweepOptions
     /// <summary>How many trials run at once. Default 1 (then a deterministic runner gives a deterministic sweep).</summary>
     public int Parallelism { get; set; } = 1;
 
-    /// <summary>The sweep seed: every proposal and per-trial seed derives from it. Null: drawn from the
-    /// <see cref="MLContext"/> (reproducible if the context is seeded) or at random.</summary>
+    /// <summary>The sweep seed: every proposal and per-trial seed derives from it. Null: drawn at random
+    /// (ML.NET does not expose the seed of an MLContext, so set this for a reproducible sweep).</summary>
     public int? Seed { get; set; }
 
     /// <summary>CPU threads per trial. Null: <see cref="Environment.ProcessorCount"/> / <see cref="Parallelism"/>,

@@ -230,7 +230,7 @@ public sealed class SweepReport
         return names;
     }
 
-    private IEnumerable<(int? Rank, TrialResult Trial)> OrderedTrials()
+    private IEnumerable<(int? Rank, SweepTrialResult Trial)> OrderedTrials()
     {
         var ranked = Result.Leaderboard.Select(e => ((int?)e.Rank, e.Trial)).ToList();
         var rankedIds = ranked.Select(r => r.Trial.Id).ToHashSet();

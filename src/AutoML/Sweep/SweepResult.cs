@@ -23,7 +23,7 @@ public enum SweepStopReason
 /// <summary>The results of a sweep. An interrupted sweep still returns every finished trial.</summary>
 public sealed class SweepResult
 {
-    internal SweepResult(IReadOnlyList<TrialResult> trials, Leaderboard leaderboard, int seed, SweepStopReason stopReason,
+    internal SweepResult(IReadOnlyList<SweepTrialResult> trials, Leaderboard leaderboard, int seed, SweepStopReason stopReason,
         TimeSpan elapsed, string metric, int maxEpochs)
     {
         Trials = trials;
@@ -36,13 +36,13 @@ public sealed class SweepResult
     }
 
     /// <summary>Every trial, skipped ones included, in id order.</summary>
-    public IReadOnlyList<TrialResult> Trials { get; }
+    public IReadOnlyList<SweepTrialResult> Trials { get; }
 
     /// <summary>The ranking (completed trials at the full budget, then pruned ones).</summary>
     public Leaderboard Leaderboard { get; }
 
     /// <summary>The best completed trial, or null if none completed.</summary>
-    public TrialResult? Best => Leaderboard.Count > 0 && Leaderboard[0].Trial.Status == TrialStatus.Completed ? Leaderboard[0].Trial : null;
+    public SweepTrialResult? Best => Leaderboard.Count > 0 && Leaderboard[0].Trial.Status == TrialStatus.Completed ? Leaderboard[0].Trial : null;
 
     /// <summary>The sweep seed actually used (record it to reproduce the sweep).</summary>
     public int Seed { get; }
@@ -63,7 +63,7 @@ public sealed class SweepResult
     public long TotalEpochs => Trials.Sum(t => (long)t.EpochsRun);
 
     /// <summary>The trials with a given status.</summary>
-    public IReadOnlyList<TrialResult> WithStatus(TrialStatus status) => Trials.Where(t => t.Status == status).ToArray();
+    public IReadOnlyList<SweepTrialResult> WithStatus(TrialStatus status) => Trials.Where(t => t.Status == status).ToArray();
 
     /// <summary>A report writer for this result (CSV and JSON).</summary>
     public SweepReport Report => new(this);

@@ -6,14 +6,14 @@ internal sealed class CandidateFilter
 {
     private readonly HashSet<string> _proposed = new(StringComparer.Ordinal);
 
-    public CandidateFilter(SearchSpace space, int maxTries, bool avoidDuplicates)
+    public CandidateFilter(SweepSearchSpace space, int maxTries, bool avoidDuplicates)
     {
         Space = space;
         MaxTries = maxTries;
         AvoidDuplicates = avoidDuplicates;
     }
 
-    public SearchSpace Space { get; }
+    public SweepSearchSpace Space { get; }
 
     public int MaxTries { get; }
 

@@ -6,11 +6,11 @@ namespace MLNet.Transformer.AutoML;
 /// value, or <c>GridSteps</c> points; continuous ranges: <c>GridSteps</c> points, required), each exactly once, the
 /// last dimension varying fastest. Invalid combinations are proposed too so that the sweep records them as skipped.
 /// </summary>
-public sealed class GridTuner : ITuner
+public sealed class GridTuner : ISweepTuner
 {
     private IReadOnlyList<object>[] _axes = [];
     private int[] _odometer = [];
-    private SearchSpace? _space;
+    private SweepSearchSpace? _space;
     private bool _done;
 
     /// <summary>How many combinations the grid holds (after <see cref="Initialize"/>).</summary>
@@ -18,7 +18,7 @@ public sealed class GridTuner : ITuner
 
     /// <inheritdoc/>
     /// <exception cref="TransformerArgumentException">A continuous dimension has no grid steps.</exception>
-    public void Initialize(SearchSpace space, int seed, TunerObjective objective)
+    public void Initialize(SweepSearchSpace space, int seed, TunerObjective objective)
     {
         ArgumentNullException.ThrowIfNull(space);
         _space = space;
@@ -29,7 +29,7 @@ public sealed class GridTuner : ITuner
     }
 
     /// <inheritdoc/>
-    public ParameterSet? Propose(IReadOnlyList<TrialResult> history)
+    public ParameterSet? Propose(IReadOnlyList<SweepTrialResult> history)
     {
         if (_space is null)
         {
@@ -65,7 +65,7 @@ public sealed class GridTuner : ITuner
     }
 
     /// <inheritdoc/>
-    public void Report(TrialResult result)
+    public void Report(SweepTrialResult result)
     {
     }
 }

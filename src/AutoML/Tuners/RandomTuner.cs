@@ -9,7 +9,7 @@ namespace MLNet.Transformer.AutoML;
 /// <see cref="MaxTries"/> times; when every try violates a constraint, the last draw is proposed and recorded as
 /// skipped.
 /// </summary>
-public sealed class RandomTuner : ITuner
+public sealed class RandomTuner : ISweepTuner
 {
     private SweepRandom? _random;
     private CandidateFilter? _filter;
@@ -31,7 +31,7 @@ public sealed class RandomTuner : ITuner
     public bool AvoidDuplicates { get; }
 
     /// <inheritdoc/>
-    public void Initialize(SearchSpace space, int seed, TunerObjective objective)
+    public void Initialize(SweepSearchSpace space, int seed, TunerObjective objective)
     {
         ArgumentNullException.ThrowIfNull(space);
         _random = new SweepRandom(seed);
@@ -39,7 +39,7 @@ public sealed class RandomTuner : ITuner
     }
 
     /// <inheritdoc/>
-    public ParameterSet? Propose(IReadOnlyList<TrialResult> history)
+    public ParameterSet? Propose(IReadOnlyList<SweepTrialResult> history)
     {
         if (_filter is null || _random is null)
         {
@@ -51,7 +51,7 @@ public sealed class RandomTuner : ITuner
     }
 
     /// <inheritdoc/>
-    public void Report(TrialResult result)
+    public void Report(SweepTrialResult result)
     {
     }
 }

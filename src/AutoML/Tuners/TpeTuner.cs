@@ -14,7 +14,7 @@ namespace MLNet.Transformer.AutoML;
 /// modelled independently. <see cref="Candidates"/> draws from l are scored by sum(log l - log g) and the best
 /// valid, new one is proposed. Seeded: the same history gives the same proposal.
 /// </summary>
-public sealed class TpeTuner : ITuner
+public sealed class TpeTuner : ISweepTuner
 {
     private SweepRandom? _random;
     private CandidateFilter? _filter;
@@ -79,7 +79,7 @@ public sealed class TpeTuner : ITuner
     public bool AvoidDuplicates { get; }
 
     /// <inheritdoc/>
-    public void Initialize(SearchSpace space, int seed, TunerObjective objective)
+    public void Initialize(SweepSearchSpace space, int seed, TunerObjective objective)
     {
         ArgumentNullException.ThrowIfNull(space);
         _random = new SweepRandom(seed);
@@ -88,7 +88,7 @@ public sealed class TpeTuner : ITuner
     }
 
     /// <inheritdoc/>
-    public ParameterSet? Propose(IReadOnlyList<TrialResult> history)
+    public ParameterSet? Propose(IReadOnlyList<SweepTrialResult> history)
     {
         if (_filter is null || _random is null)
         {
@@ -140,7 +140,7 @@ public sealed class TpeTuner : ITuner
     }
 
     /// <inheritdoc/>
-    public void Report(TrialResult result)
+    public void Report(SweepTrialResult result)
     {
     }
 

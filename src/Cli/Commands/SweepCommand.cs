@@ -1,9 +1,9 @@
 // `sweep`: search heads, layers and other hyper-parameters with pruning, refit the best, save it, write reports.
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.ML;
 using MLNet.Transformer.AutoML;
 using MLNet.Transformer.LanguageModeling;
-using MLNet.Transformer.Text;
 using MLNet.Transformer.Visualization;
 using Spectre.Console;
 
@@ -45,10 +45,9 @@ internal static class SweepCommand
         {
             var ml = new MLContext(parse.GetValue(seed));
             var (view, textColumn) = DataLoading.Load(ml, parse.GetValue(data)!, parse.GetValue(column), null);
-            var tokenized = ml.Transforms.Text.TokenizeIntoCharacterIds(DataLoading.TokensColumn, textColumn).Fit(view).Transform(view);
             int[] dims = Ints(parse.GetValue(dim)!, "--dim");
-            var baseOptions = new TransformerDecoderTrainerOptions { TokensColumnName = DataLoading.TokensColumn, ModelDimension = dims[0], FeedForwardDimension = 2 * dims[0] };
-            var space = ml.Auto().CreateSearchSpace(baseOptions)
+            var baseOptions = new TransformerDecoderTrainerOptions { TextColumnName = textColumn, ModelDimension = dims[0], FeedForwardDimension = 2 * dims[0] };
+            var space = ml.TransformerSweep().CreateSearchSpace(baseOptions)
                 .Choice(o => o.Heads, Ints(parse.GetValue(heads)!, "--heads"))
                 .Choice(o => o.Layers, Ints(parse.GetValue(layers)!, "--layers"));
             if (dims.Length > 1)
@@ -100,7 +99,7 @@ internal static class SweepCommand
                 MaxEpochs = parse.GetValue(epochs),
                 Devices = parse.GetValue(device)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
-            var trainer = ml.Auto().NextCharacterSweep(space, sweepOptions);
+            var trainer = ml.TransformerSweep().NextCharacterSweep(space, sweepOptions);
             trainer.ValidationFraction = parse.GetValue(validation);
             trainer.Tuner = parse.GetValue(tuner) switch { "random" => new RandomTuner(), "tpe" => new TpeTuner(), _ => new GridTuner() };
             trainer.Pruner = parse.GetValue(pruner) == "none" ? new NoPruner() : new AshaPruner(minEpochs: 1, reductionFactor: 3);
@@ -109,7 +108,7 @@ internal static class SweepCommand
             using var cts = new CancellationTokenSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
             trainer.CancellationToken = cts.Token;
-            using var best = progressView.Run(() => trainer.Fit(tokenized));
+            var best = progressView.Run(() => trainer.Fit(view));
             var result = trainer.LastResult!;
             if (parse.GetValue(report) is { } csv)
             {
@@ -128,10 +127,9 @@ internal static class SweepCommand
 
             if (parse.GetValue(output) is { } zip)
             {
-                // Save the whole pipeline: the fitted tokenizer followed by the refitted best model.
-                var tokenizer = ml.Transforms.Text.TokenizeIntoCharacterIds(DataLoading.TokensColumn, textColumn).Fit(view);
-                using var chain = new TransformerChain<ITransformer>(tokenizer, best);
-                ml.Model.Save(chain, view.Schema, zip);
+                // The refitted best model reads the text column itself: an ML.NET zip that score/generate/info load,
+                // with its training record, written as `train` writes its models.
+                ModelFile.Save(ml, best, view.Schema, best.History, zip);
             }
 
             var winner = result.Best!;
@@ -195,11 +193,11 @@ internal static class SweepCommand
 
         public T Run<T>(Func<T> work) => _bar ? ProgressBar.Run("sweep", t => _task = t, work) : work();
 
-        public void OnTrialCompleted(TrialResult result) => Line(result);
+        public void OnTrialCompleted(SweepTrialResult result) => Line(result);
 
-        public void OnTrialFailed(TrialResult result) => Line(result);
+        public void OnTrialFailed(SweepTrialResult result) => Line(result);
 
-        public void OnTrialSkipped(TrialResult result) => Line(result);
+        public void OnTrialSkipped(SweepTrialResult result) => Line(result);
 
         public void OnProgress(SweepProgress progress)
         {
@@ -214,7 +212,7 @@ internal static class SweepCommand
             _task.Description = Markup.Escape($"trials {done}/{progress.MaxTrials}, {progress.Running} running, {progress.TotalEpochs} epochs; {best}");
         }
 
-        private void Line(TrialResult r)
+        private void Line(SweepTrialResult r)
         {
             if (quiet || json)
             {

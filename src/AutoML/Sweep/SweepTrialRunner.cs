@@ -5,7 +5,7 @@ namespace MLNet.Transformer.AutoML;
 /// <summary>Trains one configuration. Implementations must call <see cref="TrialContext.ReportEpoch"/> after each
 /// epoch and stop when it returns false, and should honour the cancellation token.</summary>
 /// <typeparam name="TOptions">The options type of the search space.</typeparam>
-public interface ITrialRunner<in TOptions>
+public interface ISweepTrialRunner<in TOptions>
     where TOptions : class
 {
     /// <summary>Trains <paramref name="options"/> for up to <see cref="TrialContext.MaxEpochs"/> epochs.</summary>
@@ -76,7 +76,7 @@ public sealed class TrialContext
     /// <summary>The full epoch budget: a completed trial trains this many epochs.</summary>
     public int MaxEpochs { get; }
 
-    /// <summary>The trial's cancellation token (the same one <see cref="ITrialRunner{TOptions}.RunAsync"/> receives).</summary>
+    /// <summary>The trial's cancellation token (the same one <see cref="ISweepTrialRunner{TOptions}.RunAsync"/> receives).</summary>
     public CancellationToken CancellationToken { get; }
 
     /// <summary>The losses reported so far.</summary>

@@ -10,9 +10,9 @@ namespace MLNet.Transformer.AutoML;
 /// The non-generic view of a search space that tuners work with: the searched dimensions and a validity check.
 /// Create one with <see cref="Create{TOptions}"/> (fluent builder) or <see cref="FromAttributes{TOptions}"/>.
 /// </summary>
-public abstract class SearchSpace
+public abstract class SweepSearchSpace
 {
-    private protected SearchSpace()
+    private protected SweepSearchSpace()
     {
     }
 
@@ -43,17 +43,17 @@ public abstract class SearchSpace
     /// <summary>An empty space over <typeparamref name="TOptions"/> to declare with the fluent methods.</summary>
     /// <param name="baseOptions">Supplies every value that is not searched (cloned per trial, never changed);
     /// null: a new <typeparamref name="TOptions"/> from its parameterless constructor.</param>
-    public static SearchSpace<TOptions> Create<TOptions>(TOptions? baseOptions = null)
+    public static SweepSearchSpace<TOptions> Create<TOptions>(TOptions? baseOptions = null)
         where TOptions : class => new(baseOptions);
 
     /// <summary>A space declared by <see cref="SearchChoiceAttribute"/> and <see cref="SearchRangeAttribute"/> on
     /// the public properties of <typeparamref name="TOptions"/>; refine it further with the fluent methods.</summary>
     /// <param name="baseOptions">Supplies every value that is not searched; null: a default instance.</param>
     /// <exception cref="TransformerArgumentException">An attribute does not fit its property.</exception>
-    public static SearchSpace<TOptions> FromAttributes<TOptions>(TOptions? baseOptions = null)
+    public static SweepSearchSpace<TOptions> FromAttributes<TOptions>(TOptions? baseOptions = null)
         where TOptions : class
     {
-        var space = new SearchSpace<TOptions>(baseOptions);
+        var space = new SweepSearchSpace<TOptions>(baseOptions);
         var properties = typeof(TOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .OrderBy(p => p.DeclaringType == typeof(TOptions) ? 1 : 0)
             .ThenBy(p => p.MetadataToken);
@@ -79,7 +79,7 @@ public abstract class SearchSpace
             }
             else
             {
-                space.Add(path, SearchSpace<TOptions>.MakeRange(path, range!.Min, range.Max, range.LogScale, range.Step,
+                space.Add(path, SweepSearchSpace<TOptions>.MakeRange(path, range!.Min, range.Max, range.LogScale, range.Step,
                     range.GridSteps == 0 ? null : range.GridSteps));
             }
         }
@@ -187,20 +187,20 @@ public abstract class SearchSpace
 /// </summary>
 /// <typeparam name="TOptions">The options class the trial runner consumes.</typeparam>
 /// <example><code>
-/// var space = SearchSpace.Create&lt;MyOptions&gt;()
+/// var space = SweepSearchSpace.Create&lt;MyOptions&gt;()
 ///     .Choice(o =&gt; o.Heads, 1, 2, 4)
 ///     .Range(o =&gt; o.Layers, 1, 3)
 ///     .LogUniform(o =&gt; o.LearningRate, 1e-4, 3e-3)
 ///     .Constraint("heads must divide dim", o =&gt; o.Dim % o.Heads == 0);
 /// </code></example>
-public sealed class SearchSpace<TOptions> : SearchSpace
+public sealed class SweepSearchSpace<TOptions> : SweepSearchSpace
     where TOptions : class
 {
     private readonly List<SearchParameter> _parameters = [];
     private readonly List<PropertyPath> _paths = [];
     private readonly List<(string Description, Func<TOptions, bool> Predicate)> _constraints = [];
 
-    internal SearchSpace(TOptions? baseOptions)
+    internal SweepSearchSpace(TOptions? baseOptions)
     {
         if (baseOptions is null)
         {
@@ -229,7 +229,7 @@ public sealed class SearchSpace<TOptions> : SearchSpace
 
     /// <summary>Searches <paramref name="property"/> over the listed values (categorical).</summary>
     /// <exception cref="TransformerArgumentException">No values, repeated values, or a bad selector.</exception>
-    public SearchSpace<TOptions> Choice<TValue>(Expression<Func<TOptions, TValue>> property, params TValue[] values)
+    public SweepSearchSpace<TOptions> Choice<TValue>(Expression<Func<TOptions, TValue>> property, params TValue[] values)
     {
         ArgumentNullException.ThrowIfNull(property);
         ArgumentNullException.ThrowIfNull(values);
@@ -246,7 +246,7 @@ public sealed class SearchSpace<TOptions> : SearchSpace
     /// <param name="logScale">Search in log space (needs <paramref name="min"/> &gt; 0).</param>
     /// <param name="step">Integer ranges: distance between consecutive values.</param>
     /// <param name="gridSteps">Grid points for a grid search (required by grids for continuous ranges).</param>
-    public SearchSpace<TOptions> Range<TValue>(Expression<Func<TOptions, TValue>> property, double min, double max,
+    public SweepSearchSpace<TOptions> Range<TValue>(Expression<Func<TOptions, TValue>> property, double min, double max,
         bool logScale = false, int step = 1, int? gridSteps = null)
     {
         ArgumentNullException.ThrowIfNull(property);
@@ -256,7 +256,7 @@ public sealed class SearchSpace<TOptions> : SearchSpace
     }
 
     /// <summary>Searches a float/double property uniformly over [<paramref name="min"/>, <paramref name="max"/>].</summary>
-    public SearchSpace<TOptions> Uniform<TValue>(Expression<Func<TOptions, TValue>> property, double min, double max, int? gridSteps = null)
+    public SweepSearchSpace<TOptions> Uniform<TValue>(Expression<Func<TOptions, TValue>> property, double min, double max, int? gridSteps = null)
     {
         ArgumentNullException.ThrowIfNull(property);
         var path = PropertyPath.FromExpression(property);
@@ -265,7 +265,7 @@ public sealed class SearchSpace<TOptions> : SearchSpace
     }
 
     /// <summary>Searches a float/double property log-uniformly over [<paramref name="min"/>, <paramref name="max"/>].</summary>
-    public SearchSpace<TOptions> LogUniform<TValue>(Expression<Func<TOptions, TValue>> property, double min, double max, int? gridSteps = null)
+    public SweepSearchSpace<TOptions> LogUniform<TValue>(Expression<Func<TOptions, TValue>> property, double min, double max, int? gridSteps = null)
     {
         ArgumentNullException.ThrowIfNull(property);
         var path = PropertyPath.FromExpression(property);
@@ -274,7 +274,7 @@ public sealed class SearchSpace<TOptions> : SearchSpace
     }
 
     /// <summary>Stops searching the property named <paramref name="name"/> (its base value is used).</summary>
-    public SearchSpace<TOptions> Remove(string name)
+    public SweepSearchSpace<TOptions> Remove(string name)
     {
         int i = _parameters.FindIndex(p => string.Equals(p.Name, name, StringComparison.Ordinal));
         if (i >= 0)
@@ -290,7 +290,7 @@ public sealed class SearchSpace<TOptions> : SearchSpace
     /// (recorded as skipped with <paramref name="description"/> as the reason).</summary>
     /// <param name="description">Human-readable rule, e.g. "heads must divide dim".</param>
     /// <param name="predicate">Evaluated on the materialised options.</param>
-    public SearchSpace<TOptions> Constraint(string description, Func<TOptions, bool> predicate)
+    public SweepSearchSpace<TOptions> Constraint(string description, Func<TOptions, bool> predicate)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(description);
         ArgumentNullException.ThrowIfNull(predicate);

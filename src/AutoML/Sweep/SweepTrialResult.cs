@@ -21,7 +21,7 @@ public enum TrialStatus
 }
 
 /// <summary>The outcome of one trial. Immutable; everything in the sweep reports is read from here.</summary>
-public sealed class TrialResult
+public sealed class SweepTrialResult
 {
     /// <summary>Sequential trial number, in proposal order (skipped configurations get numbers too).</summary>
     public required int Id { get; init; }

@@ -170,6 +170,9 @@ public class TransformerTrainerTests
         var skipped = NamesData.Trainer(ml, o).Fit(NamesData.View(ml, words));
         Assert.Equal((2, 0), (skipped.History!.SkippedRows, skipped.History.TruncatedRows));
 
+        var allLong = Assert.Throws<ArgumentException>(() => NamesData.Trainer(ml, o).Fit(NamesData.View(ml, ["caterpillar", "hippopotamus"])));
+        Assert.Contains("Every training row is longer than MaximumLength (6)", allLong.Message, StringComparison.Ordinal);
+
         o.LengthPolicy = LengthPolicy.Truncate;
         var truncated = NamesData.Trainer(ml, o).Fit(NamesData.View(ml, words));
         Assert.Equal((0, 2), (truncated.History!.SkippedRows, truncated.History.TruncatedRows));

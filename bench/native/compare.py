@@ -26,6 +26,14 @@ def run(cmd, env):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def load_average():
+    """The 1-, 5- and 15-minute load averages (the machine is shared: read the ratios against them)."""
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except OSError:
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
@@ -42,6 +50,7 @@ def main():
         times = {"pytorch": [], "native": []}
         finals = {"pytorch": [], "native": []}
         curves = {"pytorch": [], "native": []}
+        ratios = []
         for r in range(a.rounds):
             seed = str(r + 1)
             ref = run([py, str(ROOT / "bench/reference_pytorch.py"), "--model", model, "--epochs", str(a.epochs),
@@ -52,10 +61,17 @@ def main():
                 times[k] += res["sec_per_epoch"]
                 finals[k].append(res["test_nll"][-1])
                 curves[k].append(res["test_nll"])
+            # The round's ratio: PyTorch's median epoch over the engine's, both measured back to back.
+            ratios.append(statistics.median(ref["sec_per_epoch"]) / statistics.median(nat["sec_per_epoch"]))
         med = {k: statistics.median(v) for k, v in times.items()}
         mean_curve = {k: [round(statistics.mean(c[e] for c in v), 4) for e in range(a.epochs)]
                       for k, v in curves.items()}
         report[model] = {"sec_per_epoch_median": med, "speedup": med["pytorch"] / med["native"],
+                         "speedup_per_round": [round(x, 3) for x in ratios],
+                         "speedup_median": round(statistics.median(ratios), 3),
+                         "speedup_range": [round(min(ratios), 3), round(max(ratios), 3)],
+                         "threads": {"torch": 1, "OPENBLAS_NUM_THREADS": env["OPENBLAS_NUM_THREADS"], "OMP_NUM_THREADS": env["OMP_NUM_THREADS"]},
+                         "load_average": load_average(),
                          "test_nll_curve_mean": mean_curve,
                          "final_test_nll": {k: [round(x, 4) for x in v] for k, v in finals.items()}}
         print(json.dumps({model: report[model]}), flush=True)

@@ -67,11 +67,18 @@ internal sealed class ModelFile
             JsonSerializer.Serialize(entry, history, CliHost.JsonOptions);
         }
 
-        AtomicFile.Write(path, stream =>
+        try
         {
-            buffer.Position = 0;
-            buffer.CopyTo(stream);
-        });
+            AtomicFile.Write(path, stream =>
+            {
+                buffer.Position = 0;
+                buffer.CopyTo(stream);
+            });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"--out: cannot write '{path}': {e.Message}", e);
+        }
     }
 
     /// <summary>Scores <paramref name="texts"/> (one row each); <paramref name="source"/> feeds a model with a source column.</summary>

@@ -66,6 +66,11 @@ public sealed class CliEncoderDecoderTests : IDisposable
         using var other = JsonDocument.Parse(Run("score", "--model", model, "--source", "apple", "--text", "ar", "--top", "1000", "--json").StdOut);
         Assert.NotEqual(Probabilities(scored.RootElement), Probabilities(other.RootElement));
 
+        // evaluate reads both columns of the CSV: every row, every target character plus its EOS.
+        using var evaluation = JsonDocument.Parse(Run("evaluate", "--model", model, "--data", data, "--json").StdOut);
+        Assert.Equal(200, evaluation.RootElement.GetProperty("rows").GetInt64());
+        Assert.Equal(File.ReadLines(TrainedCliModel.NamesPath).Take(200).Sum(w => w.Length + 1), evaluation.RootElement.GetProperty("tokens").GetInt64());
+
         var noSource = ChildProcess.Cli(_folder.Path, "score", "--model", model, "--text", "ar");
         Assert.NotEqual(0, noSource.ExitCode);
         Assert.StartsWith("error: --source", Assert.Single(noSource.StdErrLines), StringComparison.Ordinal);

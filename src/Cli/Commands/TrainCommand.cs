@@ -92,7 +92,7 @@ internal static class TrainCommand
             using var progress = new TrainingProgressView(parse.GetValue(CliHost.Quiet), parse.GetValue(CliHost.Json), options.Epochs);
             options.Progress = progress;
             var trainer = ml.MulticlassClassification.Trainers.Transformer(options);
-            var predictor = progress.Run(() => trainer.Fit(view));
+            var predictor = progress.Run(() => FitAsFlags(trainer, view, parse.GetValue(data)!));
             string outPath = parse.GetValue(output)!;
             var history = predictor.History!;
             ModelFile.Save(ml, predictor, view.Schema, history, outPath);
@@ -161,6 +161,23 @@ internal static class TrainCommand
         [nameof(TransformerTrainerOptions.EarlyStoppingPatience)] = "--patience",
         [nameof(TransformerTrainerOptions.LengthPolicy)] = "--length-policy",
     };
+
+    /// <summary>Fits, naming the data file and the command-line flags in a too-long-row error instead of the C# options.</summary>
+    private static NextCharacterPredictionTransformer FitAsFlags(TransformerTrainerBase trainer, IDataView view, string path)
+    {
+        try
+        {
+            return trainer.Fit(view);
+        }
+        catch (ArgumentOutOfRangeException e) when (e.Message.Contains(nameof(TransformerTrainerOptions.LengthPolicy), StringComparison.Ordinal))
+        {
+            string message = e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal)
+                .Replace($"Raise {nameof(TransformerTrainerOptions.MaximumLength)}", "Raise --max-length", StringComparison.Ordinal)
+                .Replace(nameof(TransformerTrainerOptions.MaximumLength), "--max-length", StringComparison.Ordinal)
+                .Replace("set LengthPolicy to Truncate or Skip", "pass --length-policy truncate or skip", StringComparison.Ordinal);
+            throw new ArgumentException($"--data '{path}': {message}", e);
+        }
+    }
 
     /// <summary>Validates the options, naming the offending command-line flag instead of the C# option.</summary>
     private static void ValidateAsFlags(TransformerTrainerOptions options)

@@ -172,7 +172,6 @@ internal static class TrainCommand
         catch (ArgumentOutOfRangeException e) when (e.Message.Contains(nameof(TransformerTrainerOptions.LengthPolicy), StringComparison.Ordinal))
         {
             string message = e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal)
-                .Replace($"Raise {nameof(TransformerTrainerOptions.MaximumLength)}", "Raise --max-length", StringComparison.Ordinal)
                 .Replace(nameof(TransformerTrainerOptions.MaximumLength), "--max-length", StringComparison.Ordinal)
                 .Replace("set LengthPolicy to Truncate or Skip", "pass --length-policy truncate or skip", StringComparison.Ordinal);
             throw new ArgumentException($"--data '{path}': {message}", e);

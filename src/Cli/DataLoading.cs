@@ -52,11 +52,30 @@ internal static class DataLoading
         }
 
         // One example per line, the whole line (no separator, quoting or comment rules); empty lines are no examples.
-        // File.ReadLines opens the file again for each cursor, so the view streams like a TextLoader's.
         string name = column ?? DefaultTextColumn;
         var definition = SchemaDefinition.Create(typeof(LineRow));
         definition[nameof(LineRow.Text)].ColumnName = name;
-        return (ml.Data.LoadFromEnumerable(File.ReadLines(path).Where(l => l.Length > 0).Select(l => new LineRow { Text = l }), definition), name);
+        return (ml.Data.LoadFromEnumerable(new Lines(path), definition), name);
+    }
+
+    /// <summary>
+    /// Every cursor gets its own reader of the file, so the view streams like a TextLoader's and cursors may run at
+    /// once (a LINQ chain over one File.ReadLines shares its reader between enumerations: one closes it under another).
+    /// </summary>
+    private sealed class Lines(string path) : IEnumerable<LineRow>
+    {
+        public IEnumerator<LineRow> GetEnumerator()
+        {
+            foreach (string line in File.ReadLines(path))
+            {
+                if (line.Length > 0)
+                {
+                    yield return new LineRow { Text = line };
+                }
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     private static void RequireColumn(string[] names, string name, string flag, string path)

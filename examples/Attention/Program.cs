@@ -2,11 +2,10 @@
 // head as a table, then write the offline HTML viewer (AttentionPage) and bertviz JSON for the same text.
 // Run: dotnet run --project examples/Attention -c Release [output folder]
 using System.Globalization;
-using MLNet.Transformer;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNet.Transformer.Examples;
-using MLNet.Transformer.Data;
 using MLNet.Transformer.LanguageModeling;
-using MLNet.Transformer.Text;
 using MLNet.Transformer.Visualization;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -16,19 +15,17 @@ Directory.CreateDirectory(outDir);
 const string Text = "flycatcher";
 
 var ml = new MLContext(seed: 1);
-IDataView names = ml.Data.LoadFromTextLines(dataPath);
-var pipeline = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", inputColumnName: "Text")
-    .Append(ml.LanguageModeling.Trainers.TransformerDecoder(
-        "Tokens", layers: 2, heads: 4, modelDimension: 64, feedForwardDimension: 128, epochs: 10));
-using var model = pipeline.Fit(names);
+IDataView names = ml.Data.LoadFromTextFile<TextRow>(dataPath);
+var model = ml.MulticlassClassification.Trainers.TransformerDecoder(new TransformerDecoderTrainerOptions
+{
+    Layers = 2, Heads = 4, ModelDimension = 64, FeedForwardDimension = 128, Epochs = 10, Seed = 1,
+}).Fit(names);
 
-// Score one text. Attention is flattened [Layer, Head, Query, Key]; the Shape annotation gives Layer and Head,
-// and the query/key axes are the InputTokens (<BOS> and the characters).
+// Score one text. Attention is flattened [Layer, Head, Query, Key]: Layer and Head come from the model's
+// description (model.Info.Architecture), the query/key axes are the InputTokens (<BOS> and the characters).
 IDataView scored = model.Transform(ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = Text } }));
-var attentionColumn = scored.Schema[NextCharacterColumns.Attention];
-int[] shape = attentionColumn.Annotations.GetValue<int[]>(Annotations.Kinds.Shape);
-int layers = shape[0], heads = shape[1];
-var row = ml.Data.CreateEnumerable<AttentionRow>(scored).Single();
+int layers = model.Info.Architecture.Layers, heads = model.Info.Architecture.Heads;
+var row = ml.Data.CreateEnumerable<AttentionRow>(scored, reuseRowObject: false).Single();
 int t = row.InputTokens.Length;
 Console.WriteLine($"'{Text}': {layers} layers x {heads} heads, {t} x {t} attention per head ({row.Attention.Length} floats)");
 
@@ -47,7 +44,7 @@ for (int q = 0; q < t; q++)
 }
 
 // The same data, every layer and head, as a self-contained page and as bertviz JSON.
-var data = AttentionColumns.Read(scored, row: 0, title: $"'{Text}' - decoder, 2 layers x 4 heads");
+var data = AttentionColumns.Read(scored, model.Info, row: 0, title: $"'{Text}' - decoder, 2 layers x 4 heads");
 string page = Path.Combine(outDir, "attention.html");
 string json = Path.Combine(outDir, "attention.bertviz.json");
 AttentionPage.Write(data, page);
@@ -57,9 +54,10 @@ Console.WriteLine($"Wrote {json}");
 
 static string Short(string token) => $"{(token == "<BOS>" ? "BOS" : token),5}";
 
-/// <summary>The input row.</summary>
+/// <summary>The input row: one name per line.</summary>
 internal sealed class TextRow
 {
+    [LoadColumn(0)]
     public string Text { get; set; } = "";
 }
 
@@ -79,15 +77,15 @@ internal sealed class AttentionRow
 // Layer 2, head 1 (row: query attends to column: key), in %:
 //         BOS    f    l    y    c    a    t    c    h    e    r
 //   BOS   100    .    .    .    .    .    .    .    .    .    .
-//     f    81   19    .    .    .    .    .    .    .    .    .
-//     l     2    4   95    .    .    .    .    .    .    .    .
-//     y     0    4   82   13    .    .    .    .    .    .    .
-//     c    78   17    2    3    1    .    .    .    .    .    .
-//     a    12    2   41   35    5    5    .    .    .    .    .
-//     t     2   10   71    2    6    2    8    .    .    .    .
-//     c    82    9    1    2    0    5    1    0    .    .    .
-//     h     2    5   19    3   10    7   19   17   17    .    .
-//     e     0    0    3    1    2    5    4    7   76    1    .
-//     r     4    1    4    1    4    4    3    7   11   58    2
+//     f    38   62    .    .    .    .    .    .    .    .    .
+//     l     1    1   98    .    .    .    .    .    .    .    .
+//     y    32   10   17   41    .    .    .    .    .    .    .
+//     c     0    6   13   81    0    .    .    .    .    .    .
+//     a    12    1   11    5   33   37    .    .    .    .    .
+//     t    56    5    2    9    6    7   16    .    .    .    .
+//     c     0    1    1    5    0    3   89    1    .    .    .
+//     h    64    1    1    5    7    3    3    8    8    .    .
+//     e    34    1    1    3   19   11    1   14   14    2    .
+//     r     1    2    0    2    0    0    1    1   17   66    8
 // Wrote /tmp/mlnet-transformer-attention-example/attention.html (36 KiB, works offline)
 // Wrote /tmp/mlnet-transformer-attention-example/attention.bertviz.json

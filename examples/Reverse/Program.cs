@@ -4,11 +4,10 @@
 // Run: dotnet run --project examples/Reverse -c Release [epochs]
 using System.Diagnostics;
 using System.Globalization;
-using MLNet.Transformer;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNet.Transformer.Examples;
-using MLNet.Transformer.Data;
 using MLNet.Transformer.LanguageModeling;
-using MLNet.Transformer.Text;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 string dataPath = ExampleFiles.NamesPath;
@@ -16,43 +15,41 @@ int epochs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) 
 
 // Word/Reversed pairs; 20% of the words are held out and never seen in training.
 var ml = new MLContext(seed: 1);
-var pairs = ml.Data.CreateEnumerable<WordRow>(ml.Data.LoadFromTextLines(dataPath, columnName: "Word"))
+var pairs = ml.Data.CreateEnumerable<WordRow>(ml.Data.LoadFromTextFile<WordRow>(dataPath), reuseRowObject: false)
     .Select(r => new WordPair { Word = r.Word, Reversed = new string(r.Word.Reverse().ToArray()) })
     .ToList();
 var split = ml.Data.TrainTestSplit(ml.Data.LoadFromEnumerable(pairs), testFraction: 0.2, seed: 1);
-var heldOut = ml.Data.CreateEnumerable<WordPair>(split.TestSet).ToList();
+var heldOut = ml.Data.CreateEnumerable<WordPair>(split.TestSet, reuseRowObject: false).ToList();
 Console.WriteLine($"{pairs.Count} words, {heldOut.Count} held out; e.g. {pairs[1].Word} -> {pairs[1].Reversed}");
 
-// Tokenize both columns (each gets its own vocabulary) and train source -> target.
-var pipeline = ml.Transforms.Text.TokenizeIntoCharacterIds("SourceIds", inputColumnName: "Word")
-    .Append(ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", inputColumnName: "Reversed"))
-    .Append(ml.LanguageModeling.Trainers.TransformerEncoderDecoder(new TransformerEncoderDecoderTrainerOptions
-    {
-        TokensColumnName = "Tokens",
-        SourceColumnName = "SourceIds",
-        Layers = 2,
-        Heads = 4,
-        ModelDimension = 64,
-        FeedForwardDimension = 128,
-        Epochs = epochs,
-        Dropout = 0.1f,
-        BatchSize = 32,
-        LearningRate = 2e-3f,
-        Schedule = LearningRateSchedule.Cosine,
-        WarmupSteps = 50,
-        Seed = 1,
-        Threads = 1,
-    }));
+// Train source -> target on the two text columns (each gets its own character vocabulary).
+var trainer = ml.MulticlassClassification.Trainers.TransformerEncoderDecoder(new TransformerEncoderDecoderTrainerOptions
+{
+    TextColumnName = "Reversed",
+    SourceColumnName = "Word",
+    Layers = 2,
+    Heads = 4,
+    ModelDimension = 64,
+    FeedForwardDimension = 128,
+    Epochs = epochs,
+    Dropout = 0.1f,
+    BatchSize = 32,
+    LearningRate = 2e-3f,
+    Schedule = LearningRateSchedule.Cosine,
+    WarmupSteps = 50,
+    Seed = 1,
+    Threads = 1,
+});
 var clock = Stopwatch.StartNew();
-using var model = pipeline.Fit(split.TrainSet);
-var history = model.LastTransformer.History!;
-Console.WriteLine($"Trained {model.LastTransformer.ParameterCount:N0} parameters for {history.Epochs.Count} epochs in {clock.Elapsed.TotalSeconds:F0} s; final train loss {history.Epochs[^1].TrainLoss:F3}");
+var model = trainer.Fit(split.TrainSet);
+var history = model.History!;
+Console.WriteLine($"Trained {model.ParameterCount:N0} parameters for {history.Epochs.Count} epochs in {clock.Elapsed.TotalSeconds:F0} s; final train loss {history.Epochs[^1].TrainLoss:F3}");
 
 // Teacher-forced metrics on the held-out pairs, then greedy generation from the source alone.
-var metrics = ml.LanguageModeling.Evaluate(model.Transform(split.TestSet));
+var metrics = ml.MulticlassClassification.EvaluateNextCharacter(model.Transform(split.TestSet));
 Console.WriteLine($"Held-out teacher-forced: log-loss {metrics.LogLoss:F3}, per-character accuracy {metrics.Accuracy:P1}");
 
-var predictor = model.LastTransformer;
+var predictor = model;
 int exact = 0;
 var mistakes = new List<string>();
 foreach (var pair in heldOut)
@@ -70,8 +67,8 @@ foreach (var pair in heldOut)
 
 // Where does the decoder look? Writing output character i of an n-letter word should attend to source position
 // n - i (position 0 is <BOS>): the anti-diagonal. Cross-attention is flattened (L, H, T, S); heads averaged.
-var rows = ml.Data.CreateEnumerable<CrossAttentionRow>(model.Transform(split.TestSet)).ToList();
-int layers = model.LastTransformer.Info.Architecture.Layers, heads = model.LastTransformer.Info.Architecture.Heads;
+var rows = ml.Data.CreateEnumerable<CrossAttentionRow>(model.Transform(split.TestSet), reuseRowObject: false).ToList();
+int layers = model.Info.Architecture.Layers, heads = model.Info.Architecture.Heads;
 for (int layer = 0; layer < layers; layer++)
 {
     int aligned = 0, total = 0;
@@ -110,6 +107,7 @@ internal sealed class CrossAttentionRow
 /// <summary>One line of names.txt.</summary>
 internal sealed class WordRow
 {
+    [LoadColumn(0)]
     public string Word { get; set; } = "";
 }
 
@@ -122,18 +120,19 @@ internal sealed class WordPair
 }
 
 // Expected output (a real run: libtorch 1.13 on CPU, 1 thread, Debian 12, x64; about 15-25 s of training on one
-// core). Only the seconds change from run to run; on one machine every other line repeats exactly (fixed seeds).
-// Another CPU or libtorch build may round differently, so the accuracy can move by a few words out of 170.
-// Read it as: the decoder's second layer attends from each output character to the source character it copies
-// (the anti-diagonal) 96% of the time, and most misses are doubled letters (llama -> amal, meerkat -> takrem).
+// idle core, longer on a busy machine as here). Only the seconds change from run to run; on one machine every other
+// line repeats exactly (fixed seeds). Another CPU or libtorch build may round differently, so the accuracy can move
+// by a few words out of 205. Read it as: the decoder's second layer attends from each output character to the
+// source character it copies (the anti-diagonal) 95% of the time, and most misses are doubled letters
+// (meerkat -> takrem, peccary -> yracep).
 //
-// 974 words, 170 held out; e.g. caracal -> lacarac
-// Trained 173,214 parameters for 100 epochs in 22 s; final train loss 0.009
-// Held-out teacher-forced: log-loss 0.061, per-character accuracy 98.5 %
-// Cross-attention layer 1: strongest source position is the character being copied for 65.7 % of output characters
-// Cross-attention layer 2: strongest source position is the character being copied for 96.4 % of output characters
+// 974 words, 205 held out; e.g. caracal -> lacarac
+// Trained 173,214 parameters for 100 epochs in 219 s; final train loss 0.018
+// Held-out teacher-forced: log-loss 0.075, per-character accuracy 97.8 %
+// Cross-attention layer 1: strongest source position is the character being copied for 72.0 % of output characters
+// Cross-attention layer 2: strongest source position is the character being copied for 95.5 % of output characters
 //   flycatcher -> rehctacylf
-//   hippopotamus -> sumatopopih
+//   hippopotamus -> sumatopoppih
 //   zebra -> arbez
-// Held-out exact match (greedy): 151/170 = 88.8 %
-// Some misses: hippopotamus -> sumatopopih (want sumatopoppih); kangaroo -> oragnak (want ooragnak); llama -> amal (want amall); meerkat -> takrem (want takreem); okapi -> ipaok (want ipako)
+// Held-out exact match (greedy): 181/205 = 88.3 %
+// Some misses: capybara -> arabyapac (want arabypac); cheetah -> htaeehc (want hateehc); meerkat -> takrem (want takreem); peccary -> yracep (want yraccep); potoroo -> oortotop (want oorotop)

@@ -1,19 +1,19 @@
-// Loading the command line's --data files: one example per line, or CSV/TSV with a header and named columns.
-using MLNet.Transformer.Data;
+// Loading the command line's --data files as ML.NET data views: one example per line (LoadFromEnumerable), or
+// CSV/TSV with a header and named columns (TextLoader).
+using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace MLNet.Transformer.Cli;
 
 internal static class DataLoading
 {
-    /// <summary>Token-id column the CLI's pipelines use for the text.</summary>
-    public const string TokensColumn = "Tokens";
-
-    /// <summary>Token-id column for the source text of encoder-decoder models.</summary>
-    public const string SourceIdsColumn = "SourceIds";
+    /// <summary>The text column of a plain text file (one example per line).</summary>
+    public const string DefaultTextColumn = "Text";
 
     /// <summary>
-    /// Loads <paramref name="path"/>: .csv and .tsv files are read with their header and <paramref name="column"/>
-    /// (default: the first column) names the text; any other file has one example per line in column "Text".
+    /// Loads <paramref name="path"/>: .csv and .tsv files are read with their header, every column as text, and
+    /// <paramref name="column"/> (default: the first column) names the text; any other file has one example per line
+    /// in column <paramref name="column"/> (default "Text"). <paramref name="sourceColumn"/> must be a header column.
     /// </summary>
     public static (IDataView Data, string TextColumn) Load(MLContext ml, string path, string? column, string? sourceColumn)
     {
@@ -25,16 +25,25 @@ internal static class DataLoading
         string ext = Path.GetExtension(path).ToLowerInvariant();
         if (ext is ".csv" or ".tsv")
         {
-            char sep = ext == ".tsv" ? '\t' : ',';
-            var view = ml.Data.LoadFromTextFile(path, new TextLoaderOptions { Separator = sep, HasHeader = true });
-            string text = column ?? view.Schema[0].Name;
-            _ = view.Schema[text];
+            char separator = ext == ".tsv" ? '\t' : ',';
+            string header = File.ReadLines(path).FirstOrDefault()
+                ?? throw new InvalidDataException($"--data: '{path}' is empty; a {ext} file needs a header line.");
+            string[] names = [.. header.TrimStart('\uFEFF').Split(separator).Select(n => n.Trim().Trim('"'))];
+            string text = column ?? names[0];
+            RequireColumn(names, text, "--column", path);
             if (sourceColumn is not null)
             {
-                _ = view.Schema[sourceColumn];
+                RequireColumn(names, sourceColumn, "--source-column", path);
             }
 
-            return (view, text);
+            var loader = ml.Data.CreateTextLoader(new TextLoader.Options
+            {
+                Separators = [separator],
+                HasHeader = true,
+                AllowQuoting = true,
+                Columns = [.. names.Select((n, i) => new TextLoader.Column(n, DataKind.String, i))],
+            });
+            return (loader.Load(path), text);
         }
 
         if (sourceColumn is not null)
@@ -42,6 +51,43 @@ internal static class DataLoading
             throw new ArgumentException($"--source-column needs a .csv or .tsv file with a header; '{path}' is a plain text file.");
         }
 
-        return (ml.Data.LoadFromTextLines(path, column ?? "Text"), column ?? "Text");
+        // One example per line, the whole line (no separator, quoting or comment rules); empty lines are no examples.
+        string name = column ?? DefaultTextColumn;
+        var definition = SchemaDefinition.Create(typeof(LineRow));
+        definition[nameof(LineRow.Text)].ColumnName = name;
+        return (ml.Data.LoadFromEnumerable(new Lines(path), definition), name);
+    }
+
+    /// <summary>
+    /// Every cursor gets its own reader of the file, so the view streams like a TextLoader's and cursors may run at
+    /// once (a LINQ chain over one File.ReadLines shares its reader between enumerations: one closes it under another).
+    /// </summary>
+    private sealed class Lines(string path) : IEnumerable<LineRow>
+    {
+        public IEnumerator<LineRow> GetEnumerator()
+        {
+            foreach (string line in File.ReadLines(path))
+            {
+                if (line.Length > 0)
+                {
+                    yield return new LineRow { Text = line };
+                }
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    private static void RequireColumn(string[] names, string name, string flag, string path)
+    {
+        if (!names.Contains(name, StringComparer.Ordinal))
+        {
+            throw new ArgumentException($"{flag}: '{path}' has no column '{name}' (columns: {string.Join(", ", names)}).");
+        }
+    }
+
+    private sealed class LineRow
+    {
+        public string Text { get; set; } = "";
     }
 }

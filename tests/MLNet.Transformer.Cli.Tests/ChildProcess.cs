@@ -37,8 +37,11 @@ internal static class ChildProcess
     /// <summary>Runs the CLI with <paramref name="args"/> in <paramref name="workingDirectory"/>.</summary>
     public static ProcessResult Cli(string workingDirectory, params string[] args) => Dotnet(workingDirectory, [CliDll, .. args]);
 
-    /// <summary>Runs `dotnet` with <paramref name="args"/>; single-threaded BLAS so results do not depend on the machine's load.</summary>
-    public static ProcessResult Dotnet(string workingDirectory, IReadOnlyList<string> args)
+    /// <summary>
+    /// Runs `dotnet` with <paramref name="args"/>; single-threaded BLAS so results do not depend on the machine's load.
+    /// <paramref name="environment"/> sets (or overrides) variables of the child.
+    /// </summary>
+    public static ProcessResult Dotnet(string workingDirectory, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
         {
@@ -57,6 +60,10 @@ internal static class ChildProcess
         start.Environment["OPENBLAS_NUM_THREADS"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

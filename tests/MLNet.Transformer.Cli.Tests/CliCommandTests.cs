@@ -1,9 +1,9 @@
 // End-to-end tests of the mlnet-transformer commands, each run as a real child process: train once (shared),
-// then score/evaluate/generate/info/attention/doctor on the saved .zip, cross-checked against the C# API.
+// then score/evaluate/generate/info/attention/doctor on the saved ML.NET .zip, cross-checked in process against
+// ML.NET (NextCharacterModel.Load + Transform).
 using System.Text.Json;
-using MLNet.Transformer.Data;
+using Microsoft.ML;
 using MLNet.Transformer.LanguageModeling;
-using MLNet.Transformer.Persistence;
 using MLNet.Transformer.TestKit;
 
 namespace MLNet.Transformer.Tests;
@@ -90,19 +90,21 @@ public sealed class CliCommandTests(TrainedCliModel trained)
         var cli = ScoreAll();
 
         var ml = new MLContext(0);
-        using var model = ml.Model.Load(trained.ModelPath, out _);
-        var scored = model.Transform(ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = FlycaText } }));
-        string[] slots = scored.Schema[NextCharacterColumns.Score].Annotations.GetValue<string[]>(Annotations.Kinds.SlotNames);
-        var row = ml.Data.CreateEnumerable<ScoreRow>(scored).Single();
+        var loaded = NextCharacterModel.Load(ml, trained.ModelPath);
+        var scored = loaded.Model.Transform(ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = FlycaText } }));
+        var slots = loaded.Info.Vocabulary;
+        var row = ml.Data.CreateEnumerable<ScoreRow>(scored, reuseRowObject: false).Single();
 
-        Assert.Equal(slots.Length, cli.Probabilities.Count);
-        for (int i = 0; i < slots.Length; i++)
+        Assert.Equal(slots.Count, row.Score.Length);
+        Assert.Equal(slots.Count, cli.Probabilities.Count);
+        for (int i = 0; i < slots.Count; i++)
         {
             Assert.Equal(BitConverter.SingleToInt32Bits(row.Score[i]), BitConverter.SingleToInt32Bits(cli.Probabilities[slots[i]]));
         }
 
         Assert.Equal(row.PredictedNextChar, cli.Predicted);
         Assert.Equal(slots[Array.IndexOf(row.Score, row.Score.Max())], cli.Predicted);
+        Assert.Equal(1.0, row.Score.Sum(p => (double)p), 1e-5);
     }
 
     [Fact]
@@ -123,10 +125,13 @@ public sealed class CliCommandTests(TrainedCliModel trained)
         Assert.InRange(accuracy, 0, top);
         Assert.InRange(top, accuracy, 1);
         Assert.Equal(5, m.GetProperty("topK").GetInt32());
+        Assert.Equal(TrainedCliModel.NamesPath, m.GetProperty("data").GetString()); // what the figures are over
 
         var ml = new MLContext(0);
-        using var model = ml.Model.Load(trained.ModelPath, out _);
-        var api = ml.LanguageModeling.Evaluate(model.Transform(ml.Data.LoadFromTextLines(TrainedCliModel.NamesPath)));
+        var loaded = NextCharacterModel.Load(ml, trained.ModelPath);
+        var rows = ml.Data.LoadFromEnumerable(lines.Select(l => new TextRow { Text = l }).ToArray());
+        var api = ml.MulticlassClassification.EvaluateNextCharacter(loaded.Model.Transform(rows));
+        Assert.Equal(lines.Length, api.Rows);
         Assert.Equal(api.LogLoss, logLoss, 1e-12);
         Assert.Equal(api.Accuracy, accuracy);
         Assert.Equal(api.TopKAccuracy, top);
@@ -156,10 +161,8 @@ public sealed class CliCommandTests(TrainedCliModel trained)
         Assert.Equal(a[0], a[1]);
         Assert.StartsWith("ca", a[0], StringComparison.Ordinal);
 
-        var ml = new MLContext(0);
-        using var loaded = ml.Model.Load(trained.ModelPath, out _);
-        var predictor = ((IEnumerable<ITransformer>)((LoadedModel)loaded).Model).OfType<NextCharacterPredictionTransformer>().Single();
-        Assert.Equal(a[0], predictor.Generate(new GenerationOptions { Prefix = "ca", Temperature = 0 })[0]);
+        var loaded = NextCharacterModel.Load(new MLContext(0), trained.ModelPath);
+        Assert.Equal(a[0], loaded.Generate(new GenerationOptions { Prefix = "ca", Temperature = 0 })[0]);
     }
 
     [Fact]

@@ -2,6 +2,8 @@
 // true source -> target model (word -> reversed word) from a CSV with --source-column.
 using System.Text;
 using System.Text.Json;
+using Microsoft.ML;
+using MLNet.Transformer.LanguageModeling;
 
 namespace MLNet.Transformer.Tests;
 
@@ -25,9 +27,9 @@ public sealed class CliEncoderDecoderTests : IDisposable
         Assert.True(architecture.GetProperty("causalEncoder").GetBoolean());
         Assert.True(architecture.GetProperty("causalCross").GetBoolean());
 
-        using var score = JsonDocument.Parse(Run("score", "--model", model, "--text", "flyca", "--json").StdOut);
-        float total = score.RootElement.GetProperty("candidates").EnumerateArray().Sum(c => c.GetProperty("probability").GetSingle());
-        Assert.InRange(total, 0f, 1.0001f);
+        // Every candidate: a distribution over the whole vocabulary, bit for bit what ML.NET computes in process.
+        using var score = JsonDocument.Parse(Run("score", "--model", model, "--text", "flyca", "--top", "1000", "--json").StdOut);
+        AssertScoresMatchInProcess(score.RootElement, model, new TextRow { Text = "flyca" });
 
         string page = _folder.File("ed.html");
         Run("attention", "--model", model, "--text", "flyca", "--out", page);
@@ -56,8 +58,18 @@ public sealed class CliEncoderDecoderTests : IDisposable
         using var generated = JsonDocument.Parse(Run("generate", "--model", model, "--source", "zebra", "--temperature", "0", "--count", "1", "--json").StdOut);
         Assert.Equal(1, generated.RootElement.GetProperty("samples").GetArrayLength());
 
-        using var scored = JsonDocument.Parse(Run("score", "--model", model, "--source", "zebra", "--text", "ar", "--json").StdOut);
+        using var scored = JsonDocument.Parse(Run("score", "--model", model, "--source", "zebra", "--text", "ar", "--top", "1000", "--json").StdOut);
         Assert.Equal(["<BOS>", "a", "r"], scored.RootElement.GetProperty("inputTokens").EnumerateArray().Select(t => t.GetString()));
+        AssertScoresMatchInProcess(scored.RootElement, model, new ReverseRow { Word = "zebra", Reversed = "ar" });
+
+        // The source matters: another source gives other probabilities.
+        using var other = JsonDocument.Parse(Run("score", "--model", model, "--source", "apple", "--text", "ar", "--top", "1000", "--json").StdOut);
+        Assert.NotEqual(Probabilities(scored.RootElement), Probabilities(other.RootElement));
+
+        // evaluate reads both columns of the CSV: every row, every target character plus its EOS.
+        using var evaluation = JsonDocument.Parse(Run("evaluate", "--model", model, "--data", data, "--json").StdOut);
+        Assert.Equal(200, evaluation.RootElement.GetProperty("rows").GetInt64());
+        Assert.Equal(File.ReadLines(TrainedCliModel.NamesPath).Take(200).Sum(w => w.Length + 1), evaluation.RootElement.GetProperty("tokens").GetInt64());
 
         var noSource = ChildProcess.Cli(_folder.Path, "score", "--model", model, "--text", "ar");
         Assert.NotEqual(0, noSource.ExitCode);
@@ -65,6 +77,52 @@ public sealed class CliEncoderDecoderTests : IDisposable
     }
 
     public void Dispose() => _folder.Dispose();
+
+    /// <summary>
+    /// The CLI's candidates (all of them) sum to 1 within 1e-5 and equal, bit for bit, the Score column ML.NET
+    /// computes in process from the loaded zip for <paramref name="row"/>.
+    /// </summary>
+    private static void AssertScoresMatchInProcess<TRow>(JsonElement cli, string model, TRow row)
+        where TRow : class
+    {
+        var probabilities = Probabilities(cli);
+        Assert.Equal(1.0, probabilities.Values.Sum(p => (double)p), 1e-5);
+
+        var ml = new MLContext(0);
+        var loaded = NextCharacterModel.Load(ml, model);
+        var scored = loaded.Model.Transform(ml.Data.LoadFromEnumerable(new[] { row }));
+        var inProcess = ml.Data.CreateEnumerable<ScoreRow>(scored, reuseRowObject: false).Single();
+        Assert.Equal(loaded.Info.Vocabulary.Count, inProcess.Score.Length);
+        Assert.Equal(inProcess.Score.Length, probabilities.Count);
+        for (int i = 0; i < inProcess.Score.Length; i++)
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(inProcess.Score[i]), BitConverter.SingleToInt32Bits(probabilities[loaded.Info.Vocabulary[i]]));
+        }
+
+        Assert.Equal(inProcess.PredictedNextChar, cli.GetProperty("predictedNextChar").GetString());
+    }
+
+    private static Dictionary<string, float> Probabilities(JsonElement cli) => cli.GetProperty("candidates").EnumerateArray()
+        .ToDictionary(c => c.GetProperty("token").GetString()!, c => c.GetProperty("probability").GetSingle());
+
+    public sealed class TextRow
+    {
+        public string Text { get; set; } = "";
+    }
+
+    public sealed class ReverseRow
+    {
+        public string Word { get; set; } = "";
+
+        public string Reversed { get; set; } = "";
+    }
+
+    public sealed class ScoreRow
+    {
+        public string PredictedNextChar { get; set; } = "";
+
+        public float[] Score { get; set; } = [];
+    }
 
     private ProcessResult Run(params string[] args)
     {

@@ -19,6 +19,9 @@ public sealed class CliErrorTests : IDisposable
         { "value not among choices", ["train", "--data", "{names}", "--out", "m.zip", "--model", "lstm"], ["lstm", "decoder"] },
         { "missing required option", ["score", "--text", "ab"], ["--model"] },
         { "unknown command", ["frobnicate"], ["frobnicate"] },
+        { "unknown CSV column", ["train", "--data", "{csv}", "--column", "Nome", "--out", "m.zip"], ["--column", "people.csv", "Nome", "Name"] },
+        { "row longer than --max-length", ["train", "--data", "{csv}", "--column", "Name", "--max-length", "6", "--epochs", "1", "--out", "m.zip"], ["--data", "people.csv", "'Name'", "--max-length", "--length-policy"] },
+        { "--out is a folder", ["train", "--data", "{csv}", "--column", "Name", "--epochs", "1", "--quiet", "--out", "{folder}"], ["--out", "m-folder"] },
     };
 
     [Theory]
@@ -33,6 +36,7 @@ public sealed class CliErrorTests : IDisposable
         Assert.All(mentions, m => Assert.Contains(m, line, StringComparison.OrdinalIgnoreCase));
         Assert.Equal("", r.StdOut.Trim());
         Assert.False(File.Exists(_folder.File("m.zip")), "no model is saved when training fails");
+        Assert.Empty(Directory.GetFiles(_folder.Path, "*.tmp", SearchOption.AllDirectories)); // nor a partial one
     }
 
     [Theory]
@@ -54,6 +58,14 @@ public sealed class CliErrorTests : IDisposable
     {
         string corrupt = _folder.File("corrupt.zip");
         File.WriteAllText(corrupt, "this is a text file, not a zip archive\n");
-        return [.. args.Select(a => a.Replace("{names}", TrainedCliModel.NamesPath, StringComparison.Ordinal).Replace("{corrupt}", corrupt, StringComparison.Ordinal))];
+        string csv = _folder.File("people.csv");
+        File.WriteAllText(csv, CliDataOptionsTests.PeopleCsv);
+        string folder = _folder.File("m-folder");
+        Directory.CreateDirectory(folder);
+        return [.. args.Select(a => a
+            .Replace("{names}", TrainedCliModel.NamesPath, StringComparison.Ordinal)
+            .Replace("{corrupt}", corrupt, StringComparison.Ordinal)
+            .Replace("{csv}", csv, StringComparison.Ordinal)
+            .Replace("{folder}", folder, StringComparison.Ordinal))];
     }
 }

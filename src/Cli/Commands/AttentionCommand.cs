@@ -1,6 +1,7 @@
 // `attention`: score one text and write its attention of every layer and head as a self-contained HTML page
 // (and optionally bertviz JSON).
 using System.CommandLine;
+using Microsoft.ML;
 using MLNet.Transformer.Visualization;
 
 namespace MLNet.Transformer.Cli.Commands;
@@ -18,11 +19,11 @@ internal static class AttentionCommand
         cmd.SetAction(parse =>
         {
             var ml = new MLContext(0);
-            using var loaded = new Pipelines.LoadedModel(ml, parse.GetValue(model)!);
+            var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
             string t = parse.GetValue(text)!;
-            var a = loaded.Predictor.Info.Architecture;
+            var a = loaded.Info.Architecture;
             string title = $"'{t}' - {a.Kind} {a.Layers} layer(s) x {a.Heads} head(s), d_model {a.ModelDim}";
-            var data = AttentionColumns.Read(loaded.Score([t], parse.GetValue(source)), 0, title);
+            var data = AttentionColumns.Read(loaded.Score(ml, [t], parse.GetValue(source)), loaded.Info, 0, title);
             string outPath = parse.GetValue(output)!;
             AttentionPage.Write(data, outPath);
             string? jsonPath = parse.GetValue(bertviz);

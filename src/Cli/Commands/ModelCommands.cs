@@ -1,8 +1,9 @@
-// Commands over a saved model .zip: evaluate, score, generate, info, export-onnx (info also reads exported .onnx files).
+// Commands over a saved ML.NET model .zip: evaluate, score, generate, info, export-onnx (info also reads exported
+// .onnx files). Scoring runs the loaded ML.NET chain; none of them needs the native training engine.
 using System.CommandLine;
 using System.Globalization;
 using Google.Protobuf;
-using MLNet.Transformer.Data;
+using Microsoft.ML;
 using MLNet.Transformer.LanguageModeling;
 using MLNet.Transformer.Onnx;
 
@@ -16,17 +17,35 @@ internal static class ModelCommands
     {
         var model = ModelOption();
         var data = new Option<string>("--data") { Description = "Text to evaluate on (same format as train's --data).", Required = true };
-        var column = new Option<string?>("--column") { Description = "CSV/TSV text column." };
-        var cmd = new Command("evaluate", "Log-loss, perplexity, accuracy and top-5 accuracy over every character (EOS included).") { model, data, column };
+        var column = new Option<string?>("--column") { Description = "CSV/TSV text column (default: the model's text column)." };
+        var cmd = new Command("evaluate", "Log-loss, perplexity, accuracy and top-5 accuracy over every character (EOS included) of every row of --data.") { model, data, column };
         cmd.SetAction(parse =>
         {
             var ml = new MLContext(0);
-            using var loaded = new Pipelines.LoadedModel(ml, parse.GetValue(model)!);
-            var (view, _) = DataLoading.Load(ml, parse.GetValue(data)!, parse.GetValue(column) ?? loaded.TextColumn, sourceColumn: null);
-            var metrics = ml.LanguageModeling.Evaluate(loaded.Chain.Transform(view));
-            var result = new { metrics.LogLoss, metrics.Perplexity, metrics.BitsPerCharacter, metrics.Accuracy, TopKAccuracy = metrics.TopKAccuracy, metrics.TopK, metrics.Tokens, metrics.Rows };
+            var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
+            string path = parse.GetValue(data)!;
+            var (view, textColumn) = DataLoading.Load(ml, path, parse.GetValue(column) ?? loaded.Info.TextColumnName, loaded.Info.SourceColumnName);
+            if (textColumn != loaded.Info.TextColumnName)
+            {
+                view = ml.Transforms.CopyColumns(loaded.Info.TextColumnName, textColumn).Fit(view).Transform(view);
+            }
+
+            var metrics = ml.MulticlassClassification.EvaluateNextCharacter(loaded.Loaded.Model.Transform(view));
+            var result = new
+            {
+                data = path,
+                textColumn,
+                metrics.LogLoss,
+                metrics.Perplexity,
+                metrics.BitsPerCharacter,
+                metrics.Accuracy,
+                metrics.TopKAccuracy,
+                metrics.TopK,
+                metrics.Tokens,
+                metrics.Rows,
+            };
             CliHost.Output(parse, result, () => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"log-loss {metrics.LogLoss:F4} nats/char  perplexity {metrics.Perplexity:F3}  accuracy {metrics.Accuracy:P1}  top-{metrics.TopK} {metrics.TopKAccuracy:P1}  ({metrics.Tokens:N0} characters, {metrics.Rows:N0} rows)")));
+                $"log-loss {metrics.LogLoss:F4} nats/char  perplexity {metrics.Perplexity:F3}  accuracy {metrics.Accuracy:P1}  top-{metrics.TopK} {metrics.TopKAccuracy:P1}  over {metrics.Tokens:N0} characters (EOS included) of all {metrics.Rows:N0} rows of {path}, column '{textColumn}'")));
         });
         return cmd;
     }
@@ -41,44 +60,37 @@ internal static class ModelCommands
         cmd.SetAction(parse =>
         {
             var ml = new MLContext(0);
-            using var loaded = new Pipelines.LoadedModel(ml, parse.GetValue(model)!);
-            var scored = loaded.Score([parse.GetValue(text)!], parse.GetValue(source));
-            var s = scored.Schema;
-            var cols = new[] { NextCharacterColumns.PredictedNextChar, NextCharacterColumns.Score, NextCharacterColumns.InputTokens, NextCharacterColumns.PredictedTokens, NextCharacterColumns.LogLoss }
-                .Select(n => s[n]).ToArray();
-            using var cursor = scored.GetRowCursor(cols);
-            cursor.MoveNext();
-            string next = "";
-            float[] score = [];
-            string[] inputs = [], preds = [];
-            double loss = 0;
-            cursor.GetGetter<string>(cols[0])(ref next);
-            cursor.GetGetter<float[]>(cols[1])(ref score);
-            cursor.GetGetter<string[]>(cols[2])(ref inputs);
-            cursor.GetGetter<string[]>(cols[3])(ref preds);
-            cursor.GetGetter<double>(cols[4])(ref loss);
-            var slots = cols[1].Annotations.GetValue<string[]>(Annotations.Kinds.SlotNames);
-            var candidates = score.Select((p, i) => (Token: slots[i], Probability: p)).OrderByDescending(x => x.Probability).Take(Math.Max(1, parse.GetValue(top))).ToArray();
+            var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
+            var scored = loaded.Score(ml, [parse.GetValue(text)!], parse.GetValue(source));
+            var row = ml.Data.CreateEnumerable<ScoredRow>(scored, reuseRowObject: false).Single();
+            var vocabulary = loaded.Info.Vocabulary;
+            if (row.Score.Length != vocabulary.Count)
+            {
+                throw new InvalidDataException($"--model: '{loaded.Path}' scores {row.Score.Length} tokens but its vocabulary has {vocabulary.Count}.");
+            }
+
+            var candidates = row.Score.Select((p, i) => (Token: vocabulary[i], Probability: p)).OrderByDescending(x => x.Probability).Take(Math.Max(1, parse.GetValue(top))).ToArray();
             var result = new
             {
                 text = parse.GetValue(text),
-                predictedNextChar = next,
+                source = parse.GetValue(source),
+                predictedNextChar = row.PredictedNextChar,
                 candidates = candidates.Select(c => new { token = c.Token, probability = c.Probability }),
-                inputTokens = inputs,
-                teacherForcedPredictions = preds,
-                logLoss = loss,
+                inputTokens = row.InputTokens,
+                teacherForcedPredictions = row.PredictedTokens,
+                logLoss = row.LogLoss,
             };
             CliHost.Output(parse, result, () =>
             {
                 var c = CultureInfo.InvariantCulture;
-                Console.WriteLine($"'{parse.GetValue(text)}' -> next character '{next}'");
+                Console.WriteLine($"'{parse.GetValue(text)}' -> next character '{row.PredictedNextChar}'");
                 foreach (var (token, p) in candidates)
                 {
                     Console.WriteLine(string.Create(c, $"  {token,-6} {p,7:P2}  {new string('#', (int)Math.Round(p * 40))}"));
                 }
 
-                Console.WriteLine($"teacher-forced: {string.Join(' ', inputs.Zip(preds, (i, p) => $"{i}->{p}"))}");
-                Console.WriteLine(string.Create(c, $"row log-loss {loss:F4} nats/char"));
+                Console.WriteLine($"teacher-forced: {string.Join(' ', row.InputTokens.Zip(row.PredictedTokens, (i, p) => $"{i}->{p}"))}");
+                Console.WriteLine(string.Create(c, $"row log-loss {row.LogLoss:F4} nats/char"));
             });
         });
         return cmd;
@@ -98,7 +110,7 @@ internal static class ModelCommands
         cmd.SetAction(parse =>
         {
             var ml = new MLContext(0);
-            using var loaded = new Pipelines.LoadedModel(ml, parse.GetValue(model)!);
+            var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
             var options = new GenerationOptions
             {
                 Prefix = parse.GetValue(prefix)!,
@@ -109,7 +121,7 @@ internal static class ModelCommands
                 Seed = parse.GetValue(seed),
                 MaximumLength = parse.GetValue(maxLength),
             };
-            var words = loaded.Predictor.Generate(options);
+            var words = loaded.Loaded.Generate(options);
             CliHost.Output(parse, new { samples = words, options }, () =>
             {
                 foreach (string w in words)
@@ -130,15 +142,15 @@ internal static class ModelCommands
             string path = parse.GetValue(model)!;
             if (IsOnnx(path))
             {
-                DescribeOnnx(parse, ReadOnnx(path), textColumn: null, h: null);
+                DescribeOnnx(parse, ReadOnnx(path), textColumn: null, sourceColumn: null, h: null);
                 return;
             }
 
             var ml = new MLContext(0);
-            using var loaded = new Pipelines.LoadedModel(ml, path);
-            // What export-onnx would write: read back through the same checks as a file.
-            var onnx = OnnxModelFile.Read(loaded.Predictor.ToOnnx().ToByteArray(), path);
-            DescribeOnnx(parse, onnx, loaded.TextColumn, loaded.Predictor.History);
+            var loaded = ModelFile.Load(ml, path);
+            // What export-onnx writes (token ids, symbolic batch), from the weights inside the zip.
+            var onnx = OnnxModelFile.Read(OnnxExporter.Export(loaded.Info, loaded.Loaded.Onnx.State).ToByteArray(), path);
+            DescribeOnnx(parse, onnx, loaded.Info.TextColumnName, loaded.Info.SourceColumnName, loaded.History);
         });
         return cmd;
     }
@@ -155,9 +167,10 @@ internal static class ModelCommands
         cmd.SetAction(parse =>
         {
             var ml = new MLContext(0);
-            using var loaded = new Pipelines.LoadedModel(ml, parse.GetValue(model)!);
+            var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
             string path = parse.GetValue(output)!;
-            loaded.Predictor.SaveOnnx(path, parse.GetValue(lean) ? OnnxExportOptions.NextTokenOnly : null);
+            // The token-id model with a symbolic batch (the zip holds the code-point, batch-of-one variant ML.NET runs).
+            OnnxExporter.Save(OnnxExporter.Export(loaded.Info, loaded.Loaded.Onnx.State, parse.GetValue(lean) ? OnnxExportOptions.NextTokenOnly : null), path);
             var written = ReadOnnx(path);
             var result = new { file = path, bytes = new FileInfo(path).Length, opset = written.Opset, inputs = written.Inputs, outputs = written.Outputs };
             CliHost.Output(parse, result, () =>
@@ -189,7 +202,7 @@ internal static class ModelCommands
         }
     }
 
-    private static void DescribeOnnx(ParseResult parse, OnnxModelFile onnx, string? textColumn, TrainingHistory? h)
+    private static void DescribeOnnx(ParseResult parse, OnnxModelFile onnx, string? textColumn, string? sourceColumn, TrainingHistory? h)
     {
         var info = onnx.Info;
         var a = info.Architecture;
@@ -200,6 +213,7 @@ internal static class ModelCommands
             parameters,
             architecture = a,
             textColumn,
+            sourceColumn,
             vocabulary = info.Vocabulary,
             sourceVocabulary = info.SourceVocabulary,
             trainedOn = info.TrainedOn,
@@ -208,13 +222,15 @@ internal static class ModelCommands
             bestEpoch = h?.BestEpoch,
             bestValidationLoss = h?.BestValidationLoss,
             trainingSeconds = h?.TrainingSeconds,
+            truncatedRows = h?.TruncatedRows,
+            skippedRows = h?.SkippedRows,
         };
         CliHost.Output(parse, result, () =>
         {
             var c = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Create(c, $"{a.Kind}: {parameters:N0} parameters, d_model {a.ModelDim}, {a.Heads} heads, {a.Layers} layer(s){(a.Kind == Engine.ModelKind.EncoderDecoder ? $" + {a.EncoderLayers} encoder layer(s)" : "")}, feed-forward {a.FeedForwardDim}, {(a.NormFirst ? "Pre-LN" : "Post-LN")}, {a.Activation}, dropout {a.Dropout}, max length {a.MaxLength}"));
             Console.WriteLine($"vocabulary ({info.Vocabulary.Count}): {string.Join(' ', info.Vocabulary)}");
-            Console.WriteLine(textColumn is null ? $"trained on {info.TrainedOn}" : $"text column '{textColumn}', trained on {info.TrainedOn}");
+            Console.WriteLine(textColumn is null ? $"trained on {info.TrainedOn}" : $"text column '{textColumn}'{(sourceColumn is null ? "" : $", source column '{sourceColumn}'")}, trained on {info.TrainedOn}");
             Console.WriteLine(string.Create(c, $"ONNX opset {onnx.Opset}; inputs: {string.Join("; ", onnx.Inputs)}"));
             Console.WriteLine($"ONNX outputs: {string.Join("; ", onnx.Outputs)}");
             if (h is not null)
@@ -222,5 +238,19 @@ internal static class ModelCommands
                 Console.WriteLine(string.Create(c, $"{h.Epochs.Count} epochs in {h.TrainingSeconds:F1} s; best validation loss {h.BestValidationLoss?.ToString("F4", c) ?? "n/a"} at epoch {h.BestEpoch?.ToString(c) ?? "-"}"));
             }
         });
+    }
+
+    /// <summary>The scoring columns `score` reads back.</summary>
+    private sealed class ScoredRow
+    {
+        public string PredictedNextChar { get; set; } = "";
+
+        public float[] Score { get; set; } = [];
+
+        public string[] InputTokens { get; set; } = [];
+
+        public string[] PredictedTokens { get; set; } = [];
+
+        public double LogLoss { get; set; }
     }
 }

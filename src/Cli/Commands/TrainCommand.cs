@@ -1,6 +1,8 @@
-// `train`: tokenize a text file, train a decoder-only or encoder-decoder next-character model, save the .zip.
+// `train`: load a text file through ML.NET, train a decoder-only or encoder-decoder next-character model on its text
+// column, save the ML.NET .zip.
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.ML;
 using MLNet.Transformer.LanguageModeling;
 
 namespace MLNet.Transformer.Cli.Commands;
@@ -36,14 +38,16 @@ internal static class TrainCommand
         var validation = new Option<double>("--validation-fraction") { Description = "Held-out fraction for validation loss and early stopping.", DefaultValueFactory = _ => 0.2 };
         var patience = new Option<int>("--patience") { Description = "Early-stopping patience in epochs (0 = off).", DefaultValueFactory = _ => 0 };
         var maxLength = new Option<int>("--max-length") { Description = "Longest row in tokens (BOS/EOS included).", DefaultValueFactory = _ => 64 };
-        var lower = new Option<bool>("--lowercase") { Description = "Lower-case the text before tokenizing." };
+        var lengthPolicy = new Option<string>("--length-policy") { Description = "Rows longer than --max-length: throw, truncate or skip.", DefaultValueFactory = _ => "throw" };
+        lengthPolicy.AcceptOnlyFromAmong("throw", "truncate", "skip");
+        var lower = new Option<bool>("--lower-case", "--lowercase") { Description = "Lower-case the text before splitting it into characters." };
         var output = new Option<string>("--out") { Description = "Where to save the model .zip.", Required = true };
         var plot = new Option<string?>("--plot") { Description = "Write the loss curves to this SVG file." };
 
         var cmd = new Command("train", "Train a next-character transformer and save it as a .zip.")
         {
             data, column, sourceColumn, model, layers, heads, dim, ff, dropout, normFirst, activation, epochs, batch, lr, warmup,
-            schedule, weightDecay, clip, seed, device, threads, validation, patience, maxLength, lower, output, plot,
+            schedule, weightDecay, clip, seed, device, threads, validation, patience, maxLength, lengthPolicy, lower, output, plot,
         };
         cmd.SetAction(parse =>
         {
@@ -58,8 +62,10 @@ internal static class TrainCommand
 
             TransformerTrainerOptions options = kind == "decoder"
                 ? new TransformerDecoderTrainerOptions()
-                : new TransformerEncoderDecoderTrainerOptions { SourceColumnName = src is null ? null : DataLoading.SourceIdsColumn };
-            options.TokensColumnName = DataLoading.TokensColumn;
+                : new TransformerEncoderDecoderTrainerOptions { SourceColumnName = src };
+            options.TextColumnName = textColumn;
+            options.LowerCase = parse.GetValue(lower);
+            options.LengthPolicy = Enum.Parse<LengthPolicy>(parse.GetValue(lengthPolicy)!, ignoreCase: true);
             options.Layers = parse.GetValue(layers);
             options.Heads = parse.GetValue(heads);
             options.ModelDimension = parse.GetValue(dim);
@@ -83,15 +89,13 @@ internal static class TrainCommand
             options.MaximumLength = parse.GetValue(maxLength);
 
             ValidateAsFlags(options);
-            var tokenizer = new CharacterTokenizerOptions(parse.GetValue(lower), parse.GetValue(maxLength) + 1);
-            var pipeline = Pipelines.NextCharacter(ml, options, textColumn, src, tokenizer);
             using var progress = new TrainingProgressView(parse.GetValue(CliHost.Quiet), parse.GetValue(CliHost.Json), options.Epochs);
             options.Progress = progress;
-            using var fitted = progress.Run(() => pipeline.Fit(view));
+            var trainer = ml.MulticlassClassification.Trainers.Transformer(options);
+            var predictor = progress.Run(() => FitAsFlags(trainer, view, parse.GetValue(data)!));
             string outPath = parse.GetValue(output)!;
-            ml.Model.Save(fitted, view.Schema, outPath);
-            var predictor = fitted.LastTransformer;
             var history = predictor.History!;
+            ModelFile.Save(ml, predictor, view.Schema, history, outPath);
             if (parse.GetValue(plot) is { } plotPath)
             {
                 Plots.WriteLossPlot(history, plotPath, $"{kind} L{options.Layers} H{options.Heads} d{options.ModelDimension}");
@@ -102,6 +106,9 @@ internal static class TrainCommand
             {
                 model = Path.GetFullPath(outPath),
                 kind,
+                data = parse.GetValue(data),
+                textColumn,
+                sourceColumn = src,
                 parameters = predictor.ParameterCount,
                 device = predictor.Info.TrainedOn,
                 vocabularySize = predictor.Info.Vocabulary.Count,
@@ -112,6 +119,8 @@ internal static class TrainCommand
                 bestValidationLoss = history.BestValidationLoss,
                 stoppedEarly = history.StoppedEarly,
                 restoredBestWeights = history.RestoredBestWeights,
+                truncatedRows = history.TruncatedRows,
+                skippedRows = history.SkippedRows,
                 trainingSeconds = history.TrainingSeconds,
                 secondsPerEpoch = history.TrainingSeconds / history.Epochs.Count,
             };
@@ -120,6 +129,11 @@ internal static class TrainCommand
                 var c = CultureInfo.InvariantCulture;
                 Console.WriteLine(string.Create(c, $"Trained {kind} ({predictor.ParameterCount:N0} parameters) on {predictor.Info.TrainedOn} in {history.TrainingSeconds:F1} s ({history.TrainingSeconds / history.Epochs.Count:F3} s/epoch)."));
                 Console.WriteLine(string.Create(c, $"Final train loss {last.TrainLoss:F4}, validation loss {(last.ValidationLoss is double v ? v.ToString("F4", c) : "n/a")}; best validation {(history.BestValidationLoss is double b ? b.ToString("F4", c) : "n/a")} at epoch {history.BestEpoch?.ToString(c) ?? "-"}{(history.RestoredBestWeights ? " (weights restored)" : "")}."));
+                if (history.TruncatedRows + history.SkippedRows > 0)
+                {
+                    Console.WriteLine(string.Create(c, $"Rows longer than --max-length {options.MaximumLength}: {history.TruncatedRows} truncated, {history.SkippedRows} skipped."));
+                }
+
                 Console.WriteLine($"Saved {Path.GetFullPath(outPath)}");
             });
         });
@@ -145,7 +159,24 @@ internal static class TrainCommand
         [nameof(TransformerTrainerOptions.Threads)] = "--threads",
         [nameof(TransformerTrainerOptions.ValidationFraction)] = "--validation-fraction",
         [nameof(TransformerTrainerOptions.EarlyStoppingPatience)] = "--patience",
+        [nameof(TransformerTrainerOptions.LengthPolicy)] = "--length-policy",
     };
+
+    /// <summary>Fits, naming the data file and the command-line flags in a too-long-row error instead of the C# options.</summary>
+    private static NextCharacterPredictionTransformer FitAsFlags(TransformerTrainerBase trainer, IDataView view, string path)
+    {
+        try
+        {
+            return trainer.Fit(view);
+        }
+        catch (ArgumentOutOfRangeException e) when (e.Message.Contains(nameof(TransformerTrainerOptions.LengthPolicy), StringComparison.Ordinal))
+        {
+            string message = e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal)
+                .Replace(nameof(TransformerTrainerOptions.MaximumLength), "--max-length", StringComparison.Ordinal)
+                .Replace("set LengthPolicy to Truncate or Skip", "pass --length-policy truncate or skip", StringComparison.Ordinal);
+            throw new ArgumentException($"--data '{path}': {message}", e);
+        }
+    }
 
     /// <summary>Validates the options, naming the offending command-line flag instead of the C# option.</summary>
     private static void ValidateAsFlags(TransformerTrainerOptions options)

@@ -1,0 +1,134 @@
+// A model .zip on the command line: ML.NET's own format (mlContext.Model.Save), loaded through
+// NextCharacterModel.Load, with errors naming --model; plus the training record the CLI keeps next to the chain.
+using System.IO.Compression;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.Transformer.IO;
+using MLNet.Transformer.LanguageModeling;
+
+namespace MLNet.Transformer.Cli;
+
+/// <summary>A loaded model .zip: the ML.NET chain, its description and the training record `train` stored with it.</summary>
+internal sealed class ModelFile
+{
+    /// <summary>Zip entry where `train` keeps the training history (ML.NET ignores entries it does not know).</summary>
+    public const string HistoryEntry = "MLNet.Transformer.Cli/TrainingHistory.json";
+
+    private ModelFile(string path, LoadedNextCharacterModel loaded, TrainingHistory? history)
+    {
+        Path = path;
+        Loaded = loaded;
+        History = history;
+    }
+
+    public string Path { get; }
+
+    public LoadedNextCharacterModel Loaded { get; }
+
+    public NextCharacterModelInfo Info => Loaded.Info;
+
+    /// <summary>The training record, when the zip was written by `train`.</summary>
+    public TrainingHistory? History { get; }
+
+    /// <summary>Loads <paramref name="path"/>; every failure names --model and the file.</summary>
+    public static ModelFile Load(MLContext ml, string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"--model: file '{path}' not found.", path);
+        }
+
+        try
+        {
+            var loaded = NextCharacterModel.Load(ml, path);
+            return new ModelFile(path, loaded, ReadHistory(path));
+        }
+        catch (Exception e) when (e is ModelFormatException or InvalidDataException or JsonException)
+        {
+            // The library's message may not say which file: name it, as every other --model error does.
+            string message = e.Message.StartsWith(path, StringComparison.Ordinal) ? e.Message[path.Length..].TrimStart(':', ' ') : e.Message;
+            throw new InvalidDataException($"--model: '{path}' is not a valid model: {message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as an ML.NET zip with the training record, through a temporary file in the
+    /// same folder and a rename: a failed save leaves no partial file and an existing file untouched.
+    /// </summary>
+    public static void Save(MLContext ml, ITransformer model, DataViewSchema inputSchema, TrainingHistory? history, string path)
+    {
+        using var buffer = new MemoryStream();
+        ml.Model.Save(model, inputSchema, buffer);
+        if (history is not null)
+        {
+            using var zip = new ZipArchive(buffer, ZipArchiveMode.Update, leaveOpen: true);
+            using var entry = zip.CreateEntry(HistoryEntry).Open();
+            JsonSerializer.Serialize(entry, history, CliHost.JsonOptions);
+        }
+
+        try
+        {
+            AtomicFile.Write(path, stream =>
+            {
+                buffer.Position = 0;
+                buffer.CopyTo(stream);
+            });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"--out: cannot write '{path}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Scores <paramref name="texts"/> (one row each); <paramref name="source"/> feeds a model with a source column.</summary>
+    public IDataView Score(MLContext ml, IReadOnlyList<string> texts, string? source)
+    {
+        IDataView input;
+        if (!Info.HasSource)
+        {
+            var definition = SchemaDefinition.Create(typeof(TextRow));
+            definition[nameof(TextRow.Text)].ColumnName = Info.TextColumnName;
+            input = ml.Data.LoadFromEnumerable(texts.Select(t => new TextRow { Text = t }), definition);
+        }
+        else
+        {
+            if (source is null)
+            {
+                throw new ArgumentException($"--source: this encoder-decoder model reads its source from column '{Info.SourceColumnName}'; give the source text with --source.");
+            }
+
+            var definition = SchemaDefinition.Create(typeof(SourceRow));
+            definition[nameof(SourceRow.Text)].ColumnName = Info.TextColumnName;
+            definition[nameof(SourceRow.Source)].ColumnName = Info.SourceColumnName!;
+            input = ml.Data.LoadFromEnumerable(texts.Select(t => new SourceRow { Text = t, Source = source }), definition);
+        }
+
+        return Loaded.Model.Transform(input);
+    }
+
+    private static TrainingHistory? ReadHistory(string path)
+    {
+        using var zip = ZipFile.OpenRead(path);
+        var entry = zip.GetEntry(HistoryEntry);
+        if (entry is null)
+        {
+            return null;
+        }
+
+        using var stream = entry.Open();
+        return JsonSerializer.Deserialize<TrainingHistory>(stream, CliHost.JsonOptions);
+    }
+
+    internal sealed class TextRow
+    {
+        public string Text { get; set; } = "";
+    }
+
+    internal sealed class SourceRow
+    {
+        public string Text { get; set; } = "";
+
+        public string Source { get; set; } = "";
+    }
+}

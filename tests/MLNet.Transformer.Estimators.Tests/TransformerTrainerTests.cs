@@ -169,6 +169,7 @@ public class TransformerTrainerTests
         o.LengthPolicy = LengthPolicy.Skip;
         var skipped = NamesData.Trainer(ml, o).Fit(NamesData.View(ml, words));
         Assert.Equal((2, 0), (skipped.History!.SkippedRows, skipped.History.TruncatedRows));
+        Assert.Equal(["a", "c", "d", "g", "o", "t"], skipped.Info.Vocabulary.Skip(4));   // skipped rows add no character
 
         var allLong = Assert.Throws<ArgumentException>(() => NamesData.Trainer(ml, o).Fit(NamesData.View(ml, ["caterpillar", "hippopotamus"])));
         Assert.Contains("Every training row is longer than MaximumLength (6)", allLong.Message, StringComparison.Ordinal);

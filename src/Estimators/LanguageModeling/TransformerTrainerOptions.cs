@@ -103,7 +103,11 @@ public class TransformerTrainerOptions
     /// <summary>Feed-forward activation.</summary>
     public TransformerActivation Activation { get; set; } = TransformerActivation.Relu;
 
-    /// <summary>Longest token sequence (BOS and EOS included) the model trains on: rows with more than MaximumLength - 2 characters follow <see cref="LengthPolicy"/>; scoring reads the first MaximumLength - 1 characters of longer texts.</summary>
+    /// <summary>
+    /// The most positions the model reads: &lt;BOS&gt; and up to MaximumLength - 1 characters (EOS is only a target).
+    /// Training rows with more characters (or sources with more than MaximumLength - 2) follow <see cref="LengthPolicy"/>;
+    /// scoring reads the first MaximumLength - 1 characters of a longer text.
+    /// </summary>
     public int MaximumLength { get; set; } = Defaults.MaximumLength;
 
     /// <summary>Passes over the training data.</summary>

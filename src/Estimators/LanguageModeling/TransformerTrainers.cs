@@ -65,9 +65,12 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
 
         var validTexts = Options.ValidationSet is { } validationSet ? ReadTexts(validationSet, "ValidationSet") : null;
         var initial = Options.InitialModelPath is { } initialPath ? ReadInitialModel(initialPath) : null;
-        var vocab = initial is null ? LearnVocabulary(texts.Select(t => t.Text)) : new CharacterVocabulary(initial.Info.Vocabulary);
+
+        // The vocabulary comes from the rows that are trained on: a row left out by LengthPolicy.Skip adds no character.
+        var kept = Options.LengthPolicy == LengthPolicy.Skip ? texts.Where(t => !TooLong(t)).ToList() : texts;
+        var vocab = initial is null ? LearnVocabulary(kept.Select(t => t.Text)) : new CharacterVocabulary(initial.Info.Vocabulary);
         var srcVocab = SourceColumnName is null ? null
-            : initial is null ? LearnVocabulary(texts.Select(t => t.Source!)) : new CharacterVocabulary(initial.Info.SourceVocabulary!);
+            : initial is null ? LearnVocabulary(kept.Select(t => t.Source!)) : new CharacterVocabulary(initial.Info.SourceVocabulary!);
         var lengths = new LengthCounter();
         var rows = Encode(texts, vocab, srcVocab, "training data", lengths);
         if (rows.Count == 0)
@@ -173,6 +176,17 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
                 EngineRuntime.NumThreads = previous;
             }
         }
+    }
+
+    /// <summary>True when the row has more characters than MaximumLength allows (the same test Encode applies).</summary>
+    private bool TooLong((string Text, string? Source) row)
+    {
+        var scalars = new List<int>();
+        CharacterScalars.Append(row.Text, Options.Normalize, Options.LowerCase, scalars);
+        int text = scalars.Count;
+        scalars.Clear();
+        CharacterScalars.Append(row.Source, Options.Normalize, Options.LowerCase, scalars);
+        return text + 2 > Options.MaximumLength + 1 || (SourceColumnName is not null && scalars.Count + 2 > Options.MaximumLength);
     }
 
     /// <summary>The exported model inside a saved zip, or an .onnx file, read back with its weights.</summary>

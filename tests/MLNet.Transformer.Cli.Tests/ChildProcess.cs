@@ -38,7 +38,7 @@ internal static class ChildProcess
     public static ProcessResult Cli(string workingDirectory, params string[] args) => Dotnet(workingDirectory, [CliDll, .. args]);
 
     /// <summary>Runs `dotnet` with <paramref name="args"/>; single-threaded BLAS so results do not depend on the machine's load.</summary>
-    public static ProcessResult Dotnet(string workingDirectory, IReadOnlyList<string> args)
+    public static ProcessResult Dotnet(string workingDirectory, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
         {
@@ -57,6 +57,11 @@ internal static class ChildProcess
         start.Environment["OPENBLAS_NUM_THREADS"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

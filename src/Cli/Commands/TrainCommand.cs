@@ -38,7 +38,7 @@ internal static class TrainCommand
         var maxLength = new Option<int>("--max-length") { Description = "Longest row in tokens (BOS/EOS included).", DefaultValueFactory = _ => 64 };
         var lower = new Option<bool>("--lowercase") { Description = "Lower-case the text before tokenizing." };
         var output = new Option<string>("--out") { Description = "Where to save the model .zip.", Required = true };
-        var plot = new Option<string?>("--plot") { Description = "Write the loss curves to this SVG file." };
+        var plot = new Option<string?>("--plot") { Description = "Write the loss curves to this file: PNG when it ends in .png, SVG otherwise." };
 
         var cmd = new Command("train", "Train a next-character transformer and save it as a .zip.")
         {

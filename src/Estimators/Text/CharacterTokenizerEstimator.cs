@@ -33,7 +33,9 @@ public sealed class CharacterTokenizerEstimator : IEstimator<CharacterTokenizerT
         /// <summary>The Text column to read (default: <see cref="OutputColumnName"/>).</summary>
         public string? InputColumnName { get; init; }
 
-        /// <summary>NFC-normalise text before splitting it (so "e" + U+0301 is the single token "é"). Default true.</summary>
+        /// <summary>NFC-normalise text before splitting it (so "e" + U+0301 is the single token "é"). Default true. Uses
+        /// <see cref="string.Normalize(System.Text.NormalizationForm)"/>, so the process needs ICU (InvariantGlobalization off);
+        /// without it, tokenizing non-ASCII text throws a <see cref="TransformerException"/> that says so.</summary>
         public bool Normalize { get; init; } = Defaults.Normalize;
 
         /// <summary>Lower-case every character (invariant culture). Default false.</summary>

@@ -37,6 +37,8 @@ apt_ensure() {
 }
 
 ensure_dotnet() {
+  # libicu: .NET globalization (the tokenizer's NFC is string.Normalize over ICU).
+  apt_ensure libicu72
   command -v dotnet >/dev/null || { log "the .NET SDK (see global.json) is required: https://dot.net"; exit 1; }
 }
 

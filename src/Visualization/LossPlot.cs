@@ -1,7 +1,7 @@
-// SVG line plot of training and validation loss per epoch, with nice axes, a legend and the best validation epoch.
+// Training and validation loss per epoch drawn by ScottPlot 5 (SVG or PNG), with a legend and the best validation epoch.
 using System.Globalization;
-using System.Xml.Linq;
-using static MLNet.Transformer.Visualization.SvgDocument;
+using ScottPlot;
+using ScottPlot.TickGenerators;
 
 namespace MLNet.Transformer.Visualization;
 
@@ -10,175 +10,157 @@ namespace MLNet.Transformer.Visualization;
 /// <param name="Loss">The mean cross-entropy loss, in nats per character.</param>
 public readonly record struct LossPoint(double Epoch, double Loss);
 
-/// <summary>Draws a loss curve plot as a plain SVG 1.1 document (no scripts), readable in any browser or viewer.</summary>
+/// <summary>Draws a loss curve plot with ScottPlot 5, as SVG (text stays text) or PNG.</summary>
 /// <remarks>
 /// <para>
-/// The plot has a title, nice tick values on both axes (integer epochs when every epoch is whole), axis labels
-/// ("epoch", "loss (nats/char)"), a legend, the training curve (blue), the validation curve (orange, dashed) and a
-/// green marker with a label at the epoch of the lowest validation loss.
+/// The plot has a title, axis labels ("epoch", "loss (nats/char)"), a legend, the training curve (blue), the
+/// validation curve (orange, square markers) and a green ring at the epoch of the lowest validation loss, named in the legend
+/// ("best 1.968 @ epoch 8"). Epoch ticks are integers when every epoch is whole.
 /// </para>
 /// <para>
-/// Edge cases: points whose epoch or loss is NaN or infinite are skipped and the number skipped is noted under the
-/// plot; when no finite point remains (or both series are empty) the result is a "no data" plot rather than an
-/// exception; a single point is drawn as a marker on a padded axis; when every loss is positive and the largest is
-/// over 100 times the smallest (a diverged run), the loss axis becomes log10 and its label says so.
+/// Edge cases: points whose epoch or loss is NaN or infinite are skipped and the number skipped is noted in the
+/// plot; when no finite point remains (or both series are empty) the result is a "No data" plot rather than an
+/// exception; when every loss is positive and the largest is over 100 times the smallest (a diverged run), the loss
+/// axis becomes log10 and its label says so.
 /// </para>
-/// <para>Element ids for tools: <c>train</c>, <c>validation</c> (polylines), <c>best</c>, <c>legend</c>, <c>note</c>.</para>
 /// </remarks>
 public static class LossPlot
 {
-    private const double Width = 760, Height = 440;
-    private const double Left = 70, Right = 28, Top = 64, Bottom = 58;
-    private const string TrainColor = "#2563eb", ValidationColor = "#ea580c", BestColor = "#16a34a";
+    /// <summary>The default image width in pixels.</summary>
+    public const int DefaultWidth = 760;
 
-    /// <summary>Renders the plot.</summary>
+    /// <summary>The default image height in pixels.</summary>
+    public const int DefaultHeight = 440;
+
+    internal static readonly Color TrainColor = Color.FromHex("#2563eb");
+    internal static readonly Color ValidationColor = Color.FromHex("#ea580c");
+    internal static readonly Color BestColor = Color.FromHex("#16a34a");
+
+    /// <summary>Renders the plot as an SVG document.</summary>
     /// <param name="train">The training loss per epoch (may be empty).</param>
     /// <param name="validation">The validation loss per epoch, or null when there is none.</param>
     /// <param name="title">The plot title.</param>
+    /// <param name="width">The image width in pixels.</param>
+    /// <param name="height">The image height in pixels.</param>
     /// <returns>The SVG document text.</returns>
-    public static string Render(IReadOnlyList<LossPoint> train, IReadOnlyList<LossPoint>? validation, string title)
+    public static string RenderSvg(IReadOnlyList<LossPoint> train, IReadOnlyList<LossPoint>? validation, string title,
+        int width = DefaultWidth, int height = DefaultHeight)
+    {
+        using Plot plot = Build(train, validation, title);
+        return plot.GetSvgXml(width, height);
+    }
+
+    /// <summary>Renders the plot as a PNG image.</summary>
+    /// <param name="train">The training loss per epoch (may be empty).</param>
+    /// <param name="validation">The validation loss per epoch, or null when there is none.</param>
+    /// <param name="title">The plot title.</param>
+    /// <param name="width">The image width in pixels.</param>
+    /// <param name="height">The image height in pixels.</param>
+    /// <returns>The PNG file's bytes.</returns>
+    public static byte[] RenderPng(IReadOnlyList<LossPoint> train, IReadOnlyList<LossPoint>? validation, string title,
+        int width = DefaultWidth, int height = DefaultHeight)
+    {
+        using Plot plot = Build(train, validation, title);
+        return PlotFile.Render(plot, width, height, PlotFormat.Png);
+    }
+
+    /// <summary>Renders the plot and writes it to <paramref name="path"/> (temp file + rename): PNG when the path ends
+    /// in .png, SVG otherwise.</summary>
+    /// <param name="path">The output file; its folder is created if missing.</param>
+    /// <param name="train">The training loss per epoch.</param>
+    /// <param name="validation">The validation loss per epoch, or null.</param>
+    /// <param name="title">The plot title.</param>
+    /// <param name="width">The image width in pixels.</param>
+    /// <param name="height">The image height in pixels.</param>
+    public static void Write(string path, IReadOnlyList<LossPoint> train, IReadOnlyList<LossPoint>? validation, string title,
+        int width = DefaultWidth, int height = DefaultHeight)
+    {
+        using Plot plot = Build(train, validation, title);
+        PlotFile.Write(path, plot, width, height);
+    }
+
+    /// <summary>Builds the figure (the tests render it and ask it where a data point lands).</summary>
+    internal static Plot Build(IReadOnlyList<LossPoint> train, IReadOnlyList<LossPoint>? validation, string title)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(title);
-        List<LossPoint> tr = Finite(train, out int skipped);
-        List<LossPoint> va = validation is null ? [] : Finite(validation, out int skippedValidation);
-        skipped += validation is null ? 0 : validation.Count - va.Count;
+        List<LossPoint> tr = Finite(train);
+        List<LossPoint> va = validation is null ? [] : Finite(validation);
+        int skipped = train.Count - tr.Count + ((validation?.Count ?? 0) - va.Count);
+
+        Plot plot = PlotFile.Create(title);
         if (tr.Count == 0 && va.Count == 0)
         {
-            string why = skipped > 0 ? $"No data: all {skipped} points are NaN or infinite" : "No data";
-            return NoData(Width, Height, title, why);
+            plot.HideAxesAndGrid();
+            plot.Add.Annotation(skipped > 0 ? $"No data: all {skipped} points are NaN or infinite" : "No data", Alignment.MiddleCenter);
+            return plot;
         }
 
         IEnumerable<LossPoint> all = tr.Concat(va);
-        double xLo = all.Min(p => p.Epoch), xHi = all.Max(p => p.Epoch);
         double yLo = all.Min(p => p.Loss), yHi = all.Max(p => p.Loss);
-        bool wholeEpochs = all.All(p => p.Epoch == Math.Floor(p.Epoch));
-        AxisScale x = AxisScale.Linear(xLo, xHi, 8, integerStep: wholeEpochs);
         bool log = yLo > 0 && yHi / yLo > 100;
-        AxisScale y = log ? AxisScale.Log10(yLo, yHi) : AxisScale.Linear(yLo, yHi, 6);
+        double Y(double loss) => log ? Math.Log10(loss) : loss;
 
-        double plotW = Width - Left - Right, plotH = Height - Top - Bottom;
-        double Px(double v) => Left + (x.Fraction(v) * plotW);
-        double Py(double v) => Top + plotH - (y.Fraction(v) * plotH);
-
-        XElement svg = Root(Width, Height, title,
-            $"Loss per epoch: {tr.Count} training and {va.Count} validation points.");
-        svg.Add(Label(Left, 30, title, size: 16, weight: "600"));
-
-        var grid = E("g", A("id", "grid"));
-        foreach (double t in y.Ticks)
+        plot.XLabel("epoch", size: 13);
+        plot.YLabel(log ? "loss (nats/char, log scale)" : "loss (nats/char)", size: 13);
+        if (all.All(p => p.Epoch == Math.Floor(p.Epoch)))
         {
-            double py = Py(t);
-            grid.Add(E("line", A("x1", Left), A("x2", Left + plotW), A("y1", py), A("y2", py), A("stroke", Grid)));
-            grid.Add(Label(Left - 8, py + 4, y.Format(t), "end", 11, Muted));
+            plot.Axes.Bottom.TickGenerator = new NumericAutomatic { IntegerTicksOnly = true };
         }
 
-        foreach (double t in x.Ticks)
+        if (log)
         {
-            double px = Px(t);
-            grid.Add(E("line", A("x1", px), A("x2", px), A("y1", Top + plotH), A("y2", Top + plotH + 5), A("stroke", Axis)));
-            grid.Add(Label(px, Top + plotH + 19, x.Format(t), "middle", 11, Muted));
+            // Data in log10 units; decades as ticks, labelled with the loss they stand for.
+            plot.Axes.Left.TickGenerator = new NumericAutomatic
+            {
+                IntegerTicksOnly = true,
+                MinorTickGenerator = new LogMinorTickGenerator(),
+                LabelFormatter = v => Math.Pow(10, v).ToString("G3", CultureInfo.InvariantCulture),
+            };
         }
 
-        svg.Add(grid);
-        svg.Add(E("line", A("x1", Left), A("x2", Left + plotW), A("y1", Top + plotH), A("y2", Top + plotH), A("stroke", Axis)));
-        svg.Add(E("line", A("x1", Left), A("x2", Left), A("y1", Top), A("y2", Top + plotH), A("stroke", Axis)));
-        svg.Add(Label(Left + (plotW / 2), Height - 14, "epoch", "middle", 12, Ink));
-        double yMid = Top + (plotH / 2);
-        svg.Add(Label(18, yMid, log ? "loss (nats/char, log scale)" : "loss (nats/char)", "middle", 12, Ink, null,
-            new XAttribute("transform", $"rotate(-90 18 {Num(yMid)})")));
-
-        svg.Add(Series("train", tr, TrainColor, dashed: false, Px, Py));
-        svg.Add(Series("validation", va, ValidationColor, dashed: true, Px, Py));
-
+        AddSeries(plot, tr, Y, "train", TrainColor, MarkerShape.FilledCircle);
+        AddSeries(plot, va, Y, "validation", ValidationColor, MarkerShape.FilledSquare);
         if (va.Count > 0)
         {
             LossPoint best = va[0];
             foreach (LossPoint p in va)
             {
-                if (p.Loss < best.Loss)
-                {
-                    best = p;
-                }
+                best = p.Loss < best.Loss ? p : best;
             }
 
-            double bx = Px(best.Epoch), by = Py(best.Loss);
-            string text = $"best {best.Loss.ToString("0.###", CultureInfo.InvariantCulture)} @ epoch " +
+            var ring = plot.Add.Marker(best.Epoch, Y(best.Loss), MarkerShape.OpenCircle, 14, BestColor);
+            ring.MarkerLineWidth = 2.5f;
+            ring.LegendText = $"best {best.Loss.ToString("0.###", CultureInfo.InvariantCulture)} @ epoch " +
                 best.Epoch.ToString("0.##", CultureInfo.InvariantCulture);
-            bool leftSide = bx > Left + (plotW * 0.7);
-            svg.Add(E("g", A("id", "best"),
-                E("line", A("x1", bx), A("x2", bx), A("y1", by), A("y2", Top + plotH), A("stroke", BestColor),
-                    A("stroke-dasharray", "3 3")),
-                E("circle", A("cx", bx), A("cy", by), A("r", 6), A("fill", "#ffffff"), A("stroke", BestColor),
-                    A("stroke-width", 2.5)),
-                Label(leftSide ? bx - 10 : bx + 10, by - 10, text, leftSide ? "end" : "start", 12, BestColor, "600")));
         }
 
-        var legend = E("g", A("id", "legend"));
-        double lx = Left + plotW - 10;
-        if (va.Count > 0)
-        {
-            legend.Add(LegendItem(lx - 96, 30, "validation", ValidationColor, dashed: true));
-            lx -= 116;
-        }
-
-        if (tr.Count > 0)
-        {
-            legend.Add(LegendItem(lx - 60, 30, "train", TrainColor, dashed: false));
-        }
-
-        svg.Add(legend);
         if (skipped > 0)
         {
-            svg.Add(Label(Left + plotW, Height - 14, $"{skipped} non-finite point{(skipped == 1 ? "" : "s")} skipped",
-                "end", 11, Muted, null, new XAttribute("id", "note"), new XAttribute("font-style", "italic")));
+            var note = plot.Add.Annotation($"{skipped} non-finite point{(skipped == 1 ? "" : "s")} skipped", Alignment.LowerLeft);
+            note.LabelFontColor = PlotFile.Muted;
         }
 
-        return ToText(svg);
+        plot.ShowLegend(Alignment.UpperRight);
+        return plot;
     }
 
-    /// <summary>Renders the plot and writes it to <paramref name="path"/> (UTF-8, temp file + rename).</summary>
-    /// <param name="path">The output .svg file; its folder is created if missing.</param>
-    /// <param name="train">The training loss per epoch.</param>
-    /// <param name="validation">The validation loss per epoch, or null.</param>
-    /// <param name="title">The plot title.</param>
-    public static void Write(string path, IReadOnlyList<LossPoint> train, IReadOnlyList<LossPoint>? validation, string title) =>
-        IO.AtomicFile.WriteAllText(path, Render(train, validation, title));
-
-    private static List<LossPoint> Finite(IReadOnlyList<LossPoint> points, out int skipped)
-    {
-        var kept = points.Where(p => double.IsFinite(p.Epoch) && double.IsFinite(p.Loss)).OrderBy(p => p.Epoch).ToList();
-        skipped = points.Count - kept.Count;
-        return kept;
-    }
-
-    private static XElement? Series(string id, List<LossPoint> points, string color, bool dashed,
-        Func<double, double> px, Func<double, double> py)
+    // Solid lines only: Skia's SVG backend drops dashed strokes (and prints "Unsupported path effect" on stdout).
+    private static void AddSeries(Plot plot, List<LossPoint> points, Func<double, double> y, string name, Color color,
+        MarkerShape marker)
     {
         if (points.Count == 0)
         {
-            return null;
+            return;
         }
 
-        string coords = string.Join(' ', points.Select(p => $"{Num(px(p.Epoch))},{Num(py(p.Loss))}"));
-        var g = E("g", A("id", id + "-series"),
-            E("polyline", A("id", id), A("points", coords), A("fill", "none"), A("stroke", color),
-                A("stroke-width", 2.25), A("stroke-linejoin", "round"), A("stroke-linecap", "round"),
-                dashed ? A("stroke-dasharray", "7 4") : null));
-        if (points.Count <= 60)
-        {
-            foreach (LossPoint p in points)
-            {
-                g.Add(E("circle", A("cx", px(p.Epoch)), A("cy", py(p.Loss)), A("r", 3), A("fill", color)));
-            }
-        }
-
-        return g;
+        var series = plot.Add.Scatter(points.Select(p => p.Epoch).ToArray(), points.Select(p => y(p.Loss)).ToArray(), color);
+        series.LegendText = name;
+        series.LineWidth = 2.25f;
+        series.MarkerShape = marker;
+        series.MarkerSize = points.Count <= 60 ? 5 : 0;
     }
 
-    private static XElement LegendItem(double x, double y, string text, string color, bool dashed) =>
-        E("g",
-            E("line", A("x1", x), A("x2", x + 22), A("y1", y - 4), A("y2", y - 4), A("stroke", color), A("stroke-width", 2.5),
-                dashed ? A("stroke-dasharray", "7 4") : null),
-            Label(x + 28, y, text, "start", 12, Ink));
+    private static List<LossPoint> Finite(IReadOnlyList<LossPoint> points) =>
+        points.Where(p => double.IsFinite(p.Epoch) && double.IsFinite(p.Loss)).OrderBy(p => p.Epoch).ToList();
 }

@@ -1,7 +1,7 @@
-// SVG horizontal bar chart of a hyper-parameter sweep: one bar per trial, sorted by validation loss, best highlighted.
+// A hyper-parameter sweep as a horizontal bar chart drawn by ScottPlot 5 (SVG or PNG): one bar per trial, sorted
+// by validation loss, best highlighted.
 using System.Globalization;
-using System.Xml.Linq;
-using static MLNet.Transformer.Visualization.SvgDocument;
+using ScottPlot;
 
 namespace MLNet.Transformer.Visualization;
 
@@ -46,45 +46,93 @@ public sealed record SweepPoint
         Status.Equals("error", StringComparison.OrdinalIgnoreCase);
 }
 
-/// <summary>Draws a sweep as a plain SVG 1.1 horizontal bar chart (no scripts).</summary>
+/// <summary>Draws a sweep as a horizontal bar chart with ScottPlot 5, as SVG (text stays text) or PNG.</summary>
 /// <remarks>
 /// <para>
-/// Trials are sorted by validation loss, lowest first; failed trials follow, and trials without a finite loss come
-/// last. The best trial (the
-/// lowest loss among completed trials, or among pruned ones when none completed) is green and labelled "best";
-/// completed trials are blue, pruned trials are hatched grey, failed trials are drawn in red (an outline if they have
-/// a loss, a cross and "failed" otherwise). Each bar carries its loss and epochs run.
+/// Trials are sorted by validation loss, lowest first (at the top); failed trials follow, and trials without a
+/// finite loss come last. The best trial (the lowest loss among completed trials, or among pruned ones when none
+/// completed) is green; completed trials are blue, pruned trials hatched grey, failed trials red. Each bar is
+/// labelled with its loss, "best"/"pruned"/"failed" where it applies, and the epochs run; a trial without a loss
+/// gets a text in place of a bar ("failed · 1 ep"). The legend names the four styles.
 /// </para>
 /// <para>
 /// Bars start at zero. When every finite loss is positive and the largest is over 100 times the smallest (a
-/// diverged trial), the axis becomes log10 and its label says so. An empty sweep gives a "no data" plot.
-/// Each bar group has the id <c>trial-N</c> (N = rank from 0) and a class naming its status.
+/// diverged trial), the axis becomes log10 and its label says so. An empty sweep gives a "No data" plot.
 /// </para>
 /// </remarks>
 public static class SweepPlot
 {
-    private const double Width = 760, RowHeight = 28, Top = 78, Bottom = 52, Right = 150;
-    private const string BestColor = "#16a34a", DoneColor = "#93b4f0", PrunedColor = "#98a2b3", FailedColor = "#dc2626";
+    /// <summary>The default title.</summary>
+    public const string DefaultTitle = "Sweep: validation loss per trial";
 
-    /// <summary>Renders the chart.</summary>
+    /// <summary>The default image width in pixels.</summary>
+    public const int DefaultWidth = 760;
+
+    internal static readonly Color BestColor = Color.FromHex("#16a34a");
+    internal static readonly Color DoneColor = Color.FromHex("#93b4f0");
+    internal static readonly Color PrunedColor = Color.FromHex("#98a2b3");
+    internal static readonly Color FailedColor = Color.FromHex("#dc2626");
+    private static readonly Color PrunedFill = Color.FromHex("#eef0f3");
+    private static readonly Color FailedFill = Color.FromHex("#fff5f5");
+    private static readonly string[] Styles = ["best", "completed", "pruned", "failed"];
+
+    /// <summary>The image height for <paramref name="trials"/> trials: a fixed frame plus one row per trial.</summary>
+    /// <param name="trials">The number of trials.</param>
+    /// <returns>The height in pixels.</returns>
+    public static int HeightFor(int trials) => 150 + (28 * Math.Max(trials, 3));
+
+    /// <summary>Renders the chart as an SVG document.</summary>
     /// <param name="trials">The trials, in any order.</param>
     /// <param name="title">The chart title.</param>
-    /// <returns>The SVG document text.</returns>
-    public static string Render(IReadOnlyList<SweepPoint> trials, string title = "Sweep: validation loss per trial")
+    /// <returns>The SVG document text (width <see cref="DefaultWidth"/>, height <see cref="HeightFor"/>).</returns>
+    public static string RenderSvg(IReadOnlyList<SweepPoint> trials, string title = DefaultTitle)
+    {
+        using Plot plot = Build(trials, title, out _);
+        return plot.GetSvgXml(DefaultWidth, HeightFor(trials.Count));
+    }
+
+    /// <summary>Renders the chart as a PNG image.</summary>
+    /// <param name="trials">The trials, in any order.</param>
+    /// <param name="title">The chart title.</param>
+    /// <returns>The PNG file's bytes (width <see cref="DefaultWidth"/>, height <see cref="HeightFor"/>).</returns>
+    public static byte[] RenderPng(IReadOnlyList<SweepPoint> trials, string title = DefaultTitle)
+    {
+        using Plot plot = Build(trials, title, out _);
+        return PlotFile.Render(plot, DefaultWidth, HeightFor(trials.Count), PlotFormat.Png);
+    }
+
+    /// <summary>Renders the chart and writes it to <paramref name="path"/> (temp file + rename): PNG when the path
+    /// ends in .png, SVG otherwise.</summary>
+    /// <param name="path">The output file; its folder is created if missing.</param>
+    /// <param name="trials">The trials.</param>
+    /// <param name="title">The chart title.</param>
+    public static void Write(string path, IReadOnlyList<SweepPoint> trials, string title = DefaultTitle)
+    {
+        using Plot plot = Build(trials, title, out _);
+        PlotFile.Write(path, plot, DefaultWidth, HeightFor(trials.Count));
+    }
+
+    /// <summary>Builds the figure; <paramref name="rows"/> gets each drawn trial with its bar's y position and the
+    /// x of its bar's far end (NaN without a bar), top row first (the tests look up pixels with them).</summary>
+    internal static Plot Build(IReadOnlyList<SweepPoint> trials, string title, out List<(SweepPoint Trial, string Style, double Y, double X)> rows)
     {
         ArgumentNullException.ThrowIfNull(trials);
         ArgumentNullException.ThrowIfNull(title);
-        if (trials.Count == 0)
-        {
-            return NoData(Width, 240, title, "No data: the sweep has no trials");
-        }
-
         for (int i = 0; i < trials.Count; i++)
         {
             if (trials[i] is null)
             {
                 throw new ArgumentNullException(nameof(trials), $"{nameof(trials)}[{i}] is null.");
             }
+        }
+
+        rows = [];
+        Plot plot = PlotFile.Create(title);
+        if (trials.Count == 0)
+        {
+            plot.HideAxesAndGrid();
+            plot.Add.Annotation("No data: the sweep has no trials", Alignment.MiddleCenter);
+            return plot;
         }
 
         List<SweepPoint> sorted = trials
@@ -94,127 +142,118 @@ public static class SweepPlot
         List<SweepPoint> finite = sorted.Where(t => double.IsFinite(t.ValidationLoss)).ToList();
         SweepPoint? best = finite.FirstOrDefault(t => !t.IsFailed && !t.IsPruned) ?? finite.FirstOrDefault(t => !t.IsFailed);
 
-        double labelWidth = Math.Clamp((sorted.Max(t => t.Label.Length) * 7.8) + 30, 90, 300);
-        double left = labelWidth;
-        double plotW = Width - left - Right;
-        double height = Top + (sorted.Count * RowHeight) + Bottom;
-
-        AxisScale? x = null;
+        bool log = false;
+        double lo = 0, hi = 1;
         if (finite.Count > 0)
         {
-            double lo = finite.Min(t => t.ValidationLoss), hi = finite.Max(t => t.ValidationLoss);
-            x = lo > 0 && hi / lo > 100
-                ? AxisScale.Log10(lo, hi)
-                : AxisScale.Linear(Math.Min(0, lo), Math.Max(0, hi), 6);
+            double min = finite.Min(t => t.ValidationLoss), max = finite.Max(t => t.ValidationLoss);
+            log = min > 0 && max / min > 100;
+            (lo, hi) = log ? (Math.Floor(Math.Log10(min)), Math.Log10(max)) : (Math.Min(0, min), Math.Max(0, max));
         }
 
-        double Px(double v) => left + (x!.Fraction(v) * plotW);
+        double X(double loss) => log ? Math.Log10(loss) : loss;
+        double span = Math.Max(hi - lo, 1e-9);
 
-        XElement svg = Root(Width, height, title,
-            $"{sorted.Count} trials sorted by validation loss" +
-            (best is null ? "." : $"; best {best.Label} at {best.ValidationLoss.ToString("0.###", CultureInfo.InvariantCulture)}."));
-        svg.Add(E("defs",
-            E("pattern", A("id", "hatch"), A("width", 6), A("height", 6), A("patternUnits", "userSpaceOnUse"),
-                A("patternTransform", "rotate(45)"),
-                E("rect", A("width", 6), A("height", 6), A("fill", "#eef0f3")),
-                E("line", A("x1", 0), A("y1", 0), A("x2", 0), A("y2", 6), A("stroke", PrunedColor), A("stroke-width", 2.5)))));
-        svg.Add(Label(24, 30, title, size: 16, weight: "600"));
-        svg.Add(Legend(24, 56));
-
-        double plotBottom = Top + (sorted.Count * RowHeight);
-        if (x is not null)
-        {
-            var grid = E("g", A("id", "grid"));
-            foreach (double t in x.Ticks)
-            {
-                double px = Px(t);
-                grid.Add(E("line", A("x1", px), A("x2", px), A("y1", Top - 4), A("y2", plotBottom), A("stroke", Grid)));
-                grid.Add(Label(px, plotBottom + 18, x.Format(t), "middle", 11, Muted));
-            }
-
-            svg.Add(grid);
-            svg.Add(Label(left + (plotW / 2), height - 12,
-                x.IsLog ? "validation loss (nats/char, log scale)" : "validation loss (nats/char)", "middle", 12, Ink));
-        }
-
+        var bars = new List<Bar>();
+        var ticks = new List<Tick>();
         for (int i = 0; i < sorted.Count; i++)
         {
-            svg.Add(Bar(sorted[i], i, ReferenceEquals(sorted[i], best), Top + (i * RowHeight), left, x, Px));
+            SweepPoint t = sorted[i];
+            double y = sorted.Count - 1 - i;
+            string style = ReferenceEquals(t, best) ? "best" : t.IsFailed ? "failed" : t.IsPruned ? "pruned" : "completed";
+            string epochs = $"{t.EpochsRun} ep";
+            ticks.Add(new Tick(y, t.Label, isMajor: true));
+            if (!double.IsFinite(t.ValidationLoss))
+            {
+                var text = plot.Add.Text($"{(t.IsFailed ? "failed" : t.IsPruned ? "pruned" : "no loss")} \u00b7 {epochs}", lo + (0.01 * span), y);
+                text.Alignment = Alignment.MiddleLeft;
+                text.LabelFontColor = t.IsFailed ? FailedColor : PlotFile.Muted;
+                text.LabelBold = true;
+                rows.Add((t, style, y, double.NaN));
+                continue;
+            }
+
+            string value = t.ValidationLoss.ToString(Math.Abs(t.ValidationLoss) >= 1e5 ? "0.##E+0" : "0.000", CultureInfo.InvariantCulture);
+            var bar = new Bar
+            {
+                Position = y,
+                ValueBase = lo,
+                Value = X(t.ValidationLoss),
+                Size = 0.7,
+                Orientation = Orientation.Horizontal,
+                Label = style == "completed" ? $"{value} \u00b7 {epochs}" : $"{value} {style} \u00b7 {epochs}",
+            };
+            Style(bar, style);
+            bars.Add(bar);
+            rows.Add((t, style, y, X(t.ValidationLoss)));
         }
 
-        svg.Add(E("line", A("x1", left), A("x2", left), A("y1", Top - 4), A("y2", plotBottom), A("stroke", Axis)));
-        return ToText(svg);
+        if (bars.Count > 0)
+        {
+            var plottable = plot.Add.Bars(bars);
+            plottable.Horizontal = true;
+            plottable.ValueLabelStyle.FontSize = 12;
+            plottable.ValueLabelStyle.ForeColor = PlotFile.Ink;
+        }
+
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks]);
+        plot.Axes.Left.MajorTickStyle.Length = 0;
+        plot.Grid.YAxisStyle.IsVisible = false;
+        if (log)
+        {
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+            {
+                IntegerTicksOnly = true,
+                LabelFormatter = v => Math.Pow(10, v).ToString("G3", CultureInfo.InvariantCulture),
+            };
+        }
+
+        plot.XLabel(log ? "validation loss (nats/char, log scale)" : "validation loss (nats/char)", size: 13);
+
+        // Room on the right for the bar labels, half a row above and below.
+        plot.Axes.SetLimits(lo, hi + (0.45 * span), -0.6, sorted.Count - 0.4);
+        plot.Legend.ManualItems.AddRange(Styles.Select(s =>
+        {
+            var bar = new Bar();
+            Style(bar, s);
+            return new LegendItem
+            {
+                LabelText = s,
+                FillColor = bar.FillColor,
+                FillHatch = bar.FillHatch,
+                FillHatchColor = bar.FillHatchColor,
+                OutlineColor = bar.LineColor,
+                OutlineWidth = bar.LineWidth,
+            };
+        }));
+        plot.ShowLegend(Edge.Bottom);
+        return plot;
     }
 
-    /// <summary>Renders the chart and writes it to <paramref name="path"/> (UTF-8, temp file + rename).</summary>
-    /// <param name="path">The output .svg file; its folder is created if missing.</param>
-    /// <param name="trials">The trials.</param>
-    /// <param name="title">The chart title.</param>
-    public static void Write(string path, IReadOnlyList<SweepPoint> trials, string title = "Sweep: validation loss per trial") =>
-        IO.AtomicFile.WriteAllText(path, Render(trials, title));
-
-    private static XElement Bar(SweepPoint t, int rank, bool isBest, double rowTop, double left, AxisScale? x,
-        Func<double, double> px)
+    private static void Style(Bar bar, string style)
     {
-        string status = isBest ? "best" : t.IsFailed ? "failed" : t.IsPruned ? "pruned" : "completed";
-        double barH = RowHeight - 9, y = rowTop + 4.5, mid = rowTop + (RowHeight / 2) + 4;
-        var g = E("g", A("id", $"trial-{rank}"), A("class", "trial " + status));
-        g.Add(Label(left - 10, mid, t.Label, "end", 12, isBest ? Ink : status == "completed" ? Ink : Muted,
-            isBest ? "700" : null));
-
-        string epochs = $"{t.EpochsRun} ep";
-        if (x is null || !double.IsFinite(t.ValidationLoss))
+        switch (style)
         {
-            string color = t.IsFailed ? FailedColor : Muted;
-            g.Add(E("path", A("d", $"M{Num(left + 6)},{Num(mid - 8)} l8,8 m0,-8 l-8,8"), A("stroke", color),
-                A("stroke-width", 2), A("fill", "none")));
-            g.Add(Label(left + 22, mid, $"{(t.IsFailed ? "failed" : t.IsPruned ? "pruned" : "no loss")} \u00b7 {epochs}",
-                "start", 12, color, "600"));
-            return g;
+            case "best":
+                bar.FillColor = BestColor;
+                bar.LineColor = BestColor;
+                break;
+            case "pruned":
+                bar.FillColor = PrunedFill;
+                bar.FillHatch = new ScottPlot.Hatches.Striped();
+                bar.FillHatchColor = PrunedColor;
+                bar.LineColor = PrunedColor;
+                bar.LineWidth = 1;
+                break;
+            case "failed":
+                bar.FillColor = FailedFill;
+                bar.LineColor = FailedColor;
+                bar.LineWidth = 1.5f; // solid: Skia's SVG backend drops dashed strokes
+                break;
+            default:
+                bar.FillColor = DoneColor;
+                bar.LineColor = DoneColor;
+                break;
         }
-
-        double x0 = px(x.IsLog ? x.Min : 0), x1 = px(t.ValidationLoss);
-        double barX = Math.Min(x0, x1), barW = Math.Max(1.5, Math.Abs(x1 - x0));
-        object?[] style = status switch
-        {
-            "best" => [A("fill", BestColor)],
-            "pruned" => [A("fill", "url(#hatch)"), A("stroke", PrunedColor)],
-            "failed" => [A("fill", "#fff5f5"), A("stroke", FailedColor), A("stroke-dasharray", "4 3")],
-            _ => [A("fill", DoneColor)],
-        };
-        g.Add(E("rect", A("x", barX), A("y", y), A("width", barW), A("height", barH), A("rx", 3), style));
-        string value = t.ValidationLoss.ToString(Math.Abs(t.ValidationLoss) >= 1e5 ? "0.##E+0" : "0.000",
-            CultureInfo.InvariantCulture);
-        string suffix = status switch
-        {
-            "best" => $"  best \u00b7 {epochs}",
-            "pruned" => $"  pruned \u00b7 {epochs}",
-            "failed" => $"  failed \u00b7 {epochs}",
-            _ => $"  {epochs}",
-        };
-        g.Add(E("text", A("x", Math.Max(x0, x1) + 6), A("y", mid), A("font-size", 12), A("fill", Ink),
-            E("tspan", A("font-weight", isBest ? "700" : "600"), value),
-            E("tspan", A("fill", status == "best" ? BestColor : status == "failed" ? FailedColor : Muted), suffix)));
-        return g;
-    }
-
-    private static XElement Legend(double x, double y)
-    {
-        var g = E("g", A("id", "legend"));
-        (string Text, object?[] Style)[] items =
-        [
-            ("best", [A("fill", BestColor)]),
-            ("completed", [A("fill", DoneColor)]),
-            ("pruned", [A("fill", "url(#hatch)"), A("stroke", PrunedColor)]),
-            ("failed", [A("fill", "#fff5f5"), A("stroke", FailedColor), A("stroke-dasharray", "4 3")]),
-        ];
-        foreach ((string text, object?[] style) in items)
-        {
-            g.Add(E("rect", A("x", x), A("y", y - 10), A("width", 14), A("height", 11), A("rx", 2), style));
-            g.Add(Label(x + 20, y, text, "start", 12, Muted));
-            x += 34 + (text.Length * 7);
-        }
-
-        return g;
     }
 }

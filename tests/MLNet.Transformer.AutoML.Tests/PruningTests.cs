@@ -1,4 +1,5 @@
-// ASHA: rung placement, promotion rule, and a pruned grid reaching the plain grid's best for fewer epochs.
+// ASHA: rung placement, promotion rule, a pruned grid reaching the plain grid's best for fewer epochs, and the
+// sweep's pruning decisions on crossing noisy curves matching the rule replayed independently, over several seeds.
 using MLNet.Transformer.AutoML;
 using Xunit;
 using Xunit.Abstractions;
@@ -97,5 +98,75 @@ public class PruningTests
         int lastCompletedRank = pruned.Leaderboard.Where(e => e.Trial.Status == TrialStatus.Completed).Max(e => e.Rank);
         int firstPrunedRank = pruned.Leaderboard.Where(e => e.Trial.Status == TrialStatus.Pruned).Min(e => e.Rank);
         Assert.True(lastCompletedRank < firstPrunedRank);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public async Task Sweep_AshaOnCrossingNoisyCurves_PrunesExactlyWhereTheRuleSays(int seed)
+    {
+        const int MaxEpochs = 27, Eta = 3;
+        var runner = new NoisyCurveRunner();
+        var result = await new SweepExperiment<PlainOptions>(Spaces.HeadsLayers(), runner,
+                new SweepOptions { MaxEpochs = MaxEpochs, Seed = seed, MaxTrials = 100 })
+            .WithTuner(new GridTuner())
+            .WithPruner(new AshaPruner(minEpochs: 1, reductionFactor: Eta))
+            .RunAsync();
+
+        // The rule, written out: rungs 1, 3, 9; at a rung with n losses so far (its own included) a trial goes on
+        // only if its loss is at most the max(1, floor(n / eta))-th smallest.
+        int[] rungs = [1, 3, 9];
+        var recorded = rungs.ToDictionary(r => r, _ => new List<double>());
+        int pruned = 0;
+        foreach (var t in result.Trials.OrderBy(t => t.Id))
+        {
+            double[] curve = NoisyCurveRunner.Curve(t.Seed, MaxEpochs);
+            int expected = MaxEpochs;
+            foreach (int rung in rungs)
+            {
+                var atRung = recorded[rung];
+                atRung.Add(curve[rung - 1]);
+                atRung.Sort();
+                if (curve[rung - 1] > atRung[Math.Max(1, atRung.Count / Eta) - 1])
+                {
+                    expected = rung;
+                    break;
+                }
+            }
+
+            Assert.Equal(expected, t.EpochsRun);
+            Assert.Equal(expected == MaxEpochs ? TrialStatus.Completed : TrialStatus.Pruned, t.Status);
+            Assert.Equal(curve[expected - 1], t.ValidationLoss);
+            pruned += expected < MaxEpochs ? 1 : 0;
+        }
+
+        Assert.Equal(16, result.Trials.Count);
+        Assert.InRange(pruned, 1, 15); // the curves cross, so the rule has real decisions to make
+        Assert.Equal(result.WithStatus(TrialStatus.Completed).MinBy(t => t.ValidationLoss)!.Id, result.Best!.Id);
+    }
+
+    /// <summary>Each trial's curve depends only on its seed: a random floor, a random 1/epoch decay and per-epoch
+    /// noise, so curves cross and early ranks mislead, as with real training.</summary>
+    private sealed class NoisyCurveRunner : ISweepTrialRunner<PlainOptions>
+    {
+        public static double[] Curve(int seed, int epochs)
+        {
+            var rng = new Random(seed);
+            double floor = 1 + rng.NextDouble(), decay = 3 * rng.NextDouble();
+            return [.. Enumerable.Range(1, epochs).Select(e => floor + (decay / e) + (0.15 * rng.NextDouble()))];
+        }
+
+        public Task<TrialOutcome> RunAsync(PlainOptions options, TrialContext context, CancellationToken cancellationToken)
+        {
+            double[] curve = Curve(context.Seed, context.MaxEpochs);
+            for (int epoch = 1; epoch <= context.MaxEpochs && context.ReportEpoch(epoch, curve[epoch - 1]); epoch++)
+            {
+            }
+
+            return Task.FromResult(TrialOutcome.Empty);
+        }
     }
 }

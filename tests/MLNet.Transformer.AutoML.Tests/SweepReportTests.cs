@@ -47,7 +47,10 @@ public sealed class SweepReportTests : IDisposable
 
         var rows = ParseCsv(File.ReadAllText(path, Encoding.UTF8));
         var header = rows[0];
-        Assert.Equal([.. SweepReport.LeadingColumns, "Heads", "Layers", .. SweepReport.TrailingColumns], header);
+        Assert.Equal(
+            ["rank", "id", "status", "metric", "validation_loss", "perplexity", "epochs", "duration_seconds", "seed", "device",
+                "threads", "Heads", "Layers", "key", "epoch_losses", "message"],
+            header);
         Assert.Equal(result.Trials.Count + 1, rows.Count);
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(path)!, "*.tmp"));
 

@@ -16,8 +16,9 @@ public sealed class TrainedCliModel : IDisposable
     public TrainedCliModel()
     {
         ModelPath = _folder.File("names.zip");
+        PlotPath = _folder.File("loss.png");
         Train = ChildProcess.Cli(_folder.Path,
-            "train", "--data", NamesPath, "--epochs", "3", "--heads", "2", "--seed", "42", "--out", ModelPath, "--json");
+            "train", "--data", NamesPath, "--epochs", "3", "--heads", "2", "--seed", "42", "--out", ModelPath, "--plot", PlotPath, "--json");
     }
 
     /// <summary>data/names.txt.</summary>
@@ -25,6 +26,9 @@ public sealed class TrainedCliModel : IDisposable
 
     /// <summary>Where the model was saved.</summary>
     public string ModelPath { get; }
+
+    /// <summary>Where train's --plot went (a .png path, so a PNG).</summary>
+    public string PlotPath { get; }
 
     /// <summary>The train command's result.</summary>
     internal ProcessResult Train { get; }
@@ -44,6 +48,26 @@ public sealed class TrainedCliModelGroup : ICollectionFixture<TrainedCliModel>
 [Collection(TrainedCliModelGroup.Name)]
 public sealed class CliCommandTests(TrainedCliModel trained)
 {
+    [Fact]
+    public void Train_PlotPathEndingInPng_WritesAPngWithTheTrainingCurve()
+    {
+        using var png = SkiaSharp.SKBitmap.Decode(trained.PlotPath);
+
+        Assert.NotNull(png);
+        Assert.Equal((760, 440), (png.Width, png.Height));
+        int trainBlue = 0; // #2563eb, the training curve
+        for (int y = 0; y < png.Height; y++)
+        {
+            for (int x = 0; x < png.Width; x++)
+            {
+                var c = png.GetPixel(x, y);
+                trainBlue += Math.Abs(c.Red - 0x25) + Math.Abs(c.Green - 0x63) + Math.Abs(c.Blue - 0xeb) < 40 ? 1 : 0;
+            }
+        }
+
+        Assert.True(trainBlue > 200, $"only {trainBlue} pixels of the training curve's colour");
+    }
+
     private const string FlycaText = "flyca";
 
     [Fact]

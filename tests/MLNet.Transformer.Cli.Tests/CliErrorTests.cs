@@ -52,6 +52,23 @@ public sealed class CliErrorTests : IDisposable
         Assert.Equal("error: " + error, Assert.Single(r.StdErrLines));
     }
 
+    [Fact]
+    public void Train_NonAsciiTextInAProcessWithoutIcu_SaysNormalizationNeedsIcu()
+    {
+        string data = _folder.File("accents.txt");
+        File.WriteAllLines(data, ["\u00E9mile", "zo\u00EB", "anna"]);
+
+        var r = ChildProcess.Dotnet(_folder.Path, [ChildProcess.CliDll, "train", "--data", data, "--epochs", "1", "--out", "m.zip"],
+            new Dictionary<string, string> { ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "1" });
+
+        Assert.True(r.ExitCode != 0, r.ToString());
+        string line = Assert.Single(r.StdErrLines);
+        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+        Assert.Contains("InvariantGlobalization", line, StringComparison.Ordinal);
+        Assert.Contains("normalize", line, StringComparison.Ordinal);
+        Assert.False(File.Exists(_folder.File("m.zip")));
+    }
+
     public void Dispose() => _folder.Dispose();
 
     private string[] Expand(string[] args)

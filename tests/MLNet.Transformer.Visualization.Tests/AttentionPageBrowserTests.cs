@@ -1,8 +1,8 @@
 // Opens the generated attention page in real headless chromium: no script errors, every view drawn, tokens escaped,
 // screenshots kept under artifacts/test-output for people to look at.
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using SkiaSharp;
 using Xunit;
 
 namespace MLNet.Transformer.Visualization.Tests;
@@ -152,7 +152,7 @@ public sealed class AttentionPageBrowserTests
     }
 
     [Fact]
-    public void Screenshot_DecoderAndEncoderDecoder_ArePngsWithContent()
+    public void Screenshot_DecoderAndEncoderDecoder_ShowHeadColoursAndVaryingHeatmaps()
     {
         string dir = TestPaths.OutputDirectory;
         string[] pages = ["attention-decoder", "attention-encoder-decoder"];
@@ -163,28 +163,62 @@ public sealed class AttentionPageBrowserTests
         {
             string png = Path.Combine(dir, name + ".png");
             Chromium.Screenshot(Path.Combine(dir, name + ".html"), png);
-            AssertPng(png, 1400, 1000, minBytes: 40_000);
+            using SKBitmap shot = ReadScreenshot(png, 1400, 1000);
+            AssertLooksLikeAnAttentionPage(shot, name, name == pages[0] ? 4 : 2);
         }
 
         string cross = Path.Combine(dir, "attention-cross-focus.png");
         Chromium.Screenshot(Path.Combine(dir, pages[1] + ".html"), cross, fragment: "#section=cross&focus=q:2");
-        AssertPng(cross, 1400, 1000, minBytes: 40_000);
+        using SKBitmap focused = ReadScreenshot(cross, 1400, 1000);
+        AssertLooksLikeAnAttentionPage(focused, "cross-focus", 2);
+
+        // The fragment changed the view: a page that ignored it would give the same picture.
+        using SKBitmap first = ReadScreenshot(Path.Combine(dir, pages[1] + ".png"), 1400, 1000);
+        int changed = 0;
+        for (int y = 0; y < 1000; y++)
+        {
+            for (int x = 0; x < 1400; x++)
+            {
+                changed += first.GetPixel(x, y) != focused.GetPixel(x, y) ? 1 : 0;
+            }
+        }
+
+        Assert.True(changed > 1400 * 1000 / 50, $"only {changed} pixels differ between the encoder view and the focused cross view");
     }
 
     [Fact]
-    public void Screenshot_SvgPlots_RenderInBrowser()
+    public void Screenshot_Plots_BrowserDrawsTheSeriesWhereScottPlotPutThem()
     {
         string dir = TestPaths.OutputDirectory;
         string loss = Path.Combine(dir, "loss.svg");
         string sweep = Path.Combine(dir, "sweep.svg");
         LossPlot.Write(loss, PlotData.Train, PlotData.Validation, "Training: L2 H4 d64 on names.txt");
         SweepPlot.Write(sweep, PlotData.Sweep);
+        int sweepHeight = SweepPlot.HeightFor(PlotData.Sweep.Length);
 
-        Chromium.Screenshot(loss, Path.Combine(dir, "loss.png"), 800, 470);
-        Chromium.Screenshot(sweep, Path.Combine(dir, "sweep.png"), 800, 420);
+        Chromium.Screenshot(loss, Path.Combine(dir, "loss.png"), LossPlot.DefaultWidth, LossPlot.DefaultHeight);
+        Chromium.Screenshot(sweep, Path.Combine(dir, "sweep.png"), SweepPlot.DefaultWidth, sweepHeight);
 
-        AssertPng(Path.Combine(dir, "loss.png"), 800, 470, minBytes: 10_000);
-        AssertPng(Path.Combine(dir, "sweep.png"), 800, 420, minBytes: 10_000);
+        // The same figure laid out at the same size tells where each point must land in the browser's picture.
+        using (ScottPlot.Plot plot = LossPlot.Build(PlotData.Train, PlotData.Validation, "Training: L2 H4 d64 on names.txt"))
+        using (SKBitmap shot = ReadScreenshot(Path.Combine(dir, "loss.png"), LossPlot.DefaultWidth, LossPlot.DefaultHeight))
+        {
+            plot.RenderInMemory(LossPlot.DefaultWidth, LossPlot.DefaultHeight);
+            Assert.All(PlotData.Train, p => Assert.True(
+                PlotImages.HasColorNear(shot, plot.GetPixel(new ScottPlot.Coordinates(p.Epoch, p.Loss)), LossPlot.TrainColor, 3), $"train {p}"));
+            Assert.All(PlotData.Validation, p => Assert.True(
+                PlotImages.HasColorNear(shot, plot.GetPixel(new ScottPlot.Coordinates(p.Epoch, p.Loss)), LossPlot.ValidationColor, 3), $"validation {p}"));
+        }
+
+        using (ScottPlot.Plot plot = SweepPlot.Build(PlotData.Sweep, SweepPlot.DefaultTitle, out var rows))
+        using (SKBitmap shot = ReadScreenshot(Path.Combine(dir, "sweep.png"), SweepPlot.DefaultWidth, sweepHeight))
+        {
+            plot.RenderInMemory(SweepPlot.DefaultWidth, sweepHeight);
+            var best = rows[0];
+            Assert.True(PlotImages.HasColorNear(shot, plot.GetPixel(new ScottPlot.Coordinates(best.X / 2, best.Y)), SweepPlot.BestColor, 2));
+            var completed = rows[1];
+            Assert.True(PlotImages.HasColorNear(shot, plot.GetPixel(new ScottPlot.Coordinates(completed.X / 2, completed.Y)), SweepPlot.DoneColor, 2));
+        }
     }
 
     private static void AssertNoScriptErrors(string dom)
@@ -212,12 +246,48 @@ public sealed class AttentionPageBrowserTests
     private static double Rounded(float w) =>
         double.Parse(w.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
-    private static void AssertPng(string path, int width, int height, int minBytes)
+    private static SKBitmap ReadScreenshot(string path, int width, int height)
     {
-        byte[] bytes = File.ReadAllBytes(path);
-        Assert.True(bytes.Length > minBytes, $"{path} is only {bytes.Length} bytes; expected a real picture (> {minBytes}).");
-        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
-        Assert.Equal(width, BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16, 4)));
-        Assert.Equal(height, BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20, 4)));
+        SKBitmap shot = PlotImages.Decode(File.ReadAllBytes(path));
+        Assert.Equal((width, height), (shot.Width, shot.Height));
+        return shot;
+    }
+
+    /// <summary>
+    /// What a drawn page has and a blank, half-loaded or script-broken one does not: the head colours of the legend
+    /// and head view, and heatmap cells in many different shades of the blue weight ramp.
+    /// </summary>
+    private static void AssertLooksLikeAnAttentionPage(SKBitmap shot, string name, int headCount)
+    {
+        string[] heads = [.. new[] { "#2563eb", "#ea580c", "#16a34a", "#db2777" }.Take(headCount)];
+        var counts = new int[heads.Length];
+        var blues = new HashSet<int>();
+        var all = new HashSet<int>();
+        for (int y = 0; y < shot.Height; y++)
+        {
+            for (int x = 0; x < shot.Width; x++)
+            {
+                SKColor c = shot.GetPixel(x, y);
+                all.Add((c.Red >> 3 << 10) | (c.Green >> 3 << 5) | (c.Blue >> 3));
+                if (c.Blue > c.Red + 40 && c.Blue >= c.Green)
+                {
+                    blues.Add((c.Red >> 3 << 10) | (c.Green >> 3 << 5) | (c.Blue >> 3));
+                }
+
+                for (int h = 0; h < heads.Length; h++)
+                {
+                    var want = ScottPlot.Color.FromHex(heads[h]);
+                    counts[h] += Math.Abs(c.Red - want.R) + Math.Abs(c.Green - want.G) + Math.Abs(c.Blue - want.B) < 30 ? 1 : 0;
+                }
+            }
+        }
+
+        for (int h = 0; h < heads.Length; h++)
+        {
+            Assert.True(counts[h] > 500, $"{name}: head {h + 1}'s colour {heads[h]} covers only {counts[h]} pixels");
+        }
+
+        Assert.True(blues.Count > 100, $"{name}: only {blues.Count} shades of blue; the heatmaps are missing or uniform");
+        Assert.True(all.Count > 300, $"{name}: only {all.Count} distinct colours; the page is (nearly) blank");
     }
 }

@@ -1,119 +1,125 @@
-// Loss plot SVG: well-formed plain SVG, both series in the right places, best epoch marked, edge cases handled.
-using System.Globalization;
-using System.Xml.Linq;
+// Loss plot through ScottPlot: the SVG carries the title, axis labels, legend and best epoch as text; the PNG has
+// the series' colours exactly where the data points land and background elsewhere; edge cases are readable.
+using ScottPlot;
+using ScottPlot.Plottables;
+using SkiaSharp;
 using Xunit;
 
 namespace MLNet.Transformer.Visualization.Tests;
 
 public sealed class LossPlotTests
 {
-    private static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
-
     [Fact]
-    public void Render_TrainAndValidation_IsWellFormedSvgWithBothSeriesAndLegend()
+    public void RenderSvg_TrainAndValidation_HasTitleAxisLabelsLegendAndBestEpoch()
     {
-        XDocument doc = XDocument.Parse(LossPlot.Render(PlotData.Train, PlotData.Validation, "Run <1> & co"));
+        string svg = LossPlot.RenderSvg(PlotData.Train, PlotData.Validation, "Run <1> & co");
 
-        XElement root = doc.Root!;
-        Assert.Equal(Svg + "svg", root.Name);
-        Assert.Equal("1.1", root.Attribute("version")?.Value);
-        Assert.Empty(doc.Descendants(Svg + "script"));
-        Assert.Equal("Run <1> & co", root.Element(Svg + "title")?.Value);
-        Assert.Equal(12, Points(doc, "train").Length);
-        Assert.Equal(12, Points(doc, "validation").Length);
-        string text = string.Join("|", doc.Descendants(Svg + "text").Select(t => t.Value));
-        Assert.Contains("epoch", text, StringComparison.Ordinal);
-        Assert.Contains("loss (nats/char)", text, StringComparison.Ordinal);
-        Assert.Contains("train", text, StringComparison.Ordinal);
-        Assert.Contains("validation", text, StringComparison.Ordinal);
-        Assert.Null(ById(doc, "note"));
+        List<string> texts = PlotImages.Texts(svg);
+        Assert.Contains("Run <1> & co", texts);
+        Assert.Contains("epoch", texts);
+        Assert.Contains("loss (nats/char)", texts);
+        Assert.Contains("train", texts);
+        Assert.Contains("validation", texts);
+        Assert.Contains("best 1.968 @ epoch 8", texts);
+        Assert.DoesNotContain(texts, t => t.Contains("skipped", StringComparison.Ordinal));
+        Assert.Contains("stroke=\"#2563EB\"", svg, StringComparison.OrdinalIgnoreCase); // train line
+        Assert.Contains("stroke=\"#EA580C\"", svg, StringComparison.OrdinalIgnoreCase); // validation line
     }
 
     [Fact]
-    public void Render_Validation_MarksTheBestEpoch()
+    public void RenderPng_Series_DrawnWhereTheDataPointsAreAndNowhereElse()
     {
-        XDocument doc = XDocument.Parse(LossPlot.Render(PlotData.Train, PlotData.Validation, "t"));
+        using Plot plot = LossPlot.Build(PlotData.Train, PlotData.Validation, "t");
+        using SKBitmap png = PlotImages.Decode(PlotFile.Render(plot, 760, 440, PlotFormat.Png));
 
-        XElement best = ById(doc, "best")!;
-        Assert.Contains("best 1.968 @ epoch 8", best.Value, StringComparison.Ordinal);
-        double cx = double.Parse(best.Element(Svg + "circle")!.Attribute("cx")!.Value, CultureInfo.InvariantCulture);
-        Assert.Equal(Points(doc, "validation")[7].X, cx, 2);
-    }
-
-    [Fact]
-    public void Render_LowerLoss_IsDrawnHigherOnThePlot()
-    {
-        (double X, double Y)[] train = Points(XDocument.Parse(LossPlot.Render(PlotData.Train, null, "t")), "train");
-
-        for (int i = 1; i < train.Length; i++)
+        Assert.Equal((760, 440), (png.Width, png.Height));
+        foreach (LossPoint p in PlotData.Train)
         {
-            Assert.True(train[i].X > train[i - 1].X);
-            Assert.True(train[i].Y > train[i - 1].Y); // loss falls, SVG y grows downwards
+            Assert.True(PlotImages.HasColorNear(png, plot.GetPixel(new Coordinates(p.Epoch, p.Loss)), LossPlot.TrainColor, 2), $"train {p}");
         }
+
+        foreach (LossPoint p in PlotData.Validation)
+        {
+            Assert.True(PlotImages.HasColorNear(png, plot.GetPixel(new Coordinates(p.Epoch, p.Loss)), LossPlot.ValidationColor, 2), $"validation {p}");
+        }
+
+        // The best validation epoch (8, 1.968) is ringed in green; an empty region of the data area (low loss at
+        // the first epochs, nothing drawn there) has neither series' colour.
+        Assert.True(PlotImages.HasColorNear(png, plot.GetPixel(new Coordinates(8, 1.968)), LossPlot.BestColor, 8));
+        Pixel empty = plot.GetPixel(new Coordinates(2, 1.75));
+        Assert.False(PlotImages.HasColorNear(png, empty, LossPlot.TrainColor, 6));
+        Assert.False(PlotImages.HasColorNear(png, empty, LossPlot.ValidationColor, 6));
     }
 
     [Fact]
-    public void Render_NonFinitePoints_AreSkippedAndNoted()
+    public void Build_NonFinitePoints_AreSkippedAndNoted()
     {
         LossPoint[] train = [new(1, 2.0), new(2, double.NaN), new(3, 1.5), new(double.PositiveInfinity, 1), new(4, 1.4)];
 
-        XDocument doc = XDocument.Parse(LossPlot.Render(train, [new(1, double.NegativeInfinity)], "t"));
+        using Plot plot = LossPlot.Build(train, [new(1, double.NegativeInfinity)], "t");
+        List<string> texts = PlotImages.Texts(plot.GetSvgXml(760, 440));
 
-        Assert.Equal(3, Points(doc, "train").Length);
-        Assert.Null(ById(doc, "validation"));
-        Assert.Equal("3 non-finite points skipped", ById(doc, "note")!.Value);
+        Scatter series = Assert.Single(plot.GetPlottables<Scatter>());
+        Assert.Equal([2.0, 1.5, 1.4], series.Data.GetScatterPoints().Select(c => c.Y));
+        Assert.Contains("3 non-finite points skipped", texts);
+        Assert.DoesNotContain("validation", texts);
+        Assert.DoesNotContain(texts, t => t.StartsWith("best", StringComparison.Ordinal));
     }
 
     [Fact]
-    public void Render_Empty_IsANoDataPlot()
+    public void RenderSvg_Empty_IsANoDataPlot()
     {
-        XDocument empty = XDocument.Parse(LossPlot.Render([], null, "nothing"));
-        Assert.Equal("No data", ById(empty, "no-data")!.Value);
-        Assert.Null(ById(empty, "train"));
-
-        XDocument allNaN = XDocument.Parse(LossPlot.Render([new(1, double.NaN)], [], "nan"));
-        Assert.Contains("all 1 points are NaN or infinite", ById(allNaN, "no-data")!.Value, StringComparison.Ordinal);
+        Assert.Contains("No data", PlotImages.Texts(LossPlot.RenderSvg([], null, "nothing")));
+        Assert.Contains("No data: all 1 points are NaN or infinite", PlotImages.Texts(LossPlot.RenderSvg([new(1, double.NaN)], [], "nan")));
     }
 
     [Fact]
-    public void Render_SinglePoint_IsDrawnInsideThePlot()
+    public void RenderPng_SinglePoint_IsDrawnInsideTheImage()
     {
-        XDocument doc = XDocument.Parse(LossPlot.Render([new(1, 2.3)], [new(1, 2.4)], "one"));
+        using Plot plot = LossPlot.Build([new(1, 2.3)], [new(1, 2.4)], "one");
+        using SKBitmap png = PlotImages.Decode(PlotFile.Render(plot, 400, 300, PlotFormat.Png));
 
-        (double X, double Y) p = Assert.Single(Points(doc, "train"));
-        Assert.InRange(p.X, 71, 731);
-        Assert.InRange(p.Y, 65, 381);
-        Assert.NotNull(ById(doc, "best"));
+        Pixel p = plot.GetPixel(new Coordinates(1, 2.3));
+        Assert.InRange(p.X, 1, 398);
+        Assert.InRange(p.Y, 1, 298);
+        Assert.True(PlotImages.HasColorNear(png, p, LossPlot.TrainColor, 2));
     }
 
     [Fact]
-    public void Render_HugeRange_SwitchesToLogScale()
+    public void Build_HugeRange_SwitchesToLogScale()
     {
         LossPoint[] train = [new(1, 3.1), new(2, 2.2), new(3, 40), new(4, 3.5e6)];
 
-        XDocument doc = XDocument.Parse(LossPlot.Render(train, null, "diverged"));
+        using Plot plot = LossPlot.Build(train, null, "diverged");
+        List<string> texts = PlotImages.Texts(plot.GetSvgXml(760, 440));
 
-        string text = string.Join("|", doc.Descendants(Svg + "text").Select(t => t.Value));
-        Assert.Contains("log scale", text, StringComparison.Ordinal);
-        Assert.Contains("1E+6", text, StringComparison.Ordinal);
-        Assert.All(Points(doc, "train"), p => Assert.InRange(p.Y, 64, 382));
+        Assert.Contains("loss (nats/char, log scale)", texts);
+        Assert.Contains("1E+06", texts); // a decade tick, labelled with the loss it stands for
+        Scatter series = Assert.Single(plot.GetPlottables<Scatter>());
+        Assert.Equal(Math.Log10(3.5e6), series.Data.GetScatterPoints()[3].Y, 12);
     }
 
-    [Fact]
-    public void Write_CreatesTheFile()
+    [Theory]
+    [InlineData("loss.png")]
+    [InlineData("loss.PNG")]
+    [InlineData("loss.svg")]
+    [InlineData("loss")]
+    public void Write_FormatFollowsTheExtension(string name)
     {
-        string path = Path.Combine(TestPaths.NewTempDirectory(), "plots", "loss.svg");
-        LossPlot.Write(path, PlotData.Train, PlotData.Validation, "t");
-        Assert.Equal(Svg + "svg", XDocument.Load(path).Root!.Name);
-    }
+        string path = Path.Combine(TestPaths.NewTempDirectory(), "plots", name);
 
-    internal static XElement? ById(XDocument doc, string id) =>
-        doc.Descendants().FirstOrDefault(e => e.Attribute("id")?.Value == id);
+        LossPlot.Write(path, PlotData.Train, PlotData.Validation, "t", 500, 300);
 
-    private static (double X, double Y)[] Points(XDocument doc, string id) =>
-        [.. ById(doc, id)!.Attribute("points")!.Value.Split(' ').Select(p =>
+        byte[] bytes = File.ReadAllBytes(path);
+        if (name.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
         {
-            string[] xy = p.Split(',');
-            return (double.Parse(xy[0], CultureInfo.InvariantCulture), double.Parse(xy[1], CultureInfo.InvariantCulture));
-        })];
+            using SKBitmap png = PlotImages.Decode(bytes);
+            Assert.Equal((500, 300), (png.Width, png.Height));
+            Assert.True(PlotImages.NonWhite(png) > 2_000, "the PNG is (nearly) blank");
+        }
+        else
+        {
+            Assert.Contains("validation", PlotImages.Texts(System.Text.Encoding.UTF8.GetString(bytes)));
+        }
+    }
 }

@@ -1,73 +1,96 @@
-// Sweep bar chart SVG: sorted by loss, best highlighted, pruned/failed styled apart, edge cases handled.
-using System.Globalization;
-using System.Xml.Linq;
+// Sweep bar chart through ScottPlot: trials sorted by loss (best on top), bars coloured by status at their rows,
+// labels and legend as SVG text, edge cases readable.
+using ScottPlot;
+using SkiaSharp;
 using Xunit;
 
 namespace MLNet.Transformer.Visualization.Tests;
 
 public sealed class SweepPlotTests
 {
-    private static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
+    private static readonly string[] SortedLabels =
+        ["L4 H4 d128", "L3 H4 d96", "L2 H4 d64", "L1 H2 d32", "L2 H2 d32", "L1 H1 d16", "L4 H8 d256"];
 
     [Fact]
-    public void Render_Trials_SortedByLossWithBestFirstAndFailedLast()
+    public void Build_Trials_SortedByLossWithBestFirstAndFailedLast()
     {
-        XDocument doc = XDocument.Parse(SweepPlot.Render(PlotData.Sweep));
+        using Plot plot = SweepPlot.Build(PlotData.Sweep, "t", out var rows);
 
-        List<XElement> trials = Trials(doc);
-        Assert.Equal(
-            ["L4 H4 d128", "L3 H4 d96", "L2 H4 d64", "L1 H2 d32", "L2 H2 d32", "L1 H1 d16", "L4 H8 d256"],
-            trials.Select(t => t.Elements(Svg + "text").First().Value));
-        Assert.Equal(["trial best", "trial completed", "trial completed", "trial completed", "trial pruned", "trial pruned",
-            "trial failed"], trials.Select(t => t.Attribute("class")!.Value));
-        Assert.Empty(doc.Descendants(Svg + "script"));
+        Assert.Equal(SortedLabels, rows.Select(r => r.Trial.Label));
+        Assert.Equal(["best", "completed", "completed", "completed", "pruned", "pruned", "failed"], rows.Select(r => r.Style));
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => 6.0 - i), rows.Select(r => r.Y)); // top row first
     }
 
     [Fact]
-    public void Render_Bars_LengthProportionalToLossAndStyledByStatus()
+    public void RenderSvg_LabelsLegendAndAxis_AreText()
     {
-        XDocument doc = XDocument.Parse(SweepPlot.Render(PlotData.Sweep));
-        List<XElement> trials = Trials(doc);
+        List<string> texts = PlotImages.Texts(SweepPlot.RenderSvg(PlotData.Sweep));
 
-        double Width(XElement t) => double.Parse(t.Element(Svg + "rect")!.Attribute("width")!.Value, CultureInfo.InvariantCulture);
-        Assert.Equal(1.932 / 2.612, Width(trials[0]) / Width(trials[5]), 2);
-        Assert.Equal("#16a34a", trials[0].Element(Svg + "rect")!.Attribute("fill")!.Value);
-        Assert.Equal("url(#hatch)", trials[4].Element(Svg + "rect")!.Attribute("fill")!.Value);
-        Assert.Null(trials[6].Element(Svg + "rect"));
-        Assert.Contains("failed", trials[6].Value, StringComparison.Ordinal);
-        Assert.Contains("pruned", trials[4].Value, StringComparison.Ordinal);
-        Assert.Contains("1.932", trials[0].Value, StringComparison.Ordinal);
+        Assert.Contains(SweepPlot.DefaultTitle, texts);
+        Assert.Equal(SortedLabels, texts.Where(SortedLabels.Contains));
+        Assert.Contains("1.932 best \u00b7 12 ep", texts);
+        Assert.Contains("1.951 \u00b7 12 ep", texts);
+        Assert.Contains("2.405 pruned \u00b7 3 ep", texts);
+        Assert.Contains("failed \u00b7 1 ep", texts);
+        Assert.Contains("validation loss (nats/char)", texts);
+        Assert.All(new[] { "best", "completed", "pruned", "failed" }, s => Assert.Contains(s, texts));
     }
 
     [Fact]
-    public void Render_OnlyPrunedAndFailed_BestIsThePrunedOne()
+    public void RenderPng_Bars_ColouredByStatusAndLongAsTheLoss()
     {
-        XDocument doc = XDocument.Parse(SweepPlot.Render(
-            [new SweepPoint("a", 2.5, 2, "PRUNED"), new SweepPoint("b", 2.1, 1, "error")]));
+        using Plot plot = SweepPlot.Build(PlotData.Sweep, "t", out var rows);
+        int height = SweepPlot.HeightFor(PlotData.Sweep.Length);
+        using SKBitmap png = PlotImages.Decode(PlotFile.Render(plot, SweepPlot.DefaultWidth, height, PlotFormat.Png));
 
+        Assert.Equal((SweepPlot.DefaultWidth, height), (png.Width, png.Height));
+        Color Expected(string style) => style switch
+        {
+            "best" => SweepPlot.BestColor,
+            "pruned" => SweepPlot.PrunedColor, // the hatch lines
+            _ => SweepPlot.DoneColor,
+        };
+
+        foreach (var (trial, style, y, x) in rows.Where(r => r.Style != "failed"))
+        {
+            // Inside the bar, just before its end; just past the end of the longest bar's row there is no bar colour.
+            Pixel inside = plot.GetPixel(new Coordinates(x * 0.97, y));
+            Assert.True(PlotImages.HasColorNear(png, inside, Expected(style), 3), $"{trial.Label} ({style})");
+        }
+
+        Pixel pastBest = plot.GetPixel(new Coordinates(rows[0].X * 1.03, rows[0].Y));
+        Assert.False(PlotImages.HasColorNear(png, pastBest with { X = pastBest.X + 3 }, SweepPlot.BestColor, 2));
+        Assert.True(plot.GetPixel(new Coordinates(1, rows[0].Y)).Y < plot.GetPixel(new Coordinates(1, rows[1].Y)).Y);
+    }
+
+    [Fact]
+    public void Build_OnlyPrunedAndFailed_BestIsThePrunedOne()
+    {
         // The failed trial's loss is lower, but failed trials always sort after the others.
+        using Plot plot = SweepPlot.Build([new SweepPoint("a", 2.5, 2, "PRUNED"), new SweepPoint("b", 2.1, 1, "error")], "t", out var rows);
 
-        Assert.Equal(["trial best", "trial failed"], Trials(doc).Select(t => t.Attribute("class")!.Value));
+        Assert.Equal(["best", "failed"], rows.Select(r => r.Style));
     }
 
     [Fact]
-    public void Render_EmptyAndAllFailed_AreReadable()
+    public void RenderSvg_EmptyAndAllFailed_AreReadable()
     {
-        XDocument empty = XDocument.Parse(SweepPlot.Render([]));
-        Assert.Contains("no trials", LossPlotTests.ById(empty, "no-data")!.Value, StringComparison.Ordinal);
+        Assert.Contains("No data: the sweep has no trials", PlotImages.Texts(SweepPlot.RenderSvg([])));
 
-        XDocument failed = XDocument.Parse(SweepPlot.Render([new SweepPoint("x", double.NaN, 0, "failed")]));
-        Assert.Equal("trial failed", Assert.Single(Trials(failed)).Attribute("class")!.Value);
+        SweepPoint[] failed = [new SweepPoint("x", double.NaN, 0, "failed")];
+        using Plot plot = SweepPlot.Build(failed, "t", out var rows);
+        Assert.Equal("failed", Assert.Single(rows).Style);
+        Assert.Contains("failed \u00b7 0 ep", PlotImages.Texts(SweepPlot.RenderSvg(failed)));
     }
 
     [Fact]
-    public void Render_HugeRange_SwitchesToLogScale()
+    public void RenderSvg_HugeRange_SwitchesToLogScale()
     {
-        XDocument doc = XDocument.Parse(SweepPlot.Render(
+        List<string> texts = PlotImages.Texts(SweepPlot.RenderSvg(
             [new SweepPoint("ok", 1.9, 10, "completed"), new SweepPoint("diverged", 4.2e7, 10, "completed")]));
 
-        Assert.Contains("log scale", doc.Root!.Value, StringComparison.Ordinal);
-        Assert.Contains("4.2E+7", doc.Root!.Value, StringComparison.Ordinal);
+        Assert.Contains("validation loss (nats/char, log scale)", texts);
+        Assert.Contains("42000000 \u00b7 10 ep", texts.Select(t => t.Replace("4.2E+7", "42000000", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -75,9 +98,6 @@ public sealed class SweepPlotTests
     {
         Assert.Throws<ArgumentNullException>(() => new SweepPoint(null!, 1, 1, "completed"));
         Assert.Throws<ArgumentOutOfRangeException>(() => new SweepPoint("a", 1, -1, "completed"));
-        Assert.Throws<ArgumentNullException>(() => SweepPlot.Render([null!]));
+        Assert.Throws<ArgumentNullException>(() => SweepPlot.RenderSvg([null!]));
     }
-
-    private static List<XElement> Trials(XDocument doc) =>
-        [.. doc.Descendants(Svg + "g").Where(g => g.Attribute("id")?.Value.StartsWith("trial-", StringComparison.Ordinal) == true)];
 }

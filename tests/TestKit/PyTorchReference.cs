@@ -2,6 +2,7 @@
 // ($MLT_PYTHON first), and exchanges JSON and float32 tensor bundles with the script through a temp folder.
 
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
@@ -72,7 +73,7 @@ public static class PyTorchReference
         {
             if (!File.Exists(candidate))
             {
-                report.AppendLine($"  {candidate}: does not exist");
+                report.AppendLine(CultureInfo.InvariantCulture, $"  {candidate}: does not exist");
                 continue;
             }
 
@@ -86,11 +87,11 @@ public static class PyTorchReference
                 }
 
                 var lines = stderr.Trim().Split('\n');
-                report.AppendLine($"  {candidate}: 'import torch' failed: {lines[^1]}");
+                report.AppendLine(CultureInfo.InvariantCulture, $"  {candidate}: 'import torch' failed: {lines[^1]}");
             }
             catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or TimeoutException)
             {
-                report.AppendLine($"  {candidate}: {e.Message}");
+                report.AppendLine(CultureInfo.InvariantCulture, $"  {candidate}: {e.Message}");
             }
         }
 

@@ -1,6 +1,5 @@
 // The sweep itself: ties a search space, a tuner, a pruner, a trial runner, budgets and a monitor together and runs
 // trials in parallel up to a degree, recording every outcome.
-using System.Diagnostics;
 using MLNet.Transformer.AutoML.Internal;
 
 namespace MLNet.Transformer.AutoML;
@@ -233,13 +232,6 @@ public sealed class SweepExperiment<TOptions>
             }
         }
 
-        private static long PeakWorkingSet()
-        {
-            using var process = Process.GetCurrentProcess();
-            process.Refresh();
-            return process.PeakWorkingSet64;
-        }
-
         private int TakeDevice()
         {
             int n = _deviceLoad.Length, best = _nextDevice % n;
@@ -304,7 +296,6 @@ public sealed class SweepExperiment<TOptions>
             using var trialStop = CancellationTokenSource.CreateLinkedTokenSource(sweepToken);
             var context = new TrialContext(info.Id, info.Parameters, info.Seed, info.Threads, info.Device, _options.MaxEpochs,
                 (ctx, epoch, loss) => OnEpoch(ctx, epoch, loss, trialStop, sweepToken), trialStop.Token);
-            long peakBefore = PeakWorkingSet();
             long start = _clock.GetTimestamp();
             TrialOutcome? outcome = null;
             Exception? error = null;
@@ -332,7 +323,6 @@ public sealed class SweepExperiment<TOptions>
             int epochs = outcome?.EpochsRun ?? context.LastEpoch;
             double loss = outcome?.ValidationLoss ?? (losses.Count > 0 ? losses[^1] : double.NaN);
             var metrics = outcome?.Metrics ?? new Dictionary<string, double>();
-            long? peak = context.ReportedPeakMemory ?? outcome?.PeakMemoryBytes ?? Math.Max(0, PeakWorkingSet() - peakBefore);
             double metric = MetricOf(loss, metrics);
 
             TrialStatus status;
@@ -378,7 +368,6 @@ public sealed class SweepExperiment<TOptions>
                 EpochLosses = losses,
                 Metrics = metrics,
                 Duration = duration,
-                PeakMemoryBytes = peak,
                 Seed = info.Seed,
                 Device = info.Device,
                 Threads = info.Threads,

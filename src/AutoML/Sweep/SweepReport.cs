@@ -15,7 +15,7 @@ public sealed class SweepReport
 {
     /// <summary>The fixed CSV columns, before one column per parameter and the trailing columns.</summary>
     public static readonly IReadOnlyList<string> LeadingColumns =
-        ["rank", "id", "status", "metric", "validation_loss", "perplexity", "epochs", "duration_seconds", "peak_memory_bytes", "seed", "device", "threads"];
+        ["rank", "id", "status", "metric", "validation_loss", "perplexity", "epochs", "duration_seconds", "seed", "device", "threads"];
 
     /// <summary>The CSV columns after the parameter columns.</summary>
     public static readonly IReadOnlyList<string> TrailingColumns = ["key", "epoch_losses", "message"];
@@ -56,7 +56,6 @@ public sealed class SweepReport
                 Format(t.Perplexity),
                 Format(t.EpochsRun),
                 Format(t.Duration.TotalSeconds),
-                t.PeakMemoryBytes is long m ? Format(m) : string.Empty,
                 Format(t.Seed),
                 t.Device,
                 Format(t.Threads),
@@ -136,15 +135,6 @@ public sealed class SweepReport
 
             json.WriteEndArray();
             json.WriteNumber("durationSeconds", t.Duration.TotalSeconds);
-            if (t.PeakMemoryBytes is long peak)
-            {
-                json.WriteNumber("peakMemoryBytes", peak);
-            }
-            else
-            {
-                json.WriteNull("peakMemoryBytes");
-            }
-
             json.WriteNumber("seed", t.Seed);
             json.WriteString("device", t.Device);
             json.WriteNumber("threads", t.Threads);

@@ -54,10 +54,6 @@ public sealed class SweepTrialResult
     /// <summary>Wall time of the trial (zero for skipped ones).</summary>
     public TimeSpan Duration { get; init; }
 
-    /// <summary>Peak memory in bytes: the runner's report, else the growth of the process peak working set while the
-    /// trial ran (an upper bound shared by concurrent trials); null when unknown.</summary>
-    public long? PeakMemoryBytes { get; init; }
-
     /// <summary>The trial's seed (derived from the sweep seed and <see cref="Id"/>).</summary>
     public int Seed { get; init; }
 

@@ -28,9 +28,6 @@ public sealed class TrialOutcome
     /// <summary>Epochs trained; null: the last epoch reported.</summary>
     public int? EpochsRun { get; init; }
 
-    /// <summary>Peak memory in bytes as measured by the runner (e.g. device memory); null: process peak delta.</summary>
-    public long? PeakMemoryBytes { get; init; }
-
     /// <summary>Extra metrics (a custom <see cref="SweepOptions.Metric"/> is looked up here).</summary>
     public IReadOnlyDictionary<string, double>? Metrics { get; init; }
 }
@@ -97,9 +94,6 @@ public sealed class TrialContext
     /// <summary>The last epoch reported (0 before the first report).</summary>
     public int LastEpoch { get; private set; }
 
-    /// <summary>Peak memory the runner measured itself, if it called <see cref="ReportPeakMemory"/>.</summary>
-    public long? ReportedPeakMemory { get; private set; }
-
     /// <summary>Records the validation loss after <paramref name="epoch"/> (1-based) and says whether to go on.</summary>
     /// <param name="epoch">Epochs completed so far (1-based, increasing).</param>
     /// <param name="validationLoss">Mean validation cross-entropy after that epoch.</param>
@@ -120,7 +114,4 @@ public sealed class TrialContext
 
         return _onEpoch(this, epoch, validationLoss);
     }
-
-    /// <summary>Reports the peak memory (bytes) the trial used, e.g. measured on the device.</summary>
-    public void ReportPeakMemory(long bytes) => ReportedPeakMemory = Math.Max(bytes, ReportedPeakMemory ?? 0);
 }

@@ -36,7 +36,7 @@ internal static class SweepCommand
         var output = new Option<string?>("--out") { Description = "Save the refitted best model to this .zip." };
         var report = new Option<string?>("--report") { Description = "Write every trial to this CSV file." };
         var reportJson = new Option<string?>("--report-json") { Description = "Write the sweep to this JSON file." };
-        var plot = new Option<string?>("--plot") { Description = "Write the trials' validation losses to this SVG file." };
+        var plot = new Option<string?>("--plot") { Description = "Write the trials' validation losses to this file: PNG when it ends in .png, SVG otherwise." };
         var cmd = new Command("sweep", "Search heads, layers and training hyper-parameters; prune bad trials early; refit and save the best.")
         {
             data, column, heads, layers, dim, ff, lr, dropout, epochs, trials, budget, tuner, pruner, parallel, seed, device, threads, validation, output, report, reportJson, plot,
@@ -120,9 +120,9 @@ internal static class SweepCommand
                 result.Report.WriteJson(json);
             }
 
-            if (parse.GetValue(plot) is { } svg)
+            if (parse.GetValue(plot) is { } plotPath)
             {
-                SweepPlot.Write(svg, result.Trials.Select(t => new SweepPoint(t.Parameters.Key, t.ValidationLoss, t.EpochsRun, t.Status.ToString())).ToArray());
+                Plots.WriteSweepPlot(result, plotPath);
             }
 
             if (parse.GetValue(output) is { } zip)

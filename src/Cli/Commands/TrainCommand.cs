@@ -42,7 +42,7 @@ internal static class TrainCommand
         lengthPolicy.AcceptOnlyFromAmong("throw", "truncate", "skip");
         var lower = new Option<bool>("--lower-case", "--lowercase") { Description = "Lower-case the text before splitting it into characters." };
         var output = new Option<string>("--out") { Description = "Where to save the model .zip.", Required = true };
-        var plot = new Option<string?>("--plot") { Description = "Write the loss curves to this SVG file." };
+        var plot = new Option<string?>("--plot") { Description = "Write the loss curves to this file: PNG when it ends in .png, SVG otherwise." };
 
         var cmd = new Command("train", "Train a next-character transformer and save it as a .zip.")
         {

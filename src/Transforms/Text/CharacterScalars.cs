@@ -1,5 +1,5 @@
 // Splits text into Unicode scalar values the way the character tokenizer counts and encodes them:
-// optional NFC (managed, see Nfc.cs) per valid run of text, optional invariant lower-casing per scalar, -1 for a lone surrogate.
+// optional NFC (string.Normalize, ICU) per valid run of text, optional invariant lower-casing per scalar, -1 for a lone surrogate.
 using System.Text;
 
 namespace MLNet.Transformer.Text;
@@ -46,17 +46,26 @@ internal static class CharacterScalars
         AppendValid(text.AsSpan(start), normalize, lowerCase, output);
     }
 
+    /// <summary>Whether <see cref="string.Normalize(NormalizationForm)"/> really composes: false when the host runs
+    /// with InvariantGlobalization (no ICU), where .NET leaves non-ASCII text as it is.</summary>
+    private static readonly bool CanNormalize = IsNfcAvailable();
+
     private static void AppendValid(ReadOnlySpan<char> run, bool normalize, bool lowerCase, List<int> output)
     {
         int start = output.Count;
-        foreach (var rune in run.EnumerateRunes())
+        if (normalize && !Ascii.IsValid(run))
         {
-            output.Add(rune.Value);
+            foreach (var rune in Nfc(run.ToString()).EnumerateRunes())
+            {
+                output.Add(rune.Value);
+            }
         }
-
-        if (normalize)
+        else
         {
-            Nfc.Normalize(output, start);
+            foreach (var rune in run.EnumerateRunes())
+            {
+                output.Add(rune.Value);
+            }
         }
 
         if (lowerCase)
@@ -65,6 +74,31 @@ internal static class CharacterScalars
             {
                 output[i] = Rune.ToLowerInvariant(new Rune(output[i])).Value;
             }
+        }
+    }
+
+    private static string Nfc(string text)
+    {
+        if (!CanNormalize)
+        {
+            throw new TransformerException(
+                "The character tokenizer's normalize option (NFC) needs ICU, but this process runs with " +
+                "InvariantGlobalization=true (or without libicu): set <InvariantGlobalization>false</InvariantGlobalization> " +
+                "and install libicu, or create the tokenizer with normalize: false.");
+        }
+
+        return text.Normalize(NormalizationForm.FormC);
+    }
+
+    private static bool IsNfcAvailable()
+    {
+        try
+        {
+            return "e\u0301".Normalize(NormalizationForm.FormC) == "\u00E9";
+        }
+        catch (PlatformNotSupportedException)
+        {
+            return false;
         }
     }
 }

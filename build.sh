@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build driver for MLNet.Transformer: installs what is missing (idempotently), builds the native
 # engine with CMake, then the .NET solution, and runs the requested job.
-#   ./build.sh demo     train -> evaluate -> save -> reload -> score -> generate on data/names.txt
+#   ./build.sh demo     train -> save -> evaluate on held-out names -> reload -> score -> generate -> export ONNX
 #   ./build.sh test     every test (native parity against PyTorch included)
 #   ./build.sh build    native library and .NET solution only
 #   ./build.sh native   native library only
@@ -101,15 +101,21 @@ case "$verb" in
   demo)
     build_native; build_dotnet
     out="$ROOT/artifacts/demo"; mkdir -p "$out"
-    log "demo: train on data/names.txt"
-    cli train --data "$ROOT/data/names.txt" --model decoder --layers 2 --heads 4 --dim 64 --ff 128 --dropout 0.1 --patience 8 \
+    # Every fifth name is held out for the quality figure; training sees the rest (and keeps 20% of it for validation
+    # and early stopping), so the evaluation below is over names the model never saw.
+    awk 'NR % 5 != 0' "$ROOT/data/names.txt" > "$out/train.txt"
+    awk 'NR % 5 == 0' "$ROOT/data/names.txt" > "$out/held-out.txt"
+    log "demo: train on 4/5 of data/names.txt ($(wc -l < "$out/train.txt") names), hold out the other fifth"
+    cli train --data "$out/train.txt" --model decoder --layers 2 --heads 4 --dim 64 --ff 128 --dropout 0.1 --patience 8 \
       --epochs 60 --seed 42 --validation-fraction 0.2 --out "$out/names.zip" --plot "$out/loss.svg"
-    cli evaluate --model "$out/names.zip" --data "$ROOT/data/names.txt"
+    log "demo: evaluate on the $(wc -l < "$out/held-out.txt") held-out names"
+    cli evaluate --model "$out/names.zip" --data "$out/held-out.txt"
     cli info --model "$out/names.zip"
     cli score --model "$out/names.zip" --text flyca --top 5
     cli generate --model "$out/names.zip" --count 8 --temperature 0.8 --seed 7
     cli attention --model "$out/names.zip" --text flycatcher --out "$out/attention.html"
-    log "demo artifacts in artifacts/demo (model zip, loss.svg, attention.html)"
+    cli export-onnx --model "$out/names.zip" --out "$out/names.onnx"
+    log "demo artifacts in artifacts/demo (ML.NET model zip, names.onnx, loss.svg, attention.html)"
     ;;
   bench)
     # Engine vs PyTorch eager on the seed's two models, alternated in one run; extra args go to compare.py

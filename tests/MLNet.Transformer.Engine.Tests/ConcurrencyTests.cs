@@ -2,6 +2,7 @@
 // losses computed concurrently must equal, bit for bit, the same calls made one after another.
 
 using MLNet.Transformer.Engine;
+using MLNet.Transformer.TestKit;
 using Xunit;
 
 namespace MLNet.Transformer.Engine.Tests;
@@ -11,7 +12,7 @@ public class ConcurrencyTests
     [Fact]
     public void ForwardAndEvaluateLoss_FourThreadsOnOneModel_SameResultsAsSerial()
     {
-        using var model = TransformerModel.Create(TestModels.SmallEncoderDecoder(seed: 12));
+        using var model = TransformerModel.Create(SmallModels.SmallEncoderDecoder(seed: 12));
         var rng = new Random(21);
         var batches = Enumerable.Range(0, 6)
             .Select(i => TestModels.Batch(model.Config, rng, [5, 2 + (i % 3), 4], 5, [4, 3, 1 + (i % 4)], 4))

@@ -3,6 +3,7 @@
 // calling the C ABI directly), and the process keeps working afterwards.
 
 using MLNet.Transformer.Engine;
+using MLNet.Transformer.TestKit;
 using MLNet.Transformer.Interop;
 using Xunit;
 
@@ -22,12 +23,12 @@ public class ErrorHandlingTests
 
     private static TransformerModelConfig Bad(string name) => name switch
     {
-        "heads_not_dividing_dim" => TestModels.SmallDecoder() with { ModelDim = 10, Heads = 3 },
-        "zero_layers" => TestModels.SmallDecoder() with { Layers = 0 },
-        "empty_vocabulary" => TestModels.SmallDecoder() with { VocabSize = 0 },
-        "pad_outside_vocabulary" => TestModels.SmallDecoder() with { PadId = 11 },
-        "dropout_one" => TestModels.SmallDecoder() with { Dropout = 1f },
-        "encoder_decoder_without_encoder" => TestModels.SmallEncoderDecoder() with { EncoderLayers = 0 },
+        "heads_not_dividing_dim" => SmallModels.SmallDecoder() with { ModelDim = 10, Heads = 3 },
+        "zero_layers" => SmallModels.SmallDecoder() with { Layers = 0 },
+        "empty_vocabulary" => SmallModels.SmallDecoder() with { VocabSize = 0 },
+        "pad_outside_vocabulary" => SmallModels.SmallDecoder() with { PadId = 11 },
+        "dropout_one" => SmallModels.SmallDecoder() with { Dropout = 1f },
+        "encoder_decoder_without_encoder" => SmallModels.SmallEncoderDecoder() with { EncoderLayers = 0 },
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -67,7 +68,7 @@ public class ErrorHandlingTests
     [Fact]
     public void TrainStep_TokenIdOutOfRange_ThrowsNamingTheIdAndVocabulary()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder());
         var batch = TestModels.Batch(model.Config, new Random(1), [4, 4], 4);
         var tokens = batch.Tokens.ToArray();
         tokens[5] = 11;
@@ -83,7 +84,7 @@ public class ErrorHandlingTests
     [Fact]
     public void Forward_NegativeSourceId_ThrowsNamingTheSource()
     {
-        using var model = TransformerModel.Create(TestModels.SmallEncoderDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallEncoderDecoder());
         var batch = TestModels.Batch(model.Config, new Random(1), [4, 4], 4, [3, 3], 3);
         var source = batch.Source.ToArray();
         source[0] = -1;
@@ -96,7 +97,7 @@ public class ErrorHandlingTests
     [Fact]
     public unsafe void NativeTrainStep_TokenIdOutOfRange_ReturnsArgumentStatus()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder());
         var tokens = new long[] { 1, 2, 3, 99 };
         var targets = new long[] { 2, 3, 4, 5 };
         float loss, norm;
@@ -118,7 +119,7 @@ public class ErrorHandlingTests
     [Fact]
     public void TrainStep_WrongBufferSizes_ThrowNamingTheBuffer()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder());
         var tokens = new long[8];
         var targets = new long[8];
         Assert.Equal("tokens", Assert.Throws<TransformerArgumentException>(
@@ -138,7 +139,7 @@ public class ErrorHandlingTests
     [Fact]
     public unsafe void NativeForward_WrongOutputLength_ReturnsArgumentStatusNamingTheBuffer()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder());
         var tokens = new long[] { 1, 2, 3, 4 };
         var logits = new float[(4 * 11) - 1];
         int status;
@@ -157,7 +158,7 @@ public class ErrorHandlingTests
     [Fact]
     public unsafe void NativeStateWrite_WrongLengthOrUnknownName_ReturnsArgumentStatus()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder());
         var data = new float[10];
         fixed (float* p = data)
         {
@@ -173,7 +174,7 @@ public class ErrorHandlingTests
     [Fact]
     public void ReadState_UnknownName_ThrowsNamingIt()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder());
         var e = Assert.Throws<TransformerArgumentException>(() => model.ReadState("layers.9.linear1.weight"));
         Assert.Contains("layers.9.linear1.weight", e.Message, StringComparison.Ordinal);
     }
@@ -181,7 +182,7 @@ public class ErrorHandlingTests
     [Fact]
     public void Forward_EncoderAttentionFromDecoderOnlyModel_Throws()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder());
         var batch = TestModels.Batch(model.Config, new Random(1), [3], 3);
         Assert.Throws<TransformerArgumentException>(() => model.Forward(batch, ForwardOutputs.CrossAttention));
     }
@@ -192,7 +193,7 @@ public class ErrorHandlingTests
         var count = EngineRuntime.CudaDeviceCount;
         var spec = count == 0 ? "cuda" : $"cuda:{count}";
 
-        var e = Assert.Throws<DeviceUnavailableException>(() => TransformerModel.Create(TestModels.SmallDecoder(), spec));
+        var e = Assert.Throws<DeviceUnavailableException>(() => TransformerModel.Create(SmallModels.SmallDecoder(), spec));
 
         Assert.Contains($"'{spec}'", e.Message, StringComparison.Ordinal);
         Assert.Contains("cpu", e.Message, StringComparison.Ordinal);
@@ -203,7 +204,7 @@ public class ErrorHandlingTests
     public void NativeCreate_CudaWhereAbsent_ReturnsDeviceStatus()
     {
         var count = EngineRuntime.CudaDeviceCount;
-        var native = TestModels.SmallDecoder().ToNative();
+        var native = SmallModels.SmallDecoder().ToNative();
         var status = NativeMethods.mlt_model_create(out var handle, in native, $"cuda:{count}");
         var message = NativeMethods.LastError();
         handle.Dispose();
@@ -217,17 +218,17 @@ public class ErrorHandlingTests
     [Fact]
     public void Disposed_AnyCall_ThrowsObjectDisposed()
     {
-        var model = TransformerModel.Create(TestModels.SmallDecoder());
+        var model = TransformerModel.Create(SmallModels.SmallDecoder());
         model.Dispose();
         model.Dispose();
         Assert.Throws<ObjectDisposedException>(() => model.ReadState("lm_head.bias"));
-        Assert.Throws<ObjectDisposedException>(() => model.TrainStep(TestModels.Batch(TestModels.SmallDecoder(), new Random(1), [2], 2), 1e-3f));
+        Assert.Throws<ObjectDisposedException>(() => model.TrainStep(TestModels.Batch(SmallModels.SmallDecoder(), new Random(1), [2], 2), 1e-3f));
     }
 
     [Fact]
     public void SetOptimizer_BadSetting_ThrowsNamingIt()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder());
         var e = Assert.Throws<TransformerArgumentException>(() => model.SetOptimizer(new OptimizerSettings { Beta2 = 1f }));
         Assert.Equal("OptimizerSettings.Beta2", e.ParamName);
     }

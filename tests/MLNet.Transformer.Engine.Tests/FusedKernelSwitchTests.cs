@@ -4,6 +4,7 @@
 
 using System.Runtime.InteropServices;
 using MLNet.Transformer.Engine;
+using MLNet.Transformer.TestKit;
 using Xunit;
 
 namespace MLNet.Transformer.Engine.Tests;
@@ -17,7 +18,7 @@ public partial class FusedKernelSwitchTests
     [Trait("Category", "GlobalState")]
     public void StockKernels_SameWeights_SameForwardAsFusedWithin1e5()
     {
-        foreach (var config in new[] { TestModels.SmallDecoder(seed: 31), TestModels.SmallEncoderDecoder(seed: 32) with { CausalCross = true } })
+        foreach (var config in new[] { SmallModels.SmallDecoder(seed: 31), SmallModels.SmallEncoderDecoder(seed: 32) with { CausalCross = true } })
         {
             using var fused = TransformerModel.Create(config);
             using var stock = CreateStock(config);
@@ -29,11 +30,11 @@ public partial class FusedKernelSwitchTests
             var a = fused.Forward(batch, ForwardOutputs.All);
             var b = stock.Forward(batch, ForwardOutputs.All);
 
-            TestModels.AssertClose(a.Logits!.GetArray(), b.Logits!.GetArray(), Tolerance, $"{config.Kind} logits");
-            TestModels.AssertClose(a.SelfAttention!.GetArray(), b.SelfAttention!.GetArray(), Tolerance, $"{config.Kind} self-attention");
+            SmallModels.AssertClose(a.Logits!.GetArray(), b.Logits!.GetArray(), Tolerance, $"{config.Kind} logits");
+            SmallModels.AssertClose(a.SelfAttention!.GetArray(), b.SelfAttention!.GetArray(), Tolerance, $"{config.Kind} self-attention");
             if (config.Kind == ModelKind.EncoderDecoder)
             {
-                TestModels.AssertClose(a.CrossAttention!.GetArray(), b.CrossAttention!.GetArray(), Tolerance, $"{config.Kind} cross-attention");
+                SmallModels.AssertClose(a.CrossAttention!.GetArray(), b.CrossAttention!.GetArray(), Tolerance, $"{config.Kind} cross-attention");
             }
 
             var (sumA, countA) = fused.EvaluateLoss(batch);
@@ -47,7 +48,7 @@ public partial class FusedKernelSwitchTests
     [Trait("Category", "GlobalState")]
     public void StockKernels_WithDropout_DrawDifferentMasksThanFused()
     {
-        var config = TestModels.SmallDecoder(seed: 33) with { Dropout = 0.5f };
+        var config = SmallModels.SmallDecoder(seed: 33) with { Dropout = 0.5f };
         using var fused = TransformerModel.Create(config);
         using var fusedAgain = TransformerModel.Create(config);
         using var stock = CreateStock(config);

@@ -3,6 +3,7 @@
 
 using System.Runtime.InteropServices;
 using MLNet.Transformer.Engine;
+using MLNet.Transformer.TestKit;
 using MLNet.Transformer.Interop;
 using Xunit;
 
@@ -50,7 +51,7 @@ public class InteropTests
     [Fact]
     public void ToNative_DecoderModel_ZeroesEncoderOnlyOptions()
     {
-        var n = (TestModels.SmallDecoder() with { SourceVocabSize = 40, CausalEncoder = true, CausalCross = true }).ToNative();
+        var n = (SmallModels.SmallDecoder() with { SourceVocabSize = 40, CausalEncoder = true, CausalCross = true }).ToNative();
         Assert.Equal((0, 0, 0, 0), (n.SourceVocabSize, n.NEncoderLayers, n.CausalEncoder, n.CausalCross));
     }
 

@@ -23,22 +23,22 @@ public class ParityTests(ITestOutputHelper output)
 
     private static readonly Dictionary<string, TransformerModelConfig> Architectures = new()
     {
-        ["decoder_postln_h1_relu"] = TestModels.SmallDecoder() with { Heads = 1, NormFirst = false, Activation = Activation.Relu },
-        ["decoder_postln_h4_gelu"] = TestModels.SmallDecoder() with { Heads = 4, NormFirst = false, Activation = Activation.Gelu },
-        ["decoder_preln_h1_relu_pad3"] = TestModels.SmallDecoder() with { Heads = 1, NormFirst = true, Activation = Activation.Relu, PadId = 3 },
-        ["decoder_preln_h4_gelu"] = TestModels.SmallDecoder() with { Heads = 4, NormFirst = true, Activation = Activation.Gelu },
-        ["encdec_postln_h4_relu"] = TestModels.SmallEncoderDecoder() with { NormFirst = false, Activation = Activation.Relu },
-        ["encdec_preln_h4_gelu"] = TestModels.SmallEncoderDecoder() with { NormFirst = true, Activation = Activation.Gelu },
-        ["encdec_postln_h4_gelu_causal_both_srcvocab13"] = TestModels.SmallEncoderDecoder() with
+        ["decoder_postln_h1_relu"] = SmallModels.SmallDecoder() with { Heads = 1, NormFirst = false, Activation = Activation.Relu },
+        ["decoder_postln_h4_gelu"] = SmallModels.SmallDecoder() with { Heads = 4, NormFirst = false, Activation = Activation.Gelu },
+        ["decoder_preln_h1_relu_pad3"] = SmallModels.SmallDecoder() with { Heads = 1, NormFirst = true, Activation = Activation.Relu, PadId = 3 },
+        ["decoder_preln_h4_gelu"] = SmallModels.SmallDecoder() with { Heads = 4, NormFirst = true, Activation = Activation.Gelu },
+        ["encdec_postln_h4_relu"] = SmallModels.SmallEncoderDecoder() with { NormFirst = false, Activation = Activation.Relu },
+        ["encdec_preln_h4_gelu"] = SmallModels.SmallEncoderDecoder() with { NormFirst = true, Activation = Activation.Gelu },
+        ["encdec_postln_h4_gelu_causal_both_srcvocab13"] = SmallModels.SmallEncoderDecoder() with
         {
             NormFirst = false, Activation = Activation.Gelu, CausalEncoder = true, CausalCross = true, SourceVocabSize = 13,
         },
-        ["encdec_preln_h4_relu_causal_both"] = TestModels.SmallEncoderDecoder() with
+        ["encdec_preln_h4_relu_causal_both"] = SmallModels.SmallEncoderDecoder() with
         {
             NormFirst = true, Activation = Activation.Relu, CausalEncoder = true, CausalCross = true,
         },
-        ["encdec_postln_h4_relu_causal_encoder"] = TestModels.SmallEncoderDecoder() with { NormFirst = false, CausalEncoder = true },
-        ["encdec_preln_h4_gelu_causal_cross"] = TestModels.SmallEncoderDecoder() with
+        ["encdec_postln_h4_relu_causal_encoder"] = SmallModels.SmallEncoderDecoder() with { NormFirst = false, CausalEncoder = true },
+        ["encdec_preln_h4_gelu_causal_cross"] = SmallModels.SmallEncoderDecoder() with
         {
             NormFirst = true, Activation = Activation.Gelu, CausalCross = true,
         },
@@ -72,23 +72,15 @@ public class ParityTests(ITestOutputHelper output)
     [MemberData(nameof(OptimizerNames))]
     public void OptimizerStep_Settings_MatchTorchOptim(string name)
     {
-        var config = TestModels.SmallDecoder() with { Heads = 2, NormFirst = true, Activation = Activation.Gelu };
+        var config = SmallModels.SmallDecoder() with { Heads = 2, NormFirst = true, Activation = Activation.Gelu };
         var result = RunCase("optimizer_" + name, config, Optimizers[name]);
         result.AssertLoss();
         result.AssertStep();
     }
 
-    private static ulong RunSeed()
-    {
-        var fixedSeed = Environment.GetEnvironmentVariable("MLT_PARITY_SEED");
-        return string.IsNullOrEmpty(fixedSeed)
-            ? (ulong)Random.Shared.NextInt64(1, long.MaxValue)
-            : ulong.Parse(fixedSeed, CultureInfo.InvariantCulture);
-    }
-
     private CaseResult RunCase(string name, TransformerModelConfig architecture, OptimizerSettings optimizer)
     {
-        var seed = RunSeed();
+        var seed = SmallModels.RunSeed();
         output.WriteLine($"case {name}: native initialisation seed {seed} (replay with MLT_PARITY_SEED={seed})");
         var config = architecture with { Seed = seed, Dropout = 0f };
         using var model = TransformerModel.Create(config);
@@ -199,7 +191,7 @@ public class ParityTests(ITestOutputHelper output)
             foreach (var name in Names)
             {
                 Assert.True(Reference.ContainsKey("grad." + name), $"torch has no parameter {name}; {Replay}");
-                var diff = TestModels.MaxDiff(Reference["grad." + name].Data, Gradients[name]);
+                var diff = SmallModels.MaxDiff(Reference["grad." + name].Data, Gradients[name]);
                 if (!(diff <= GradientTolerance))
                 {
                     failures.Add($"grad {name}: max |diff| {diff:E3}");
@@ -214,7 +206,7 @@ public class ParityTests(ITestOutputHelper output)
             var failures = new List<string>();
             foreach (var name in Names)
             {
-                var diff = TestModels.MaxDiff(Reference["after." + name].Data, After[name].Data);
+                var diff = SmallModels.MaxDiff(Reference["after." + name].Data, After[name].Data);
                 if (!(diff <= StepTolerance))
                 {
                     failures.Add($"weights after step {name}: max |diff| {diff:E3}");
@@ -234,10 +226,10 @@ public class ParityTests(ITestOutputHelper output)
 
             Assert.True(native is not null, $"{key}: torch returned it, native did not; {Replay}");
             Assert.True(expected.Shape.SequenceEqual(native.Shape), $"{key}: shape [{string.Join(", ", native.Shape)}], torch [{string.Join(", ", expected.Shape)}]; {Replay}");
-            Output.WriteLine($"{key} {string.Join('x', expected.Shape)}: max |diff| {TestModels.MaxDiff(expected.Data, native.GetArray()):E2}");
+            Output.WriteLine($"{key} {string.Join('x', expected.Shape)}: max |diff| {SmallModels.MaxDiff(expected.Data, native.GetArray()):E2}");
             if (key == "logits")
             {
-                TestModels.AssertClose(expected.Data, native.GetArray(), tolerance, $"{key} ({Replay})");
+                SmallModels.AssertClose(expected.Data, native.GetArray(), tolerance, $"{key} ({Replay})");
                 return;
             }
 
@@ -250,7 +242,7 @@ public class ParityTests(ITestOutputHelper output)
                     for (var hi = 0; hi < h; hi++)
                     {
                         var offset = (int)((((li * b) + bi) * h + hi) * block);
-                        TestModels.AssertClose(
+                        SmallModels.AssertClose(
                             expected.Data.AsSpan(offset, (int)block), native.GetArray().AsSpan(offset, (int)block), tolerance,
                             $"{key} layer {li} batch {bi} head {hi} ({Replay})");
                     }

@@ -3,6 +3,7 @@
 // match the sizes (checked by the engine itself, reached through the C ABI).
 
 using MLNet.Transformer.Engine;
+using MLNet.Transformer.TestKit;
 using MLNet.Transformer.Interop;
 using Xunit;
 
@@ -13,7 +14,7 @@ public class TrainStepSafetyTests
     [Fact]
     public void TrainStep_NaNWeight_ThrowsTrainingDivergedAndLeavesEveryWeightUnchanged()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder());
         var batch = TestModels.Batch(model.Config, new Random(3), [5, 4], 5);
         Poison(model, "layers.0.linear1.bias");
         var before = model.ExportState();
@@ -35,8 +36,8 @@ public class TrainStepSafetyTests
     {
         // Adam's moments and step count are invisible through the ABI; a refused step that touched them would make
         // the next step differ (NaN moments, or the bias correction of step 3 instead of step 2).
-        using var a = TransformerModel.Create(TestModels.SmallEncoderDecoder(seed: 4));
-        using var b = TransformerModel.Create(TestModels.SmallEncoderDecoder(seed: 4));
+        using var a = TransformerModel.Create(SmallModels.SmallEncoderDecoder(seed: 4));
+        using var b = TransformerModel.Create(SmallModels.SmallEncoderDecoder(seed: 4));
         var rng = new Random(9);
         var first = TestModels.Batch(a.Config, rng, [5, 3], 5, [4, 2], 4);
         var second = TestModels.Batch(a.Config, rng, [4, 4], 5, [3, 4], 4);
@@ -61,7 +62,7 @@ public class TrainStepSafetyTests
     [Fact]
     public unsafe void NativeTrainStep_NonFinite_ReturnsNonFiniteStatusAndWritesTheFigures()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder());
         Poison(model, "lm_head.bias"); // every row's softmax sees the NaN logit
         var tokens = new long[] { 1, 2, 3, 4 };
         var targets = new long[] { 2, 3, 4, 5 };
@@ -81,7 +82,7 @@ public class TrainStepSafetyTests
     [Fact]
     public void Forward_AllPaddingRows_FiniteLogitsAndZeroAttention()
     {
-        foreach (var config in new[] { TestModels.SmallDecoder() with { PadId = 2 }, TestModels.SmallEncoderDecoder() with { PadId = 2 } })
+        foreach (var config in new[] { SmallModels.SmallDecoder() with { PadId = 2 }, SmallModels.SmallEncoderDecoder() with { PadId = 2 } })
         {
             using var model = TransformerModel.Create(config);
             var encoderDecoder = config.Kind == ModelKind.EncoderDecoder;
@@ -103,7 +104,7 @@ public class TrainStepSafetyTests
     [Fact]
     public void TrainStepAndEvaluate_AllTargetsPadding_ThrowArgumentNamingTargets()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder() with { PadId = 2 });
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder() with { PadId = 2 });
         var tokens = new long[] { 1, 3, 4, 5 };
         var targets = new long[] { 2, 2, 2, 2 };
         var batch = new TokenBatch(tokens, 1, 4, targets);
@@ -117,7 +118,7 @@ public class TrainStepSafetyTests
     [Fact]
     public unsafe void NativeTrainStepAndEval_AllTargetsPadding_ReturnArgumentStatus()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder() with { PadId = 2 });
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder() with { PadId = 2 });
         var tokens = new long[] { 1, 3, 4, 5 };
         var targets = new long[] { 2, 2, 2, 2 };
         float loss, norm;
@@ -136,8 +137,8 @@ public class TrainStepSafetyTests
     [Fact]
     public unsafe void NativeCompute_BufferLengthsNotMatchingTheSizes_ReturnArgumentStatusNamingTheBuffer()
     {
-        using var decoder = TransformerModel.Create(TestModels.SmallDecoder());
-        using var encdec = TransformerModel.Create(TestModels.SmallEncoderDecoder());
+        using var decoder = TransformerModel.Create(SmallModels.SmallDecoder());
+        using var encdec = TransformerModel.Create(SmallModels.SmallEncoderDecoder());
         var ids = new long[] { 1, 2, 3, 4, 5, 6, 7, 8 };
         var logits = new float[2 * 4 * 11];
         float loss, norm;

@@ -2,6 +2,7 @@
 // attention weights, the evaluation loss against a cross-entropy computed here from the logits, and learning.
 
 using MLNet.Transformer.Engine;
+using MLNet.Transformer.TestKit;
 using Xunit;
 
 namespace MLNet.Transformer.Engine.Tests;
@@ -11,9 +12,9 @@ public class TransformerModelTests
     [Fact]
     public void Create_SameSeed_SameWeights_DifferentSeed_DifferentWeights()
     {
-        using var a = TransformerModel.Create(TestModels.SmallDecoder(seed: 5));
-        using var b = TransformerModel.Create(TestModels.SmallDecoder(seed: 5));
-        using var c = TransformerModel.Create(TestModels.SmallDecoder(seed: 6));
+        using var a = TransformerModel.Create(SmallModels.SmallDecoder(seed: 5));
+        using var b = TransformerModel.Create(SmallModels.SmallDecoder(seed: 5));
+        using var c = TransformerModel.Create(SmallModels.SmallDecoder(seed: 6));
         Assert.Equal(a.ReadState("layers.1.linear1.weight"), b.ReadState("layers.1.linear1.weight"));
         Assert.NotEqual(a.ReadState("layers.1.linear1.weight"), c.ReadState("layers.1.linear1.weight"));
     }
@@ -21,8 +22,8 @@ public class TransformerModelTests
     [Fact]
     public void ExportImport_IntoDifferentlySeededModel_GivesIdenticalLogits()
     {
-        using var a = TransformerModel.Create(TestModels.SmallEncoderDecoder(seed: 1));
-        using var b = TransformerModel.Create(TestModels.SmallEncoderDecoder(seed: 2));
+        using var a = TransformerModel.Create(SmallModels.SmallEncoderDecoder(seed: 1));
+        using var b = TransformerModel.Create(SmallModels.SmallEncoderDecoder(seed: 2));
         var batch = TestModels.Batch(a.Config, new Random(8), [5, 3], 5, [4, 4], 4);
         Assert.NotEqual(a.Forward(batch).Logits!.GetArray(), b.Forward(batch).Logits!.GetArray());
 
@@ -34,8 +35,8 @@ public class TransformerModelTests
     [Fact]
     public void ImportState_MissingTensor_ThrowsAndWritesNothing()
     {
-        using var a = TransformerModel.Create(TestModels.SmallDecoder(seed: 1));
-        using var b = TransformerModel.Create(TestModels.SmallDecoder(seed: 2));
+        using var a = TransformerModel.Create(SmallModels.SmallDecoder(seed: 1));
+        using var b = TransformerModel.Create(SmallModels.SmallDecoder(seed: 2));
         var before = b.ReadState("tok_emb.weight");
         var state = a.ExportState();
         state.Remove("lm_head.bias");
@@ -49,8 +50,8 @@ public class TransformerModelTests
     [Fact]
     public void ImportState_WrongShape_ThrowsNamingTensorAndShapes()
     {
-        using var a = TransformerModel.Create(TestModels.SmallDecoder() with { FeedForwardDim = 20 });
-        using var b = TransformerModel.Create(TestModels.SmallDecoder());
+        using var a = TransformerModel.Create(SmallModels.SmallDecoder() with { FeedForwardDim = 20 });
+        using var b = TransformerModel.Create(SmallModels.SmallDecoder());
         var e = Assert.Throws<TransformerArgumentException>(() => b.ImportState(a.ExportState()));
         Assert.Contains("[24, 16]", e.Message, StringComparison.Ordinal);
         Assert.Contains("[20, 16]", e.Message, StringComparison.Ordinal);
@@ -59,7 +60,7 @@ public class TransformerModelTests
     [Fact]
     public void WriteState_ThenReadState_ReturnsTheData()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder());
         var data = Enumerable.Range(0, 11).Select(i => i * 0.25f).ToArray();
         model.WriteState("lm_head.bias", data);
         Assert.Equal(data, model.ReadState("lm_head.bias"));
@@ -68,7 +69,7 @@ public class TransformerModelTests
     [Fact]
     public void ReadGradient_BeforeAnyStep_IsZero_AfterAStep_IsNot()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder());
         Assert.All(model.ReadState("lm_head.weight", gradient: true), g => Assert.Equal(0f, g));
         model.TrainStep(TestModels.Batch(model.Config, new Random(1), [4, 3], 4), 1e-3f);
         Assert.Contains(model.ReadState("lm_head.weight", gradient: true), g => g != 0f);
@@ -77,7 +78,7 @@ public class TransformerModelTests
     [Fact]
     public void EvaluateLoss_EqualsCrossEntropyOfForwardLogits()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder() with { PadId = 2 });
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder() with { PadId = 2 });
         var batch = TestModels.Batch(model.Config, new Random(11), [6, 4, 2], 6);
         var logits = model.Forward(batch).Logits!;
         var targets = batch.Targets.ToArray();
@@ -107,7 +108,7 @@ public class TransformerModelTests
     [Fact]
     public void Forward_DecoderSelfAttention_IsCausalMasksPaddingAndSumsToOne()
     {
-        using var model = TransformerModel.Create(TestModels.SmallDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallDecoder());
         var batch = TestModels.Batch(model.Config, new Random(2), [5, 3], 5);
         var attn = model.Forward(batch, ForwardOutputs.SelfAttention).SelfAttention!;
         Assert.Equal([2L, 2, 4, 5, 5], attn.Shape);
@@ -141,7 +142,7 @@ public class TransformerModelTests
     [Fact]
     public void Forward_CausalCross_HidesLaterMemoryPositions()
     {
-        using var model = TransformerModel.Create(TestModels.SmallEncoderDecoder() with { CausalCross = true, CausalEncoder = true });
+        using var model = TransformerModel.Create(SmallModels.SmallEncoderDecoder() with { CausalCross = true, CausalEncoder = true });
         var batch = TestModels.Batch(model.Config, new Random(3), [6, 6], 6, [6, 6], 6);
         var result = model.Forward(batch, ForwardOutputs.All);
         Assert.Equal([2L, 2, 4, 6, 6], result.CrossAttention!.Shape);
@@ -159,7 +160,7 @@ public class TransformerModelTests
     [Fact]
     public void SetSeed_SameSeed_SameDropoutTrajectory()
     {
-        var config = TestModels.SmallDecoder(seed: 4) with { Dropout = 0.3f };
+        var config = SmallModels.SmallDecoder(seed: 4) with { Dropout = 0.3f };
         var batch = TestModels.Batch(config, new Random(4), [6, 5], 6);
         float[] Trajectory(ulong dropoutSeed)
         {
@@ -175,7 +176,7 @@ public class TransformerModelTests
     [Fact]
     public void TrainStep_RepeatedOnOneBatch_LossFalls()
     {
-        using var model = TransformerModel.Create(TestModels.SmallEncoderDecoder());
+        using var model = TransformerModel.Create(SmallModels.SmallEncoderDecoder());
         var batch = TestModels.Batch(model.Config, new Random(6), [6, 5, 4], 6, [5, 5, 3], 5);
         var first = model.TrainStep(batch, 1e-2f).Loss;
         var last = first;

@@ -7,6 +7,7 @@ using MLNet.Transformer.LanguageModeling;
 using MLNet.Transformer.Text;
 using Xunit.Abstractions;
 using static MLNet.Transformer.Onnx.Tests.OnnxTestKit;
+using static MLNet.Transformer.TestKit.SmallModels;
 
 namespace MLNet.Transformer.Onnx.Tests;
 

@@ -6,6 +6,7 @@ using Google.Protobuf;
 using MLNet.Transformer.Engine;
 using Onnx;
 using static MLNet.Transformer.Onnx.Tests.OnnxTestKit;
+using static MLNet.Transformer.TestKit.SmallModels;
 
 namespace MLNet.Transformer.Onnx.Tests;
 

@@ -6,6 +6,7 @@
 using MLNet.Transformer.Engine;
 using Xunit.Abstractions;
 using static MLNet.Transformer.Onnx.Tests.OnnxTestKit;
+using static MLNet.Transformer.TestKit.SmallModels;
 
 namespace MLNet.Transformer.Onnx.Tests;
 

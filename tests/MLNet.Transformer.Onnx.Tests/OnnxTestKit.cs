@@ -1,5 +1,5 @@
-// Models, batches, exports and checks shared by the ONNX tests: small random models straight from the engine,
-// right-padded batches, the onnx checker (python3-onnx) and elementwise comparison that names the worst element.
+// Model descriptions, batches, exports and checks shared by the ONNX tests: placeholder vocabularies, right-padded
+// batches, the onnx checker (python3-onnx), softmax and layout helpers (the small models are TestKit's SmallModels).
 
 using Google.Protobuf;
 using MLNet.Transformer.Engine;
@@ -11,36 +11,6 @@ namespace MLNet.Transformer.Onnx.Tests;
 
 internal static class OnnxTestKit
 {
-    /// <summary>A small decoder-only model (E 16, H 4, L 2, F 24, V 11, max length 12), dropout off.</summary>
-    public static TransformerModelConfig SmallDecoder(ulong seed = 1) => new()
-    {
-        Kind = ModelKind.Decoder,
-        VocabSize = 11,
-        ModelDim = 16,
-        Heads = 4,
-        Layers = 2,
-        FeedForwardDim = 24,
-        MaxLength = 12,
-        Dropout = 0f,
-        Seed = seed,
-    };
-
-    /// <summary>A small encoder-decoder model (E 16, H 4, 2 + 2 layers, F 24, V 11), dropout off.</summary>
-    public static TransformerModelConfig SmallEncoderDecoder(ulong seed = 1) => SmallDecoder(seed) with
-    {
-        Kind = ModelKind.EncoderDecoder,
-        EncoderLayers = 2,
-    };
-
-    /// <summary>A fresh random seed, or MLT_PARITY_SEED to replay one.</summary>
-    public static ulong RunSeed()
-    {
-        var fixedSeed = Environment.GetEnvironmentVariable("MLT_PARITY_SEED");
-        return string.IsNullOrEmpty(fixedSeed)
-            ? (ulong)Random.Shared.NextInt64(1, long.MaxValue)
-            : ulong.Parse(fixedSeed, System.Globalization.CultureInfo.InvariantCulture);
-    }
-
     /// <summary>
     /// A model description with placeholder vocabularies of the right sizes. <paramref name="selfSource"/>: a
     /// single-column encoder-decoder; otherwise an encoder-decoder reads a source column.
@@ -102,28 +72,6 @@ internal static class OnnxTestKit
         var script = RepoPaths.Combine("tests", "MLNet.Transformer.Onnx.Tests", "python", "check_onnx.py");
         var report = PyTorchReference.Run(script, workspace, TimeSpan.FromMinutes(2), files);
         Assert.Equal(files.Length, report.Split('\n').Count(l => l.StartsWith("OK ", StringComparison.Ordinal)));
-    }
-
-    /// <summary>Asserts |expected - actual| &lt;= tolerance elementwise, naming the worst element; returns the largest difference.</summary>
-    public static double AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tolerance, string what)
-    {
-        Assert.True(expected.Length == actual.Length, $"{what}: expected {expected.Length} elements, got {actual.Length}");
-        int worst = -1;
-        double worstDiff = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double diff = Math.Abs((double)expected[i] - actual[i]);
-            if (!(diff <= worstDiff))
-            {
-                worstDiff = diff;
-                worst = i;
-            }
-        }
-
-        Assert.True(
-            worstDiff <= tolerance,
-            $"{what}: max |diff| = {worstDiff:E3} at flat index {worst} (expected {(worst < 0 ? 0 : expected[worst]):R}, got {(worst < 0 ? 0 : actual[worst]):R}), tolerance {tolerance:E1}");
-        return worstDiff;
     }
 
     /// <summary>Softmax over the last axis of (rows, v) logits, in double, rounded to float.</summary>

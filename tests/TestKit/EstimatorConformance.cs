@@ -45,6 +45,10 @@ public static class EstimatorConformance
         var scored = fitted.Transform(otherData);
         AssertShapeMatches(shape, fitted.GetOutputSchema(otherData.Schema));
         AssertShapeMatches(shape, scored.Schema);
+        // ... and promises every column the transformer adds.
+        var added = scored.Schema.Where(c => !c.IsHidden && otherData.Schema.GetColumnOrNull(c.Name) is null).Select(c => c.Name).ToList();
+        Assert.NotEmpty(added);
+        Assert.All(added, name => Assert.True(shape.Any(c => c.Name == name), $"Transform adds column '{name}', which GetOutputSchema does not promise."));
         var expected = ReadAll(scored);
         Assert.NotEmpty(expected);
 

@@ -37,7 +37,9 @@ public sealed class NextCharacterOnnxRow
 }
 
 /// <summary>The scalar columns a fitted next-character model adds (see <see cref="NextCharacterColumns"/>).</summary>
-public sealed class NextCharacterScalarColumns
+#pragma warning disable CA1852 // Not sealed: the estimators' output shapes extend it with the vector columns.
+public class NextCharacterScalarColumns
+#pragma warning restore CA1852
 {
     /// <summary><see cref="NextCharacterColumns.PredictedNextChar"/>.</summary>
     [ColumnName(NextCharacterColumns.PredictedNextChar)]

@@ -22,32 +22,17 @@ internal static class OutputShapes
         public long[] Tokens { get; set; } = [];
     }
 
-    /// <summary>What every next-character model adds.</summary>
-    public class DecoderRow
+    /// <summary>What every next-character model adds: the scalar columns of the fitted chain, and its vectors.</summary>
+    public class DecoderRow : NextCharacterScalarColumns
     {
         [ColumnName(NextCharacterColumns.Score), VectorType(1)]
         public float[] Score { get; set; } = [];
-
-        [ColumnName(NextCharacterColumns.PredictedNextChar)]
-        public string PredictedNextChar { get; set; } = "";
 
         [ColumnName(NextCharacterColumns.InputTokens), VectorType]
         public string[] InputTokens { get; set; } = [];
 
         [ColumnName(NextCharacterColumns.PredictedTokens), VectorType]
         public string[] PredictedTokens { get; set; } = [];
-
-        [ColumnName(NextCharacterColumns.LogLoss)]
-        public double LogLoss { get; set; }
-
-        [ColumnName(NextCharacterColumns.TokenCount)]
-        public int TokenCount { get; set; }
-
-        [ColumnName(NextCharacterColumns.Correct)]
-        public int Correct { get; set; }
-
-        [ColumnName(NextCharacterColumns.TopKCorrect)]
-        public int TopKCorrect { get; set; }
 
         [ColumnName(NextCharacterColumns.Attention), VectorType]
         public float[] Attention { get; set; } = [];

@@ -69,20 +69,20 @@ public sealed class OnnxModelFile
 
     /// <summary>Reads an exported model from a file.</summary>
     /// <exception cref="OnnxModelFormatException">The file is missing, truncated, not ONNX, or not a consistent MLNet.Transformer export.</exception>
-    public static OnnxModelFile Read(string path)
+    public static OnnxModelFile Read(string path) => Read(ReadBytes(path), path);
+
+    /// <summary>The bytes of a model file; an unreadable file is an <see cref="OnnxModelFormatException"/> naming it.</summary>
+    internal static byte[] ReadBytes(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            return File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new OnnxModelFormatException($"cannot be read: {e.Message}", path, "file", e);
         }
-
-        return Read(bytes, path);
     }
 
     /// <summary>True when <paramref name="bytes"/> parse as ONNX with this library's next-character metadata (nothing else is checked).</summary>

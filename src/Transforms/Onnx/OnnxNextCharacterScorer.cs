@@ -71,21 +71,8 @@ public sealed class OnnxNextCharacterScorer : IDisposable
 
     /// <summary>Loads an exported model file.</summary>
     /// <exception cref="OnnxModelFormatException">The file is missing or not a consistent exported model.</exception>
-    public static OnnxNextCharacterScorer Load(string path, int intraOpThreads = 1)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new OnnxModelFormatException($"cannot be read: {e.Message}", path, "file", e);
-        }
-
-        return new OnnxNextCharacterScorer(bytes, path, intraOpThreads);
-    }
+    public static OnnxNextCharacterScorer Load(string path, int intraOpThreads = 1) =>
+        new(OnnxModelFile.ReadBytes(path), path, intraOpThreads);
 
     /// <summary>Runs one padded batch and returns the requested outputs.</summary>
     /// <param name="tokens">(batch, length) decoder ids, row-major, right-padded with PAD; for a code-point model, code

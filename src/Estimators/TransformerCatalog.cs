@@ -46,7 +46,7 @@ public static class TransformerCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        return new TransformerDecoderTrainer(new MLContext(options.Seed), options);
+        return new TransformerDecoderTrainer(OnnxSessionRetry.Context(options.Seed), options);
     }
 
     /// <summary>
@@ -86,7 +86,7 @@ public static class TransformerCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        return new TransformerEncoderDecoderTrainer(new MLContext(options.Seed), options);
+        return new TransformerEncoderDecoderTrainer(OnnxSessionRetry.Context(options.Seed), options);
     }
 
     /// <summary>The trainer its options describe (decoder-only or encoder-decoder).</summary>

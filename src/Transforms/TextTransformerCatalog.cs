@@ -31,7 +31,7 @@ public static class TextTransformerCatalog
     public static CharacterTokenizerEstimator TokenizeIntoCharacterIds(this TransformsCatalog.TextTransforms catalog, CharacterTokenizerEstimator.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new CharacterTokenizerEstimator(new MLContext(), options);
+        return new CharacterTokenizerEstimator(OnnxSessionRetry.Context(), options);
     }
 
     /// <summary>

@@ -8,8 +8,7 @@ using Microsoft.ML.Data;
 using MLNet.Transformer.LanguageModeling;
 
 var ml = new MLContext();
-NextCharacterModel.RegisterMappings(ml);
-var model = ml.Model.Load(args[0], out _);
+var model = NextCharacterModel.LoadPipeline(ml, args[0], out _);   // ml.Model.Load, the library's mappings registered
 var texts = args.Skip(1).ToArray();
 var scored = model.Transform(ml.Data.LoadFromEnumerable(texts.Select(t => new Input { Text = t })));
 var scores = scored.GetColumn<float[]>(NextCharacterColumns.Score).Select(s => s.Select(BitConverter.SingleToInt32Bits).ToArray()).ToArray();

@@ -57,9 +57,7 @@ public static class EstimatorConformance
         try
         {
             new MLContext(1).Model.Save(fitted, trainData.Schema, path);
-            var other = new MLContext(2);
-            NextCharacterModel.RegisterMappings(other);
-            var loaded = other.Model.Load(path, out var inputSchema);
+            var loaded = NextCharacterModel.LoadPipeline(new MLContext(2), path, out var inputSchema);
             Assert.Equal(trainData.Schema.Select(c => (c.Name, c.Type.ToString())), inputSchema.Select(c => (c.Name, c.Type.ToString())));
             AssertSameValues(expected, ReadAll(loaded.Transform(otherData)));
         }

@@ -77,19 +77,31 @@ public static class NextCharacterModel
         }
 
         var (file, bytes) = ReadOnnxModel(path);
+        var model = LoadPipeline(mlContext, path, out var schema);
+        return new LoadedNextCharacterModel(model, schema, file, bytes);
+    }
+
+    /// <summary>
+    /// <c>mlContext.Model.Load</c> for any pipeline that holds this library's stages: registers its mappings first, and
+    /// creates the ONNX Runtime sessions again in the rare case where ML.NET's random temporary file name makes ONNX
+    /// Runtime misread the model (dotnet/machinelearning#7339). Only load models from trusted sources.
+    /// </summary>
+    /// <exception cref="ModelFormatException">ML.NET cannot load the file.</exception>
+    public static ITransformer LoadPipeline(MLContext mlContext, string path, out DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
         RegisterMappings(mlContext);
-        ITransformer model;
-        DataViewSchema schema;
         try
         {
-            model = mlContext.Model.Load(path, out schema);
+            DataViewSchema schema = null!;
+            var model = OnnxSessionRetry.Run(() => mlContext.Model.Load(path, out schema));
+            inputSchema = schema;
+            return model;
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException or ArgumentException)
         {
             throw new ModelFormatException($"{path}: ML.NET cannot load the pipeline: {e.Message}", "zip", e);
         }
-
-        return new LoadedNextCharacterModel(model, schema, file, bytes);
     }
 
     /// <summary>
@@ -229,7 +241,8 @@ public static class NextCharacterModel
             chain = chain.Append(ml.Transforms.CopyColumns(output, input));
         }
 
-        return chain.Append(ml.Transforms.DropColumns(drop)).Fit(data);
+        var estimator = chain.Append(ml.Transforms.DropColumns(drop));
+        return OnnxSessionRetry.Run(() => estimator.Fit(data));
     }
 
     private sealed class TextOnly

@@ -76,12 +76,12 @@ public sealed class CharacterTokenizerEstimator : IEstimator<CharacterTokenizerT
 
         var vocabulary = CharacterVocabulary.FromCounts(counts, Settings.MinimumFrequency, Settings.MaximumVocabularySize);
         byte[] onnx = OnnxExporter.ExportTokenizer(vocabulary.Tokens, CharacterVocabulary.PadId, CharacterVocabulary.BosId, CharacterVocabulary.EosId, CharacterVocabulary.UnkId).ToByteArray();
-        var chain = _context.Transforms.CopyColumns(CodePoints.SourceColumn, Settings.InputColumnName)
+        var estimator = _context.Transforms.CopyColumns(CodePoints.SourceColumn, Settings.InputColumnName)
             .Append(CodePoints.SourceMapping(_context, Settings.Normalize, Settings.LowerCase))
             .Append(_context.Transforms.ApplyOnnxModel([OnnxNames.TokenIds], [OnnxNames.SourceCodePoints], new MemoryStream(onnx)))
             .Append(_context.Transforms.CopyColumns(Settings.OutputColumnName, OnnxNames.TokenIds))
-            .Append(_context.Transforms.DropColumns(CodePoints.SourceColumn, OnnxNames.SourceCodePoints, OnnxNames.TokenIds))
-            .Fit(input);
+            .Append(_context.Transforms.DropColumns(CodePoints.SourceColumn, OnnxNames.SourceCodePoints, OnnxNames.TokenIds));
+        var chain = OnnxSessionRetry.Run(() => estimator.Fit(input));
         return new CharacterTokenizerTransformer(chain, vocabulary, Settings);
     }
 

@@ -246,9 +246,7 @@ public class CharacterTokenizerTests
         string path = Path.Combine(tmp.Folder, "model.zip");
 
         ml.Model.Save(model, data.Schema, path);
-        var fresh = new MLContext(4);
-        MLNet.Transformer.LanguageModeling.NextCharacterModel.RegisterMappings(fresh);
-        var loaded = fresh.Model.Load(path, out var inputSchema);
+        var loaded = MLNet.Transformer.LanguageModeling.NextCharacterModel.LoadPipeline(new MLContext(4), path, out var inputSchema);
 
         Assert.Equal("Text", inputSchema[0].Name);
         Assert.Equal(model.Transform(data).GetColumn<long[]>("Tokens"), loaded.Transform(data).GetColumn<long[]>("Tokens"));

@@ -3,7 +3,6 @@
 using System.IO.Compression;
 using System.Text.Json;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using MLNet.Transformer.IO;
 using MLNet.Transformer.LanguageModeling;
 
@@ -84,27 +83,12 @@ internal sealed class ModelFile
     /// <summary>Scores <paramref name="texts"/> (one row each); <paramref name="source"/> feeds a model with a source column.</summary>
     public IDataView Score(MLContext ml, IReadOnlyList<string> texts, string? source)
     {
-        IDataView input;
-        if (!Info.HasSource)
+        if (Info.HasSource && source is null)
         {
-            var definition = SchemaDefinition.Create(typeof(TextRow));
-            definition[nameof(TextRow.Text)].ColumnName = Info.TextColumnName;
-            input = ml.Data.LoadFromEnumerable(texts.Select(t => new TextRow { Text = t }), definition);
-        }
-        else
-        {
-            if (source is null)
-            {
-                throw new ArgumentException($"--source: this encoder-decoder model reads its source from column '{Info.SourceColumnName}'; give the source text with --source.");
-            }
-
-            var definition = SchemaDefinition.Create(typeof(SourceRow));
-            definition[nameof(SourceRow.Text)].ColumnName = Info.TextColumnName;
-            definition[nameof(SourceRow.Source)].ColumnName = Info.SourceColumnName!;
-            input = ml.Data.LoadFromEnumerable(texts.Select(t => new SourceRow { Text = t, Source = source }), definition);
+            throw new ArgumentException($"--source: this encoder-decoder model reads its source from column '{Info.SourceColumnName}'; give the source text with --source.");
         }
 
-        return Loaded.Model.Transform(input);
+        return Loaded.Model.Transform(NextCharacterModel.CreateInput(ml, Info, texts.Select(t => (t, source))));
     }
 
     private static TrainingHistory? ReadHistory(string path)
@@ -118,17 +102,5 @@ internal sealed class ModelFile
 
         using var stream = entry.Open();
         return JsonSerializer.Deserialize<TrainingHistory>(stream, CliHost.JsonOptions);
-    }
-
-    internal sealed class TextRow
-    {
-        public string Text { get; set; } = "";
-    }
-
-    internal sealed class SourceRow
-    {
-        public string Text { get; set; } = "";
-
-        public string Source { get; set; } = "";
     }
 }

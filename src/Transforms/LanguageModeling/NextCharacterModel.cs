@@ -159,17 +159,35 @@ public static class NextCharacterModel
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(info);
         byte[] onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(info, state, ChainExport));
+        var empty = CreateInput(mlContext, info, []);
+        return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty), info, onnx, history: null);
+    }
+
+    /// <summary>
+    /// A view of texts under the model's input column names (<see cref="NextCharacterModelInfo.TextColumnName"/>, and
+    /// <see cref="NextCharacterModelInfo.SourceColumnName"/> for a model with a source column): what its Transform reads.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model reads a source column and a row has no source text.</exception>
+    public static IDataView CreateInput(MLContext mlContext, NextCharacterModelInfo info, IEnumerable<(string Text, string? Source)> rows)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(info);
+        ArgumentNullException.ThrowIfNull(rows);
         var definition = SchemaDefinition.Create(info.HasSource ? typeof(TextAndSource) : typeof(TextOnly));
-        definition[0].ColumnName = info.TextColumnName;
-        if (info.HasSource)
+        definition[nameof(TextOnly.Text)].ColumnName = info.TextColumnName;
+        if (!info.HasSource)
         {
-            definition[1].ColumnName = info.SourceColumnName!;
+            return mlContext.Data.LoadFromEnumerable(rows.Select(r => new TextOnly { Text = r.Text }).ToList(), definition);
         }
 
-        var empty = info.HasSource
-            ? mlContext.Data.LoadFromEnumerable(new List<TextAndSource>(), definition)
-            : mlContext.Data.LoadFromEnumerable(new List<TextOnly>(), definition);
-        return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty), info, onnx, history: null);
+        definition[nameof(TextAndSource.Source)].ColumnName = info.SourceColumnName!;
+        return mlContext.Data.LoadFromEnumerable(
+            rows.Select(r => new TextAndSource
+            {
+                Text = r.Text,
+                Source = r.Source ?? throw new ArgumentException($"The model reads its source from column '{info.SourceColumnName}': every row needs a source text.", nameof(rows)),
+            }).ToList(),
+            definition);
     }
 
     /// <summary>Checks the input columns the model reads, in ML.NET's schema-mismatch style.</summary>

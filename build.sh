@@ -44,7 +44,7 @@ ensure_dotnet() {
 
 # The engine: Debian's libtorch unless TORCH_PREFIX points at another one.
 deps_native() {
-  if [ -z "${TORCH_PREFIX:-}" ]; then apt_ensure libtorch-dev libopenblas0-pthread cmake g++ make; fi
+  if [ -z "${TORCH_PREFIX:-}" ]; then apt_ensure libtorch-dev libgloo-dev libopenblas0-pthread cmake g++ make; fi
 }
 
 # The PyTorch reference used by parity tests and benchmarks: the interpreter that can import torch.

@@ -24,8 +24,12 @@ internal static class CliHost
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
+    /// <summary>The command line this process was started with (workers of `train --nproc-per-node` get it again).</summary>
+    public static IReadOnlyList<string> Arguments { get; private set; } = [];
+
     public static int Run(RootCommand root, string[] args)
     {
+        Arguments = args;
         root.Add(Json);
         root.Add(Quiet);
         var parse = root.Parse(args);

@@ -1,5 +1,6 @@
 // Training progress on the terminal: a Spectre.Console progress bar with loss, speed and ETA when attached to a
-// terminal, plain log lines on stderr otherwise, nothing with --quiet (or --json, which keeps stdout clean).
+// terminal, plain log lines on stderr otherwise, nothing with --quiet (or --json, which keeps stdout clean). A worker
+// of `train --nproc-per-node` writes every report as one JSON line on stderr for its launcher instead.
 using System.Globalization;
 using MLNet.Transformer.LanguageModeling;
 using Spectre.Console;
@@ -8,7 +9,8 @@ namespace MLNet.Transformer.Cli;
 
 internal sealed class TrainingProgressView(bool quiet, bool json, int epochs) : IProgress<TrainingProgress>, IDisposable
 {
-    private readonly bool _bar = ProgressBar.Enabled(quiet, json);
+    private readonly bool _toLauncher = WorkerLauncher.IsWorker && Environment.GetEnvironmentVariable(WorkerLauncher.ProgressVariable) == "1";
+    private readonly bool _bar = ProgressBar.Enabled(quiet, json) && !(WorkerLauncher.IsWorker && Environment.GetEnvironmentVariable(WorkerLauncher.ProgressVariable) == "1");
     private ProgressTask? _task;
 
     /// <summary>Runs <paramref name="work"/> under the progress display.</summary>
@@ -16,6 +18,12 @@ internal sealed class TrainingProgressView(bool quiet, bool json, int epochs) : 
 
     public void Report(TrainingProgress value)
     {
+        if (_toLauncher)
+        {
+            Console.Error.WriteLine(WorkerLauncher.ProgressPrefix + System.Text.Json.JsonSerializer.Serialize(value, CliHost.JsonOptions).ReplaceLineEndings(" "));
+            return;
+        }
+
         var c = CultureInfo.InvariantCulture;
         string valid = value.ValidationLoss is double v ? v.ToString("F4", c) : "-";
         if (_task is not null)

@@ -285,3 +285,35 @@ public class NativeAbiMismatchException : TransformerException
     {
     }
 }
+
+/// <summary>
+/// Data-parallel training failed (native status <c>MLT_ERR_DISTRIBUTED</c>): the ranks could not meet at the
+/// master address and port within the timeout, or a peer left or stopped answering during a collective. The
+/// message names this rank, the world size, the address and port.
+/// </summary>
+/// <remarks>
+/// The group is unusable afterwards: every rank stops. Nothing is saved by a rank that stops this way.
+/// </remarks>
+public class DistributedTrainingException : TransformerException
+{
+    /// <summary>Creates an exception with a default message.</summary>
+    public DistributedTrainingException()
+        : base("Data-parallel training failed.")
+    {
+    }
+
+    /// <summary>Creates an exception with the given message.</summary>
+    /// <param name="message">The rank, address, port and what failed.</param>
+    public DistributedTrainingException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates an exception with the given message and cause.</summary>
+    /// <param name="message">The rank, address, port and what failed.</param>
+    /// <param name="innerException">The exception that caused this one.</param>
+    public DistributedTrainingException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

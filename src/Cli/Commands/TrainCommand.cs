@@ -1,8 +1,11 @@
 // `train`: load a text file through ML.NET, train a decoder-only or encoder-decoder next-character model on its text
-// column, save the ML.NET .zip.
+// column, save the ML.NET .zip. With --nproc-per-node N (and --nnodes for several machines) it launches N data-parallel
+// workers of itself; a process launched that way (WORLD_SIZE in its environment) trains as its rank, and only rank 0
+// writes the model and the plot.
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML;
+using MLNet.Transformer.Engine;
 using MLNet.Transformer.LanguageModeling;
 
 namespace MLNet.Transformer.Cli.Commands;
@@ -43,11 +46,18 @@ internal static class TrainCommand
         var lower = new Option<bool>("--lower-case", "--lowercase") { Description = "Lower-case the text before splitting it into characters." };
         var output = new Option<string>("--out") { Description = "Where to save the model .zip.", Required = true };
         var plot = new Option<string?>("--plot") { Description = "Write the loss curves to this file: PNG when it ends in .png, SVG otherwise." };
+        var nproc = new Option<int>("--nproc-per-node") { Description = "Data-parallel worker processes on this machine; --batch-size is per worker.", DefaultValueFactory = _ => 1 };
+        var nnodes = new Option<int>("--nnodes") { Description = "Machines taking part (run this command on each).", DefaultValueFactory = _ => 1 };
+        var nodeRank = new Option<int>("--node-rank") { Description = "This machine's index in [0, --nnodes); node 0 hosts rank 0.", DefaultValueFactory = _ => 0 };
+        var masterAddr = new Option<string>("--master-addr") { Description = "Address of node 0 (rank 0's rendezvous).", DefaultValueFactory = _ => "127.0.0.1" };
+        var masterPort = new Option<int>("--master-port") { Description = "Port of rank 0's rendezvous.", DefaultValueFactory = _ => DistributedSettings.DefaultPort };
+        var distTimeout = new Option<double>("--dist-timeout") { Description = "Seconds the rendezvous and each all-reduce may wait for the other ranks.", DefaultValueFactory = _ => DistributedSettings.DefaultTimeout.TotalSeconds };
 
         var cmd = new Command("train", "Train a next-character transformer and save it as a .zip.")
         {
             data, column, sourceColumn, model, layers, heads, dim, ff, dropout, normFirst, activation, epochs, batch, lr, warmup,
             schedule, weightDecay, clip, seed, device, threads, validation, patience, maxLength, lengthPolicy, lower, output, plot,
+            nproc, nnodes, nodeRank, masterAddr, masterPort, distTimeout,
         };
         cmd.SetAction(parse =>
         {
@@ -89,12 +99,40 @@ internal static class TrainCommand
             options.MaximumLength = parse.GetValue(maxLength);
 
             ValidateAsFlags(options);
-            using var progress = new TrainingProgressView(parse.GetValue(CliHost.Quiet), parse.GetValue(CliHost.Json), options.Epochs);
+            bool quiet = parse.GetValue(CliHost.Quiet), json = parse.GetValue(CliHost.Json);
+            var plan = new LaunchPlan(
+                parse.GetValue(nnodes), parse.GetValue(nodeRank), parse.GetValue(nproc), parse.GetValue(masterAddr)!, parse.GetValue(masterPort),
+                TimeSpan.FromSeconds(parse.GetValue(distTimeout)));
+            plan.Validate();
+            if (!WorkerLauncher.IsWorker && plan.WorldSize > 1)
+            {
+                string? rank0;
+                using (var launcherView = new TrainingProgressView(quiet, json, options.Epochs))
+                {
+                    rank0 = launcherView.Run(() => WorkerLauncher.Run(plan, CliHost.Arguments, launcherView, quiet || json));
+                }
+
+                Console.Out.Write(rank0 ?? (json ? "" : $"Node {plan.NodeRank}: {plan.ProcessesPerNode} worker(s) finished; rank 0 (node 0) saved the model.{Environment.NewLine}"));
+                return;
+            }
+
+            if (WorkerLauncher.IsWorker)
+            {
+                options.Distributed = DistributedSettings.FromEnvironment()! with { Timeout = plan.Timeout };
+            }
+
+            bool writes = options.Distributed is not { Rank: > 0 };
+            using var progress = new TrainingProgressView(quiet || !writes, json, options.Epochs);
             options.Progress = progress;
             var trainer = ml.MulticlassClassification.Trainers.Transformer(options);
             var predictor = progress.Run(() => FitAsFlags(trainer, view, parse.GetValue(data)!));
             string outPath = parse.GetValue(output)!;
             var history = predictor.History!;
+            if (!writes)
+            {
+                return; // rank 0 writes the model, the plot and the result
+            }
+
             ModelFile.Save(ml, predictor, view.Schema, history, outPath);
             if (parse.GetValue(plot) is { } plotPath)
             {
@@ -123,11 +161,15 @@ internal static class TrainCommand
                 skippedRows = history.SkippedRows,
                 trainingSeconds = history.TrainingSeconds,
                 secondsPerEpoch = history.TrainingSeconds / history.Epochs.Count,
+                worldSize = history.WorldSize,
+                steps = history.Steps,
+                allReduceMillisecondsPerStep = history.WorldSize > 1 ? history.AllReduceTime.TotalMilliseconds / Math.Max(1, history.Steps) : (double?)null,
             };
             CliHost.Output(parse, result, () =>
             {
                 var c = CultureInfo.InvariantCulture;
-                Console.WriteLine(string.Create(c, $"Trained {kind} ({predictor.ParameterCount:N0} parameters) on {predictor.Info.TrainedOn} in {history.TrainingSeconds:F1} s ({history.TrainingSeconds / history.Epochs.Count:F3} s/epoch)."));
+                string ranks = history.WorldSize > 1 ? string.Create(c, $" x {history.WorldSize} ranks (all-reduce {history.AllReduceTime.TotalMilliseconds / Math.Max(1, history.Steps):F2} ms/step)") : "";
+                Console.WriteLine(string.Create(c, $"Trained {kind} ({predictor.ParameterCount:N0} parameters) on {predictor.Info.TrainedOn}{ranks} in {history.TrainingSeconds:F1} s ({history.TrainingSeconds / history.Epochs.Count:F3} s/epoch)."));
                 Console.WriteLine(string.Create(c, $"Final train loss {last.TrainLoss:F4}, validation loss {(last.ValidationLoss is double v ? v.ToString("F4", c) : "n/a")}; best validation {(history.BestValidationLoss is double b ? b.ToString("F4", c) : "n/a")} at epoch {history.BestEpoch?.ToString(c) ?? "-"}{(history.RestoredBestWeights ? " (weights restored)" : "")}."));
                 if (history.TruncatedRows + history.SkippedRows > 0)
                 {

@@ -160,7 +160,8 @@ public sealed class TransformerModel : IDisposable
             throw new TransformerArgumentException($"The learning rate must be finite and non-negative, got {learningRate}.", nameof(learningRate));
         }
 
-        CheckInputs(tokens, targets, source, batch, targetLength, sourceLength, targetsRequired: true);
+        // In a group, a rank may hold none of a step's targets; the step fails only when no rank holds any.
+        CheckInputs(tokens, targets, source, batch, targetLength, sourceLength, targetsRequired: true, allPadAllowed: Group is not null);
         float loss = float.NaN, norm = float.NaN;
         int status;
         unsafe
@@ -389,6 +390,56 @@ public sealed class TransformerModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes <see cref="TrainStep(TokenBatch, float)"/> a data-parallel step over <paramref name="group"/>: after
+    /// backward, this rank's gradient is weighted by its share of the step's non-pad targets and summed over the
+    /// ranks in flat buckets of <see cref="DistributedSettings.BucketBytes"/>, before clipping and the optimiser; the
+    /// returned loss is the mean over every rank's targets. N ranks with batches b_1..b_N step exactly as one
+    /// process with their union (dropout aside), and their weights stay equal. A rank may then pass a batch whose
+    /// targets are all padding (it contributes nothing). Call it on every rank, then
+    /// <see cref="BroadcastParameters"/>, as DistributedDataParallel does at construction.
+    /// </summary>
+    /// <param name="group">The group, or null to train alone again.</param>
+    /// <exception cref="TransformerArgumentException">The group's backend does not match the model's device.</exception>
+    public void JoinGroup(ProcessGroup? group)
+    {
+        ThrowIfDisposed();
+        if (group is null)
+        {
+            NativeStatus.Check(NativeMethods.mlt_model_set_group(_handle, 0, 0));
+            Group = null;
+            return;
+        }
+
+        var added = false;
+        try
+        {
+            group.Handle.DangerousAddRef(ref added);
+            NativeStatus.Check(NativeMethods.mlt_model_set_group(_handle, group.Handle.DangerousGetHandle(), group.Settings.BucketBytes));
+        }
+        finally
+        {
+            if (added)
+            {
+                group.Handle.DangerousRelease();
+            }
+        }
+
+        Group = group;
+    }
+
+    /// <summary>The process group set by <see cref="JoinGroup"/>, or null.</summary>
+    public ProcessGroup? Group { get; private set; }
+
+    /// <summary>Copies rank <paramref name="root"/>'s weights into every rank's model (call on every rank).</summary>
+    /// <param name="root">The rank whose weights win (default 0).</param>
+    /// <exception cref="DistributedTrainingException">A peer left or timed out.</exception>
+    public void BroadcastParameters(int root = 0)
+    {
+        ThrowIfDisposed();
+        NativeStatus.Check(NativeMethods.mlt_model_broadcast_parameters(_handle, root));
+    }
+
     /// <summary>Frees the native model.</summary>
     public void Dispose() => _handle.Dispose();
 
@@ -465,7 +516,7 @@ public sealed class TransformerModel : IDisposable
 
     private void CheckInputs(
         ReadOnlySpan<long> tokens, ReadOnlySpan<long> targets, ReadOnlySpan<long> source,
-        int batch, int targetLength, int sourceLength, bool targetsRequired)
+        int batch, int targetLength, int sourceLength, bool targetsRequired, bool allPadAllowed = false)
     {
         TokenBatch.CheckShape(tokens.Length, targets.Length, source.Length, batch, targetLength, sourceLength, targetsRequired);
         if (targetLength > Config.MaxLength)
@@ -500,7 +551,7 @@ public sealed class TransformerModel : IDisposable
 
         CheckIds(tokens, Config.VocabSize, "tokens", "VocabSize");
         CheckIds(targets, Config.VocabSize, "targets", "VocabSize");
-        if (targetsRequired && !targets.ContainsAnyExcept((long)Config.PadId))
+        if (targetsRequired && !allPadAllowed && !targets.ContainsAnyExcept((long)Config.PadId))
         {
             throw new TransformerArgumentException(
                 $"Every target is the pad id {Config.PadId}: the loss of this batch is undefined (nothing to predict).", nameof(targets));

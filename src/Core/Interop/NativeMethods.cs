@@ -1,5 +1,5 @@
 // Source-generated P/Invoke declarations for every export of the native engine's C ABI
-// (src/Native/include/mlt.h, ABI version 2), plus the blittable mirrors of its two structs.
+// (src/Native/include/mlt.h, ABI version 3), plus the blittable mirrors of its two structs.
 // Raw and unchecked: managed callers go through MLNet.Transformer.Engine, which validates first.
 
 using System.Runtime.InteropServices;
@@ -89,7 +89,7 @@ internal struct NativeOptimizerConfig
 internal static unsafe partial class NativeMethods
 {
     /// <summary>The <c>MLT_ABI_VERSION</c> this assembly was written against.</summary>
-    internal const int AbiVersion = 2;
+    internal const int AbiVersion = 3;
 
     /// <summary>mlt_status: success.</summary>
     internal const int StatusOk = 0;
@@ -111,6 +111,9 @@ internal static unsafe partial class NativeMethods
 
     /// <summary>mlt_status: a training step met a non-finite loss or gradient norm and changed nothing.</summary>
     internal const int StatusNonFinite = 6;
+
+    /// <summary>mlt_status: a rendezvous or collective failed (peer gone, timeout, address unusable).</summary>
+    internal const int StatusDistributed = 7;
 
     /// <summary>MLT_READ_VALUE.</summary>
     internal const int ReadValue = 0;
@@ -199,6 +202,30 @@ internal static unsafe partial class NativeMethods
         ModelHandle model,
         long* tokens, long tokensLen, long* srcTokens, long srcLen,
         int b, int t, int s);
+
+    // ---- data-parallel training ----
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int mlt_group_create(
+        out GroupHandle group, string masterAddr, int masterPort, int rank, int worldSize, int timeoutMs, string backend);
+
+    [LibraryImport(Lib)]
+    internal static partial void mlt_group_free(nint group);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_group_allreduce_sum(double* values, int len, GroupHandle group);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_group_barrier(GroupHandle group);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_group_stats(double* allreduceSeconds, long* allreduceBytes, long* allreduceCalls, GroupHandle group);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_model_set_group(ModelHandle model, nint group, long bucketBytes);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_model_broadcast_parameters(ModelHandle model, int root);
 
     // ---- state ----
 

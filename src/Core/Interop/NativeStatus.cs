@@ -34,6 +34,7 @@ internal static class NativeStatus
             NativeMethods.StatusOutOfMemory => new EngineOutOfMemoryException(message),
             NativeMethods.StatusUnknown => new NativeEngineException(message),
             NativeMethods.StatusNonFinite => new TrainingDivergedException(message),
+            NativeMethods.StatusDistributed => new DistributedTrainingException(message),
             _ => new NativeEngineException($"The native engine returned the unknown status {status}: {message}"),
         };
     }

@@ -81,6 +81,22 @@ internal static class TrainingBatches
         return new PaddedBatch { Inputs = inputs, Targets = targets, Source = source, Rows = b, Length = t, SourceLength = s, TargetTokens = count };
     }
 
+    /// <summary>Non-pad targets of rows[order] (what <see cref="Make"/> counts), without building the batch.</summary>
+    public static long CountTargets(IReadOnlyList<TokenRow> rows, ReadOnlySpan<int> order, int padId)
+    {
+        long count = 0;
+        foreach (int i in order)
+        {
+            int[] seq = rows[i].Target;
+            for (int j = 1; j < seq.Length; j++)
+            {
+                count += seq[j] != padId ? 1 : 0;
+            }
+        }
+
+        return count;
+    }
+
     /// <summary>
     /// The batches of one epoch: a random permutation; with bucketing, rows are sorted by length inside windows of
     /// 16 batches and the batches themselves shuffled, so padding shrinks but every epoch differs.

@@ -1,6 +1,8 @@
 // The training loop shared by the next-character trainers: epochs of shuffled, padded batches through the
 // native engine, learning-rate schedule, validation over every held-out token, early stopping with the best
-// weights kept, progress reports and cancellation. Knows nothing about the architecture.
+// weights kept, progress reports and cancellation. Knows nothing about the architecture. With a process group,
+// every rank draws the same global batches and trains on its slice of each (data parallelism, as PyTorch's
+// DistributedSampler + DDP); validation is summed over the ranks, so every rank stops at the same epoch.
 using System.Diagnostics;
 using MLNet.Transformer.Engine;
 
@@ -11,9 +13,14 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
     /// <summary>Trains <paramref name="model"/> in place and returns the per-epoch history.</summary>
     public TrainingHistory Run(TransformerModel model, IReadOnlyList<TokenRow> train, IReadOnlyList<TokenRow> validation, int seed)
     {
+        var group = model.Group;
+        int world = group?.WorldSize ?? 1;
+        int rank = group?.Rank ?? 0;
+        var collectiveStart = group?.Statistics().AllReduceTime ?? TimeSpan.Zero;
         var ct = options.CancellationToken;
         var rng = new Random(seed);
-        model.SetSeed(unchecked((ulong)seed * 2654435761UL + 1));
+        // Dropout streams differ between ranks (independent masks, as with one process's larger batch).
+        model.SetSeed(unchecked(((ulong)seed * 2654435761UL) + 1 + (ulong)rank));
         model.SetOptimizer(new OptimizerSettings
         {
             Kind = options.Optimizer == TransformerOptimizer.AdamW ? OptimizerKind.AdamW : OptimizerKind.Adam,
@@ -21,9 +28,18 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
             ClipGradNorm = options.GradientClipNorm,
         });
 
-        int batchesPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        // BatchSize is per rank: one step consumes BatchSize rows on each of the world's ranks.
+        int globalBatch = options.BatchSize * world;
+        int batchesPerEpoch = (train.Count + globalBatch - 1) / globalBatch;
         long totalSteps = (long)batchesPerEpoch * options.Epochs;
         var validationBatches = MakeValidationBatches(validation);
+        bool validating = validationBatches.Count > 0;
+        if (world > 1)
+        {
+            // This rank evaluates every world-th validation batch; the sums are added over the ranks.
+            validationBatches = [.. validationBatches.Where((_, i) => i % world == rank)];
+        }
+
         var history = new List<EpochRecord>();
         var clock = Stopwatch.StartNew();
         long step = 0;
@@ -38,10 +54,10 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
             var epochClock = Stopwatch.StartNew();
             double lossSum = 0;
             long tokens = 0;
-            foreach (int[] order in TrainingBatches.EpochOrder(train, options.BatchSize, options.LengthBucketing, rng))
+            foreach (int[] global in TrainingBatches.EpochOrder(train, globalBatch, options.LengthBucketing, rng))
             {
                 ct.ThrowIfCancellationRequested();
-                var b = TrainingBatches.Make(train, order, padId, selfSource);
+                var b = world == 1 ? TrainingBatches.Make(train, global, padId, selfSource) : Slice(train, global, world, rank);
                 float lr = TrainingBatches.LearningRate(options, step, totalSteps);
                 TrainStepResult result;
                 try
@@ -58,8 +74,10 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
                         e.Loss, e.GradientNorm, lr, e);
                 }
 
-                lossSum += (double)result.Loss * b.TargetTokens;
-                tokens += b.TargetTokens;
+                // The step's loss is the mean over every rank's targets: weight it by the global batch's count.
+                long stepTokens = world == 1 ? b.TargetTokens : TrainingBatches.CountTargets(train, global, padId);
+                lossSum += (double)result.Loss * stepTokens;
+                tokens += stepTokens;
                 step++;
                 if (options.Progress is { } p && (step % 10 == 0))
                 {
@@ -68,7 +86,7 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
             }
 
             double trainLoss = lossSum / Math.Max(1, tokens);
-            double? validLoss = validationBatches.Count > 0 ? Evaluate(model, validationBatches) : null;
+            double? validLoss = validating ? Evaluate(model, validationBatches, group) : null;
             history.Add(new EpochRecord(epoch, trainLoss, validLoss, epochClock.Elapsed.TotalSeconds, tokens / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds)));
             options.Progress?.Report(Report(epoch, step, totalSteps, trainLoss, validLoss, tokens, epochClock, clock, true));
 
@@ -107,7 +125,37 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
             restored = true;
         }
 
-        return new TrainingHistory(history, bestEpoch == 0 ? null : bestEpoch, bestEpoch == 0 ? null : bestLoss, stoppedEarly, restored, clock.Elapsed.TotalSeconds);
+        // Every rank leaves the loop together before anyone leaves the group.
+        group?.Barrier();
+        return new TrainingHistory(history, bestEpoch == 0 ? null : bestEpoch, bestEpoch == 0 ? null : bestLoss, stoppedEarly, restored, clock.Elapsed.TotalSeconds)
+        {
+            WorldSize = world,
+            Rank = rank,
+            Steps = step,
+            AllReduceTime = group is null ? TimeSpan.Zero : group.Statistics().AllReduceTime - collectiveStart,
+        };
+    }
+
+    /// <summary>
+    /// This rank's share of a global batch: the ranks take consecutive, equal slices (the last ones shorter or
+    /// empty). An empty share is one padding row, which the engine counts as no target.
+    /// </summary>
+    private PaddedBatch Slice(IReadOnlyList<TokenRow> rows, int[] global, int world, int rank)
+    {
+        int chunk = (global.Length + world - 1) / world;
+        int start = Math.Min(global.Length, rank * chunk);
+        int end = Math.Min(global.Length, start + chunk);
+        if (end > start)
+        {
+            return TrainingBatches.Make(rows, global.AsSpan(start, end - start), padId, selfSource);
+        }
+
+        bool source = selfSource || (rows.Count > 0 && rows[0].Source is not null);
+        return new PaddedBatch
+        {
+            Inputs = [padId], Targets = [padId], Source = source ? [padId] : null, Rows = 1, Length = 1,
+            SourceLength = source ? 1 : 0, TargetTokens = 0,
+        };
     }
 
     private TrainingProgress Report(int epoch, long step, long totalSteps, double loss, double? valid, long tokens, Stopwatch epochClock, Stopwatch clock, bool end)
@@ -130,8 +178,8 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
         return list;
     }
 
-    /// <summary>Mean cross-entropy over every validation token (not a mean of batch means).</summary>
-    internal static double Evaluate(TransformerModel model, IEnumerable<TokenBatch> batches)
+    /// <summary>Mean cross-entropy over every validation token (not a mean of batch means), over every rank's batches in a group.</summary>
+    internal static double Evaluate(TransformerModel model, IEnumerable<TokenBatch> batches, ProcessGroup? group = null)
     {
         double sum = 0;
         long count = 0;
@@ -140,6 +188,13 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
             var (s, c) = model.EvaluateLoss(b);
             sum += s;
             count += c;
+        }
+
+        if (group is not null)
+        {
+            Span<double> totals = [sum, count];
+            group.AllReduceSum(totals);
+            (sum, count) = (totals[0], (long)totals[1]);
         }
 
         return count == 0 ? double.NaN : sum / count;

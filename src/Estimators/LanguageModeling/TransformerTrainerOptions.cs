@@ -164,6 +164,17 @@ public class TransformerTrainerOptions
     /// <summary>Group rows of similar length into batches (less padding); batches are still shuffled.</summary>
     public bool LengthBucketing { get; set; } = true;
 
+    /// <summary>
+    /// Data-parallel training over several processes (on one machine or several), through the engine's c10d
+    /// process group (Gloo on the CPU, NCCL on CUDA builds). Every rank calls Fit with the same data, options and
+    /// <see cref="Seed"/> (a null seed is drawn by rank 0 and shared) and its own <see cref="Engine.DistributedSettings.Rank"/>;
+    /// <see cref="Engine.DistributedSettings.FromEnvironment"/> reads what PyTorch's launcher sets (MASTER_ADDR, MASTER_PORT,
+    /// RANK, WORLD_SIZE, LOCAL_RANK). <see cref="BatchSize"/> is per rank: N ranks train exactly as one process
+    /// with batch N x BatchSize (dropout aside). Every rank returns the same model; only rank 0 should save it
+    /// (<see cref="TrainingHistory.Rank"/>). Null (default) or a world of 1: one process.
+    /// </summary>
+    public Engine.DistributedSettings? Distributed { get; set; }
+
     /// <summary>Receives step and epoch reports (loss, validation loss, characters per second, ETA).</summary>
     public IProgress<TrainingProgress>? Progress { get; set; }
 
@@ -202,6 +213,7 @@ public class TransformerTrainerOptions
         Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), $"must be >= 0 (got {EarlyStoppingPatience}).");
         Require(Threads is null or >= 1, nameof(Threads), $"must be >= 1 (got {Threads}).");
         Require(!string.IsNullOrWhiteSpace(Device), nameof(Device), "must be auto, cpu, cuda or cuda:N.");
+        Distributed?.Validate();
     }
 }
 

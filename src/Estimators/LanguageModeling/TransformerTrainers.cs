@@ -63,6 +63,16 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             throw new ArgumentException("The training data has no rows.", nameof(input));
         }
 
+        string device = EngineRuntime.ResolveDevice(Options.Device);
+        using var group = JoinGroup(ref device);
+        if (group is not null && Options.Seed is null)
+        {
+            // Every rank must shuffle, split and initialise alike: rank 0's draw wins.
+            Span<double> shared = [group.Rank == 0 ? seed : 0];
+            group.AllReduceSum(shared);
+            seed = (int)shared[0];
+        }
+
         var validTexts = Options.ValidationSet is { } validationSet ? ReadTexts(validationSet, "ValidationSet") : null;
         var initial = Options.InitialModelPath is { } initialPath ? ReadInitialModel(initialPath) : null;
 
@@ -129,7 +139,11 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             CheckSameArchitecture(initial.Info.Architecture, config);
         }
 
-        string device = EngineRuntime.ResolveDevice(Options.Device);
+        if (group is not null)
+        {
+            CheckRanksAgree(group, rows.Count, valid.Count, vocab, seed);
+        }
+
         var info = new NextCharacterModelInfo
         {
             Architecture = config,
@@ -163,6 +177,12 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
                 model.ImportState(initial.State);
             }
 
+            if (group is not null)
+            {
+                model.JoinGroup(group);
+                model.BroadcastParameters(0);
+            }
+
             var history = new TrainingLoop(Options, CharacterVocabulary.PadId, info.SelfSource).Run(model, train, valid, seed)
                 with { TruncatedRows = lengths.Truncated, SkippedRows = lengths.Skipped };
             byte[] onnx = OnnxExporter.Export(info, model.ExportState().AsReadOnly(), NextCharacterModel.ChainExport).ToByteArray();
@@ -174,6 +194,54 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             if (previousThreads is int previous)
             {
                 EngineRuntime.NumThreads = previous;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Joins the data-parallel group of <see cref="TransformerTrainerOptions.Distributed"/> (null for one process).
+    /// A CUDA rank trains on cuda:LocalRank unless the device names an index.
+    /// </summary>
+    private ProcessGroup? JoinGroup(ref string device)
+    {
+        if (Options.Distributed is not { WorldSize: > 1 } settings)
+        {
+            return null;
+        }
+
+        if (device == "cuda")
+        {
+            device = $"cuda:{settings.LocalRank}";
+        }
+
+        return ProcessGroup.Join(settings, device);
+    }
+
+    /// <summary>Every rank must have read the same data and learned the same vocabulary; a sum over the ranks tells.</summary>
+    private static void CheckRanksAgree(ProcessGroup group, int rows, int validRows, CharacterVocabulary vocab, int seed)
+    {
+        long hash = 17;
+        foreach (var token in vocab.Tokens)
+        {
+            foreach (char c in token)
+            {
+                hash = ((hash * 31) + c) % 1_000_000_007;
+            }
+
+            hash = ((hash * 31) + 1) % 1_000_000_007;
+        }
+
+        double[] mine = [rows, validRows, vocab.Count, hash, seed];
+        var sums = (double[])mine.Clone();
+        group.AllReduceSum(sums);
+        string[] names = ["training rows", "validation rows", "vocabulary size", "vocabulary checksum", "seed"];
+        for (int i = 0; i < mine.Length; i++)
+        {
+            if (sums[i] != mine[i] * group.WorldSize)
+            {
+                throw new DistributedTrainingException(
+                    $"Rank {group.Rank} of {group.WorldSize} at {group.Settings.Endpoint}: the ranks disagree on the {names[i]} (this rank: {mine[i]}, mean over ranks: {sums[i] / group.WorldSize}). " +
+                    "Every rank must read the same training data with the same options and seed.");
             }
         }
     }

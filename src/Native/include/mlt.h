@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or struct layout below changes; the C# side refuses a mismatch. */
-#define MLT_ABI_VERSION 2
+#define MLT_ABI_VERSION 3
 
 typedef int32_t mlt_status;
 enum {
@@ -42,10 +42,12 @@ enum {
     MLT_ERR_TORCH = 3,      /* libtorch raised c10::Error */
     MLT_ERR_OUT_OF_MEMORY = 4,
     MLT_ERR_UNKNOWN = 5,    /* any other exception, catch (...) included */
-    MLT_ERR_NON_FINITE = 6  /* training step rejected: non-finite loss or gradient norm; model left unchanged */
+    MLT_ERR_NON_FINITE = 6, /* training step rejected: non-finite loss or gradient norm; model left unchanged */
+    MLT_ERR_DISTRIBUTED = 7 /* rendezvous or collective failed: peer gone, timeout, address unusable */
 };
 
 typedef struct mlt_model mlt_model; /* opaque */
+typedef struct mlt_group mlt_group; /* opaque: a process group for data-parallel training */
 
 enum { MLT_KIND_DECODER = 0, MLT_KIND_ENCODER_DECODER = 1 };
 enum { MLT_ACT_RELU = 0, MLT_ACT_GELU = 1 };
@@ -146,6 +148,33 @@ MLT_API mlt_status mlt_model_forward(float* logits, int64_t logits_len,
                                      const int64_t* tokens, int64_t tokens_len,
                                      const int64_t* src_tokens, int64_t src_len,
                                      int32_t B, int32_t T, int32_t S);
+
+/* ---- data-parallel training (c10d: TCPStore rendezvous, Gloo on the CPU, NCCL on CUDA builds) ----
+ * Every rank creates a group with the same master address, port and world size and its own rank; rank 0 serves
+ * the rendezvous store on master_port. Each call waits at most timeout_ms (connecting, waiting for the world to
+ * fill, every collective); a peer that dies makes the others' next collective fail with MLT_ERR_DISTRIBUTED.
+ * Gloo binds the interface named by GLOO_SOCKET_IFNAME when set, the loopback address when master_addr is
+ * 127.0.0.1 or localhost, and this host's address otherwise. backend: "gloo", or "nccl" (CUDA builds with NCCL;
+ * MLT_ERR_DEVICE otherwise). Collectives are called by every rank in the same order. */
+MLT_API mlt_status mlt_group_create(mlt_group** out, const char* master_addr, int32_t master_port, int32_t rank,
+                                    int32_t world_size, int32_t timeout_ms, const char* backend);
+/* Leaves the group and closes its sockets once no model holds it (mlt_model_set_group keeps a reference). */
+MLT_API void mlt_group_free(mlt_group* group);
+/* Sums values[0..len) over the ranks, in place (float64). */
+MLT_API mlt_status mlt_group_allreduce_sum(double* values, int32_t len, mlt_group* group);
+MLT_API mlt_status mlt_group_barrier(mlt_group* group);
+/* Totals since creation: wall seconds inside all-reduce calls (waiting included), bytes contributed, calls. */
+MLT_API mlt_status mlt_group_stats(double* allreduce_seconds, int64_t* allreduce_bytes, int64_t* allreduce_calls,
+                                   const mlt_group* group);
+/* Attaches the model to a group (NULL detaches). Then mlt_model_train_step is a data-parallel step: after
+ * backward the local gradient is scaled by this rank's share of the step's non-pad targets and summed over the
+ * ranks in flat buckets of at most bucket_bytes (float32 gradients), before clipping and the optimiser; the loss
+ * written is the mean over every rank's targets. N ranks with batches b_1..b_N thus step exactly as one process
+ * with their union (dropout aside). A rank whose targets are all pad_id contributes zero (the step fails only
+ * when every rank's are). Every rank must call train_step the same number of times. */
+MLT_API mlt_status mlt_model_set_group(mlt_model* model, mlt_group* group, int64_t bucket_bytes);
+/* Copies root's parameters into every rank's model (call on every rank, as DDP does at construction). */
+MLT_API mlt_status mlt_model_broadcast_parameters(mlt_model* model, int32_t root);
 
 /* ---- state, by PyTorch state-dict name (float32, row-major) ---- */
 MLT_API mlt_status mlt_model_state_count(int32_t* count, const mlt_model* model);

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <new>
 
+#include "distributed.h"
 #include "engine.h"
 
 #if defined(MLT_TORCH_HAS_CUDA) && __has_include(<ATen/cuda/CUDAContext.h>) && __has_include(<cuda_runtime_api.h>)
@@ -18,6 +19,10 @@
 
 struct mlt_model {
   std::unique_ptr<mlt::Model> impl;
+};
+
+struct mlt_group {
+  std::shared_ptr<mlt::Group> impl;  // shared with the models attached to it
 };
 
 namespace {
@@ -44,6 +49,7 @@ mlt_status set_error(mlt_status status, const char* message) noexcept {
   }                                                                                    \
   catch (const mlt::DeviceError& e) { return set_error(MLT_ERR_DEVICE, e.what()); }    \
   catch (const mlt::NonFiniteError& e) { return set_error(MLT_ERR_NON_FINITE, e.what()); } \
+  catch (const mlt::DistributedError& e) { return set_error(MLT_ERR_DISTRIBUTED, e.what()); } \
   catch (const std::invalid_argument& e) { return set_error(MLT_ERR_ARGUMENT, e.what()); } \
   catch (const c10::OutOfMemoryError& e) {                                             \
     return set_error(MLT_ERR_OUT_OF_MEMORY, e.what_without_backtrace());               \
@@ -64,6 +70,11 @@ mlt::Model& model_of(mlt_model* m) {
 const mlt::Model& model_of(const mlt_model* m) {
   if (!m || !m->impl) fail_arg("model must not be NULL");
   return *m->impl;
+}
+
+mlt::Group& group_of(mlt_group* g) {
+  if (!g || !g->impl) fail_arg("group must not be NULL");
+  return *g->impl;
 }
 
 template <class P>
@@ -354,6 +365,78 @@ MLT_API mlt_status mlt_model_state_write(mlt_model* model, const char* name, con
   at::NoGradGuard no_grad;
   at::Tensor dst = e.value;
   dst.copy_(at::from_blob(const_cast<float*>(data), e.shape));
+  MLT_CATCH
+}
+
+// ---- data-parallel training
+
+MLT_API mlt_status mlt_group_create(mlt_group** out, const char* master_addr, int32_t master_port, int32_t rank,
+                                    int32_t world_size, int32_t timeout_ms, const char* backend) {
+  MLT_TRY
+  require(out, "out");
+  *out = nullptr;
+  require(master_addr, "master_addr");
+  require(backend, "backend");
+  auto g = std::make_unique<mlt_group>();
+  g->impl = std::make_shared<mlt::Group>(master_addr, master_port, rank, world_size,
+                                         std::chrono::milliseconds(timeout_ms), backend);
+  *out = g.release();
+  MLT_CATCH
+}
+
+MLT_API void mlt_group_free(mlt_group* group) {
+  try {
+    delete group;
+  } catch (...) {
+    // a destructor that throws leaves nothing to report to; the sockets are closed either way
+  }
+}
+
+MLT_API mlt_status mlt_group_allreduce_sum(double* values, int32_t len, mlt_group* group) {
+  MLT_TRY
+  mlt::Group& g = group_of(group);
+  require(values, "values");
+  if (len < 1) fail_arg("len must be >= 1 (got ", len, ")");
+  at::Tensor t = at::from_blob(values, {len}, at::TensorOptions().dtype(at::kDouble)).clone();
+  if (g.uses_cuda()) t = t.cuda();
+  std::vector<at::Tensor> one{t};
+  g.allreduce_sum(one);
+  at::from_blob(values, {len}, at::TensorOptions().dtype(at::kDouble)).copy_(t.cpu());
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_group_barrier(mlt_group* group) {
+  MLT_TRY
+  group_of(group).barrier();
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_group_stats(double* allreduce_seconds, int64_t* allreduce_bytes, int64_t* allreduce_calls,
+                                   const mlt_group* group) {
+  MLT_TRY
+  if (!group || !group->impl) fail_arg("group must not be NULL");
+  const mlt::GroupStats& s = group->impl->stats();
+  if (allreduce_seconds) *allreduce_seconds = s.allreduce_seconds;
+  if (allreduce_bytes) *allreduce_bytes = s.allreduce_bytes;
+  if (allreduce_calls) *allreduce_calls = s.allreduce_calls;
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_model_set_group(mlt_model* model, mlt_group* group, int64_t bucket_bytes) {
+  MLT_TRY
+  mlt::Model& m = model_of(model);
+  if (!group) {
+    m.set_group(nullptr, 0);
+  } else {
+    group_of(group);
+    m.set_group(group->impl, bucket_bytes / static_cast<int64_t>(sizeof(float)));
+  }
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_model_broadcast_parameters(mlt_model* model, int32_t root) {
+  MLT_TRY
+  model_of(model).broadcast_parameters(root);
   MLT_CATCH
 }
 

@@ -18,6 +18,8 @@
 
 namespace mlt {
 
+class Group;  // distributed.h
+
 // ---------------------------------------------------------------- errors
 
 /// Bad argument from the caller (configuration, ids, buffer sizes, names) -> MLT_ERR_ARGUMENT.
@@ -253,6 +255,12 @@ class Model {
   at::Tensor infer(const Batch& batch, Probes* probes);
   void set_seed(uint64_t seed);
   void set_optimizer(const mlt_optim_config& o);
+  /// Data-parallel training: train_step all-reduces the token-weighted loss and the gradients over group in
+  /// flat buckets of at most bucket_numel floats. Null detaches (single-process training).
+  void set_group(std::shared_ptr<Group> group, int64_t bucket_numel);
+  const std::shared_ptr<Group>& group() const { return group_; }
+  /// Copies root's parameters into every rank's model (as DDP does at construction).
+  void broadcast_parameters(int root);
 
   ModelConfig cfg;
   at::Device device;
@@ -264,6 +272,8 @@ class Model {
   void finish_construction();
   virtual void init_parameters(Init& in) = 0;
   Step make_step(bool train);
+  /// All-reduces the token-weighted loss and gradients over group_; returns the union batch's mean loss.
+  float reduce_gradients(float local_mean, int64_t local_count);
   at::Tensor pe;  // (max_len, E) on the device
 
  private:
@@ -272,6 +282,8 @@ class Model {
   int64_t adam_step_ = 0;
   DropoutRng rng_;
   at::Generator gen_;  // stock-path dropout generator on the model device
+  std::shared_ptr<Group> group_;
+  int64_t bucket_numel_ = 0;
 };
 
 std::unique_ptr<Model> make_decoder_lm(const ModelConfig& cfg, const at::Device& device);

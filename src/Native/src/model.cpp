@@ -9,6 +9,7 @@
 #include <limits>
 #include <mutex>
 
+#include "distributed.h"
 #include "engine.h"
 
 namespace mlt {
@@ -304,18 +305,25 @@ Batch Model::make_batch(const int64_t* tokens, int64_t tokens_len, const int64_t
 
 void Model::train_step(float* loss_out, float* grad_norm, const Batch& batch, float lr) {
   if (!std::isfinite(lr) || lr < 0.f) fail_arg("lr must be a finite number >= 0 (got ", lr, ")");
-  if (batch.n_targets == 0)
+  // One process: a batch without targets has no mean loss. In a group, a rank may hold none of a step's
+  // targets (the last batch of an epoch); it contributes zero to the sums.
+  if (batch.n_targets == 0 && !group_)
     fail_arg("targets hold no id other than pad_id (", cfg.pad, "): the mean loss is undefined");
   store.flat_grad.zero_();
-  Step st = make_step(true);
-  at::Tensor logits = forward(batch, st, nullptr);  // (B, T, V)
-  at::Tensor loss = ops::cross_entropy_mean(logits.reshape({-1, cfg.V}), batch.targets.reshape({-1}), cfg.pad, st);
-  loss.backward();
-  const float loss_value = loss.item<float>();
+  float loss_value = 0.f;
+  if (batch.n_targets > 0) {
+    Step st = make_step(true);
+    at::Tensor logits = forward(batch, st, nullptr);  // (B, T, V)
+    at::Tensor loss = ops::cross_entropy_mean(logits.reshape({-1, cfg.V}), batch.targets.reshape({-1}), cfg.pad, st);
+    loss.backward();
+    loss_value = loss.item<float>();
+  }
+  if (group_) loss_value = reduce_gradients(loss_value, batch.n_targets);
   const float norm = store.flat_grad.norm().item<float>();  // total L2 norm, before clipping
   if (loss_out) *loss_out = loss_value;
   if (grad_norm) *grad_norm = norm;
-  // NaN fails every comparison, so clipping cannot catch it: refuse the step before Adam sees it.
+  // NaN fails every comparison, so clipping cannot catch it: refuse the step before Adam sees it. In a group
+  // the loss and the gradients are the reduced ones, equal on every rank, so every rank refuses together.
   if (!std::isfinite(loss_value) || !std::isfinite(norm))
     throw NonFiniteError(cat("training step ", adam_step_ + 1, " rejected: loss ", loss_value, ", gradient norm ",
                              norm, " (lr ", lr, "); weights and optimiser state are unchanged"));
@@ -326,6 +334,45 @@ void Model::train_step(float* loss_out, float* grad_norm, const Batch& batch, fl
   at::NoGradGuard no_grad;
   ++adam_step_;
   ops::adam_step(store.flat, store.flat_grad, adam_m_, adam_v_, adam_step_, optim_, lr);
+}
+
+// Token-weighted data parallelism. Rank r holds n_r targets and the gradient g_r of its mean loss. The union
+// batch's mean loss is sum_r n_r * loss_r / N with N = sum_r n_r, so its gradient is sum_r (n_r / N) g_r: scale
+// locally, then sum over ranks. Returns the union's mean loss.
+float Model::reduce_gradients(float local_mean, int64_t local_count) {
+  at::Tensor counts = at::empty({2}, at::TensorOptions().dtype(at::kDouble));  // (loss sum, target count)
+  counts[0] = static_cast<double>(local_mean) * static_cast<double>(local_count);
+  counts[1] = static_cast<double>(local_count);
+  if (group_->uses_cuda()) counts = counts.to(device);
+  {
+    std::vector<at::Tensor> one{counts};
+    group_->allreduce_sum(one);
+  }
+  const at::Tensor host = counts.cpu();
+  const double sum = host[0].item<double>(), total = host[1].item<double>();
+  if (total == 0)
+    fail_arg("no rank holds a target other than pad_id (", cfg.pad, ") in this step: the mean loss is undefined");
+  at::NoGradGuard no_grad;
+  if (local_count > 0) store.flat_grad.mul_(static_cast<double>(local_count) / total);
+  std::vector<at::Tensor> buckets;  // views of flat_grad, each at most bucket_numel_ floats
+  for (int64_t start = 0, n = store.flat_grad.numel(); start < n; start += bucket_numel_)
+    buckets.push_back(store.flat_grad.narrow(0, start, std::min(bucket_numel_, n - start)));
+  group_->allreduce_sum(buckets);
+  return static_cast<float>(sum / total);
+}
+
+void Model::set_group(std::shared_ptr<Group> group, int64_t bucket_numel) {
+  if (group && bucket_numel < 1) fail_arg("bucket size must hold at least one float (got ", bucket_numel, ")");
+  if (group && group->uses_cuda() != device.is_cuda())
+    fail_arg("the group's backend (", group->where(), ") does not match the model's device (", device.str(), ")");
+  group_ = std::move(group);
+  bucket_numel_ = bucket_numel;
+}
+
+void Model::broadcast_parameters(int root) {
+  if (!group_) fail_arg("the model has no process group (mlt_model_set_group)");
+  at::NoGradGuard no_grad;
+  group_->broadcast(store.flat, root);
 }
 
 void Model::eval_loss(double* loss_sum, int64_t* count, const Batch& batch) {

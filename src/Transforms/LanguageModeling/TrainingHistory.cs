@@ -24,4 +24,16 @@ public sealed record TrainingHistory(
 
     /// <summary>Training and validation rows longer than the maximum length that were left out (<see cref="LengthPolicy.Skip"/>).</summary>
     public int SkippedRows { get; init; }
+
+    /// <summary>Processes that trained together (1 without data-parallel training).</summary>
+    public int WorldSize { get; init; } = 1;
+
+    /// <summary>This process's rank among <see cref="WorldSize"/> (0 alone). Only rank 0 should write files.</summary>
+    public int Rank { get; init; }
+
+    /// <summary>Optimiser steps taken (each over every rank's share of one global batch).</summary>
+    public long Steps { get; init; }
+
+    /// <summary>Wall time this rank spent in gradient and loss all-reduces (waiting for slower ranks included); zero alone.</summary>
+    public TimeSpan AllReduceTime { get; init; }
 }

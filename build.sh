@@ -8,6 +8,7 @@
 #   ./build.sh bench    engine vs PyTorch-eager benchmark (seconds per epoch and ratio; args go to compare.py)
 #   ./build.sh bench-sweep  ASHA-pruned sweep vs the plain grid: total epochs and best validation loss
 #   ./build.sh bench-scoring  scoring throughput: ONNX Runtime vs the engine's forward vs PyTorch eager (args: --rounds N)
+#   ./build.sh bench-distributed  characters/s of 1 process vs 2 data-parallel ranks, all-reduce time per step
 # Environment: TORCH_PREFIX   CMake prefix of another libtorch (e.g. a CUDA PyTorch's cmake_prefix_path)
 #              CONFIGURATION  Release (default) or Debug
 #              MLT_SKIP_APT=1 never call apt-get (packages must already be present)
@@ -128,6 +129,12 @@ case "$verb" in
     # engine's batched forward and PyTorch eager inference, alternated in each round; extra args go to the program.
     build_native; deps_python; build_dotnet
     dotnet "$ROOT/bench/Scoring/bin/$CONFIGURATION/net10.0/mlt-bench-scoring.dll" --data "$ROOT/data/names.txt" "$@"
+    ;;
+  bench-distributed)
+    # 1 process (1 and 2 threads) vs `train --nproc-per-node 2` over loopback Gloo, alternated; extra args go to compare.py.
+    build_native; build_dotnet
+    python3 "$ROOT/bench/distributed/compare.py" --cli "dotnet $ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" \
+      --data "$ROOT/data/names.txt" "$@"
     ;;
   bench-sweep)
     # ASHA pruning vs the plain grid on data/names.txt (heads {1,2,4} x layers {1,2,3}, 18 epochs): total epochs and best.

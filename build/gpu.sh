@@ -4,6 +4,8 @@
 # have no .NET). Two steps:
 #   build/gpu.sh publish   on a machine WITH the .NET SDK: self-contained CLI into artifacts/publish
 #   build/gpu.sh run       on the CUDA machine (python3 with a CUDA torch, cmake, g++): everything else
+# With 2 or more GPUs it also trains data-parallel over NCCL (train --nproc-per-node N) against one GPU with N times
+# the batch, and fails if their validation losses differ by more than 1e-4.
 # Output: the parity table, the CUDA benchmark JSON and the CLI's train/evaluate JSON, also under $OUT (or
 # artifacts/gpu) as gpu-report.txt.
 set -euo pipefail
@@ -25,7 +27,10 @@ case "${1:-}" in
     TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')
     NATIVE="$ROOT/artifacts/native-cuda"
     echo "== native build against $TORCH_PREFIX"
-    cmake -S "$ROOT/src/Native" -B "$NATIVE" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" >/dev/null
+    # NCCL: PyTorch wheels keep nccl.h in the nvidia-nccl package; point CMake at it when it is there.
+    NCCL_INCLUDE_DIR=$("$PY" -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "include"))' 2>/dev/null || true)
+    export NCCL_INCLUDE_DIR
+    cmake -S "$ROOT/src/Native" -B "$NATIVE" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" | grep -E "^-- mlt:" || true
     cmake --build "$NATIVE" -j "$(nproc)" >/dev/null
     export MLT_NATIVE_LIBRARY="$NATIVE/libmlt.so" MLT_PYTHON="$PY"
 
@@ -51,6 +56,26 @@ case "${1:-}" in
       "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("cpu train:  device", d["device"], "s/epoch", round(d["secondsPerEpoch"],4), "final valid", round(d["finalValidationLoss"],4))' "$REPORT_DIR/train-cpu.json"
       "$CLI" evaluate --model "$REPORT_DIR/names-cuda.zip" --data "$ROOT/data/names.txt"
       "$CLI" score --model "$REPORT_DIR/names-cuda.zip" --text flyca --top 3
+
+      # Data parallel over NCCL: N GPUs with batch 8 each must reach the validation loss of one GPU with batch 8N.
+      NGPU=$("$PY" -c 'import torch; print(torch.cuda.device_count())')
+      if [ "$NGPU" -ge 2 ]; then
+        echo "== data parallel: $NGPU ranks over NCCL (batch 8 each) vs 1 GPU (batch $((8 * NGPU)))"
+        DP=(--data "$ROOT/data/names.txt" --layers 2 --heads 4 --dim 64 --ff 128 --epochs 5 --seed 42 --json --quiet)
+        "$CLI" train "${DP[@]}" --device cuda:0 --batch-size $((8 * NGPU)) --out "$REPORT_DIR/dp-1.zip" > "$REPORT_DIR/dp-1.json"
+        "$CLI" train "${DP[@]}" --device cuda --batch-size 8 --nproc-per-node "$NGPU" --out "$REPORT_DIR/dp-n.zip" > "$REPORT_DIR/dp-n.json"
+        "$PY" - "$REPORT_DIR/dp-1.json" "$REPORT_DIR/dp-n.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+diff = abs(a["finalValidationLoss"] - b["finalValidationLoss"])
+print(f"1 GPU: valid {a['finalValidationLoss']:.6f}, {a['secondsPerEpoch']:.3f} s/epoch; "
+      f"{b['worldSize']} ranks: valid {b['finalValidationLoss']:.6f}, {b['secondsPerEpoch']:.3f} s/epoch, "
+      f"all-reduce {b['allReduceMillisecondsPerStep']:.3f} ms/step; |diff| {diff:.2e}")
+sys.exit(0 if diff <= 1e-4 else 1)
+PY
+      else
+        echo "== data parallel over NCCL: pending (this machine has $NGPU GPU; NCCL needs one GPU per rank)"
+      fi
     else
       echo "== no self-contained CLI at $PUBLISH: run 'build/gpu.sh publish' on a machine with .NET and carry it"
     fi

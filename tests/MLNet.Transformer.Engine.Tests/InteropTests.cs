@@ -62,6 +62,7 @@ public class InteropTests
     [InlineData(4, typeof(EngineOutOfMemoryException))]
     [InlineData(5, typeof(NativeEngineException))]
     [InlineData(6, typeof(TrainingDivergedException))]
+    [InlineData(7, typeof(DistributedTrainingException))]
     [InlineData(42, typeof(NativeEngineException))]
     public void CreateException_EachStatus_MapsToTypedExceptionCarryingMessage(int status, Type expected)
     {
@@ -80,6 +81,7 @@ public class InteropTests
         Assert.IsAssignableFrom<TransformerException>(new NativeLibraryNotFoundException("x"));
         Assert.IsAssignableFrom<TransformerException>(new NativeAbiMismatchException("x"));
         Assert.IsAssignableFrom<TransformerException>(new TrainingDivergedException("x"));
+        Assert.IsAssignableFrom<TransformerException>(new DistributedTrainingException("x"));
     }
 
     [Fact]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build driver for MLNet.Transformer: installs what is missing (idempotently), builds the native
 # engine with CMake, then the .NET solution, and runs the requested job.
-#   ./build.sh demo     train -> save -> evaluate on held-out names -> reload -> score -> generate -> export ONNX
+#   ./build.sh demo     train -> save -> evaluate on held-out names -> reload -> score -> generate -> export ONNX,
+#                       then 2 data-parallel workers against 1 process with twice the batch
 #   ./build.sh test     every test (native parity against PyTorch included)
 #   ./build.sh build    native library and .NET solution only
 #   ./build.sh native   native library only
@@ -116,6 +117,21 @@ case "$verb" in
     cli generate --model "$out/names.zip" --count 8 --temperature 0.8 --seed 7
     cli attention --model "$out/names.zip" --text flycatcher --out "$out/attention.html"
     cli export-onnx --model "$out/names.zip" --out "$out/names.onnx"
+    log "demo: data parallel, 2 workers x batch 8 (train --nproc-per-node 2) against 1 process x batch 16, 5 epochs"
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cli train --data "$out/train.txt" --epochs 5 --batch-size 16 --seed 42 --json --quiet --out "$out/dp-1.zip" > "$out/dp-1.json"
+    cli train --data "$out/train.txt" --epochs 5 --batch-size 8 --nproc-per-node 2 --master-port "$port" --seed 42 --json --quiet \
+      --out "$out/dp-2.zip" > "$out/dp-2.json"
+    python3 - "$out/dp-1.json" "$out/dp-2.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for name, d in (("1 process, batch 16", a), (f"{b['worldSize']} workers, batch 8 each", b)):
+    extra = f", all-reduce {d['allReduceMillisecondsPerStep']:.2f} ms/step" if d.get("allReduceMillisecondsPerStep") else ""
+    print(f"{name:26} validation loss {d['finalValidationLoss']:.6f}  ({d['steps']} steps, {d['trainingSeconds']:.1f} s{extra})")
+diff = abs(a["finalValidationLoss"] - b["finalValidationLoss"])
+print(f"difference {diff:.1e}")
+sys.exit(0 if diff <= 1e-5 else 1)
+PY
     log "demo artifacts in artifacts/demo (ML.NET model zip, names.onnx, loss.svg, attention.html)"
     ;;
   bench)

@@ -3,12 +3,11 @@
 // worker that cannot meet its peers fails within the timeout naming the address and port.
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Microsoft.ML;
 using MLNet.Transformer.LanguageModeling;
+using MLNet.Transformer.TestKit;
 
 namespace MLNet.Transformer.Tests;
 
@@ -23,7 +22,7 @@ public sealed class CliDistributedTests
         using var folder = new TempFolder();
         string[] common = ["train", "--data", Names, "--epochs", "1", "--heads", "2", "--seed", "42", "--validation-fraction", "0.15", "--json", "--quiet"];
         var one = ChildProcess.Cli(folder.Path, [.. common, "--batch-size", "16", "--out", folder.File("one.zip")]);
-        var two = ChildProcess.Cli(folder.Path, [.. common, "--batch-size", "8", "--nproc-per-node", "2", "--master-port", FreePort().ToString(CultureInfo.InvariantCulture), "--out", folder.File("two.zip")]);
+        var two = ChildProcess.Cli(folder.Path, [.. common, "--batch-size", "8", "--nproc-per-node", "2", "--master-port", LoopbackRanks.FreePort().ToString(CultureInfo.InvariantCulture), "--out", folder.File("two.zip")]);
 
         Assert.True(one.ExitCode == 0, one.ToString());
         Assert.True(two.ExitCode == 0, two.ToString());
@@ -71,7 +70,7 @@ public sealed class CliDistributedTests
     public void Train_WorkerKilledMidTraining_StopsWithAClearErrorWithinTheTimeoutAndSavesNothing()
     {
         using var folder = new TempFolder();
-        int port = FreePort();
+        int port = LoopbackRanks.FreePort();
         string model = folder.File("never.zip");
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
         {
@@ -167,7 +166,7 @@ public sealed class CliDistributedTests
     public void Train_WorkerWhoseMasterPortHasNoListener_FailsWithinTheTimeoutNamingAddressAndPort()
     {
         using var folder = new TempFolder();
-        int port = FreePort();
+        int port = LoopbackRanks.FreePort();
         var clock = Stopwatch.StartNew();
 
         var result = Worker(folder, rank: 1, port);
@@ -185,7 +184,7 @@ public sealed class CliDistributedTests
     public void Train_WorldThatNeverFills_FailsWithinTheTimeoutCountingWhoJoined()
     {
         using var folder = new TempFolder();
-        int port = FreePort();
+        int port = LoopbackRanks.FreePort();
 
         var result = Worker(folder, rank: 0, port);
 
@@ -221,11 +220,4 @@ public sealed class CliDistributedTests
                 ["WORLD_SIZE"] = "2", ["RANK"] = rank.ToString(CultureInfo.InvariantCulture), ["LOCAL_RANK"] = rank.ToString(CultureInfo.InvariantCulture),
                 ["MASTER_ADDR"] = "127.0.0.1", ["MASTER_PORT"] = port.ToString(CultureInfo.InvariantCulture), ["GLOO_SOCKET_IFNAME"] = "lo",
             });
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

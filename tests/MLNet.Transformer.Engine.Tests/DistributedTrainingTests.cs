@@ -3,8 +3,6 @@
 // References: one model trained alone on the union of the ranks' batches; the rendezvous errors name address and port.
 
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using MLNet.Transformer.TestKit;
 using Xunit;
 
@@ -42,8 +40,8 @@ public class DistributedTrainingTests
         var aloneLosses = steps.Select(rows => alone.TrainStep(Pack(config, rows), 1e-3f).Loss).ToArray();
 
         var probe = Pack(config, MakeSteps(config, new Random(1), count: 1, rowsPerRank: 4, world: 1)[0]);
-        int port = FreePort();
-        var results = RunRanks(world, rank =>
+        int port = LoopbackRanks.FreePort();
+        var results = LoopbackRanks.Run(world, rank =>
         {
             using var group = ProcessGroup.Join(Settings(rank, world, port));
             // Every rank but 0 starts from different weights: the broadcast must make them equal.
@@ -71,9 +69,9 @@ public class DistributedTrainingTests
     {
         var config = SmallModels.SmallDecoder(seed: 8);
         var steps = MakeSteps(config, new Random(8), count: 5, rowsPerRank: 2, world: 2);
-        int port = FreePort();
+        int port = LoopbackRanks.FreePort();
         const long bucketBytes = 1000; // 250 floats per bucket
-        var results = RunRanks(2, rank =>
+        var results = LoopbackRanks.Run(2, rank =>
         {
             using var group = ProcessGroup.Join(Settings(rank, 2, port) with { BucketBytes = bucketBytes });
             using var model = TransformerModel.Create(config);
@@ -128,8 +126,8 @@ public class DistributedTrainingTests
     [Fact]
     public void AllReduceSum_AddsEveryRanksValues()
     {
-        int port = FreePort();
-        var sums = RunRanks(3, rank =>
+        int port = LoopbackRanks.FreePort();
+        var sums = LoopbackRanks.Run(3, rank =>
         {
             using var group = ProcessGroup.Join(Settings(rank, 3, port));
             double[] values = [rank + 1, 10 * rank, 0.5];
@@ -144,7 +142,7 @@ public class DistributedTrainingTests
     [Fact]
     public void Join_NothingListensAtThePort_FailsWithinTheTimeoutNamingAddressAndPort()
     {
-        int port = FreePort();
+        int port = LoopbackRanks.FreePort();
         var clock = Stopwatch.StartNew();
 
         var e = Assert.Throws<DistributedTrainingException>(() => ProcessGroup.Join(Settings(1, 2, port)));
@@ -158,7 +156,7 @@ public class DistributedTrainingTests
     [Fact]
     public void Join_WorldNeverFills_FailsWithinTheTimeoutCountingWhoCame()
     {
-        int port = FreePort();
+        int port = LoopbackRanks.FreePort();
         var clock = Stopwatch.StartNew();
 
         var e = Assert.Throws<DistributedTrainingException>(() => ProcessGroup.Join(Settings(0, 3, port)));
@@ -175,8 +173,8 @@ public class DistributedTrainingTests
     {
         var config = SmallModels.SmallDecoder(seed: 5);
         var steps = MakeSteps(config, new Random(5), count: 10, rowsPerRank: 2, world: 2);
-        int port = FreePort();
-        var outcome = RunRanks(2, rank =>
+        int port = LoopbackRanks.FreePort();
+        var outcome = LoopbackRanks.Run(2, rank =>
         {
             using var group = ProcessGroup.Join(Settings(rank, 2, port) with { Timeout = TimeSpan.FromSeconds(30) });
             using var model = TransformerModel.Create(config);
@@ -207,8 +205,8 @@ public class DistributedTrainingTests
     public void Dispose_GroupAndModel_CloseEverySocket()
     {
         int before = OpenSockets();
-        int port = FreePort();
-        var during = RunRanks(2, rank =>
+        int port = LoopbackRanks.FreePort();
+        var during = LoopbackRanks.Run(2, rank =>
         {
             var group = ProcessGroup.Join(Settings(rank, 2, port));
             var model = TransformerModel.Create(SmallModels.SmallDecoder());
@@ -223,7 +221,7 @@ public class DistributedTrainingTests
         Assert.True(during.Max() > before, "the group opened no socket?");
         Assert.Equal(before, OpenSockets());
         // And the port is free again: a new group can serve it at once.
-        RunRanks(2, rank =>
+        LoopbackRanks.Run(2, rank =>
         {
             using var again = ProcessGroup.Join(Settings(rank, 2, port));
             again.Barrier();
@@ -234,9 +232,9 @@ public class DistributedTrainingTests
     [Fact]
     public void JoinGroup_Null_TrainsAloneAgainAndRefusesAnAllPaddingBatch()
     {
-        int port = FreePort();
+        int port = LoopbackRanks.FreePort();
         var config = SmallModels.SmallDecoder();
-        RunRanks(2, rank =>
+        LoopbackRanks.Run(2, rank =>
         {
             using var group = ProcessGroup.Join(Settings(rank, 2, port));
             using var model = TransformerModel.Create(config);
@@ -279,41 +277,8 @@ public class DistributedTrainingTests
         Assert.Contains(named, e.Message, StringComparison.Ordinal);
     }
 
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private static DistributedSettings Settings(int rank, int world, int port) =>
         new() { Rank = rank, WorldSize = world, MasterPort = port, Timeout = ShortTimeout };
-
-    /// <summary>Runs <paramref name="body"/> for every rank on its own thread; rethrows the first failure.</summary>
-    private static T[] RunRanks<T>(int world, Func<int, T> body)
-    {
-        var results = new T[world];
-        var errors = new Exception?[world];
-        var threads = Enumerable.Range(0, world).Select(rank => new Thread(() =>
-        {
-            try
-            {
-                results[rank] = body(rank);
-            }
-            catch (Exception e)
-            {
-                errors[rank] = e;
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => Assert.True(t.Join(TimeSpan.FromMinutes(2)), "a rank hung"));
-        if (errors.FirstOrDefault(e => e is not null) is { } first)
-        {
-            throw new InvalidOperationException($"rank {Array.IndexOf(errors, first)} failed: {first.Message}", first);
-        }
-
-        return results;
-    }
 
     private sealed record Row(long[] Tokens, long[] Targets, long[] Source);
 

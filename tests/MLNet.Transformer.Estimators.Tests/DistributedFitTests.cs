@@ -1,11 +1,10 @@
 // Fit with the Distributed option: ranks are threads of this process, each with its own MLContext, calling Fit on
 // the same data as separate processes would (the CLI tests run real processes). References: one Fit with the union
 // batch; the ranks' own results.
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.ML;
 using MLNet.Transformer.Engine;
 using MLNet.Transformer.LanguageModeling;
+using MLNet.Transformer.TestKit;
 using Xunit;
 
 namespace MLNet.Transformer.Tests;
@@ -18,8 +17,8 @@ public class DistributedFitTests
     [Fact]
     public void Fit_TwoRanks_ShareRank0sSeedReturnTheSameModelAndTrainLikeOneProcessWithTwiceTheBatch()
     {
-        int port = FreePort();
-        var ranks = RunRanks(2, rank =>
+        int port = LoopbackRanks.FreePort();
+        var ranks = LoopbackRanks.Run(2, rank =>
         {
             var ml = new MLContext(rank); // different contexts: the seed must come from rank 0, not from them
             var options = Options(batch: 8, validationFraction: 0.2);
@@ -35,8 +34,8 @@ public class DistributedFitTests
         Assert.Equal(ranks[0].GetOnnxModel(), ranks[1].GetOnnxModel());
 
         // With a fixed seed, against one Fit with batch 16 on the same data.
-        port = FreePort();
-        var fixedRanks = RunRanks(2, rank =>
+        port = LoopbackRanks.FreePort();
+        var fixedRanks = LoopbackRanks.Run(2, rank =>
         {
             var ml = new MLContext(0);
             var options = Options(batch: 8, validationFraction: 0.2);
@@ -57,8 +56,8 @@ public class DistributedFitTests
     [Fact]
     public void Fit_RanksReadingDifferentData_StopWithAnErrorNamingTheDisagreement()
     {
-        int port = FreePort();
-        var errors = RunRanks(2, rank =>
+        int port = LoopbackRanks.FreePort();
+        var errors = LoopbackRanks.Run(2, rank =>
         {
             var ml = new MLContext(0);
             var options = Options(batch: 8, validationFraction: 0.2);
@@ -93,37 +92,5 @@ public class DistributedFitTests
         o.ValidationFraction = validationFraction;
         o.Device = "cpu";
         return o;
-    }
-
-    private static T[] RunRanks<T>(int world, Func<int, T> body)
-    {
-        var results = new T[world];
-        var errors = new Exception?[world];
-        var threads = Enumerable.Range(0, world).Select(rank => new Thread(() =>
-        {
-            try
-            {
-                results[rank] = body(rank);
-            }
-            catch (Exception e)
-            {
-                errors[rank] = e;
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => Assert.True(t.Join(TimeSpan.FromMinutes(3)), "a rank hung"));
-        if (errors.FirstOrDefault(e => e is not null) is { } first)
-        {
-            throw new InvalidOperationException($"rank {Array.IndexOf(errors, first)} failed: {first.Message}", first);
-        }
-
-        return results;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -212,6 +212,12 @@ internal static class WorkerLauncher
             env["WORLD_SIZE"] = plan.WorldSize.ToString(CultureInfo.InvariantCulture);
             env["LOCAL_RANK"] = localRank.ToString(CultureInfo.InvariantCulture);
             env[ProgressVariable] = "1";
+            // As torchrun: the workers share this machine's cores instead of each taking all of them.
+            if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_NUM_THREADS")))
+            {
+                env["OMP_NUM_THREADS"] = Math.Max(1, Environment.ProcessorCount / plan.ProcessesPerNode).ToString(CultureInfo.InvariantCulture);
+            }
+
             if (plan.NodeCount == 1 && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("GLOO_SOCKET_IFNAME")) && IsLoopback(plan.MasterAddress))
             {
                 env["GLOO_SOCKET_IFNAME"] = "lo";

@@ -4,6 +4,7 @@
 // process with WORLD_SIZE in its environment trains as that rank instead of launching.
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using MLNet.Transformer.Engine;
@@ -66,22 +67,27 @@ internal static class WorkerLauncher
     {
         plan.Validate();
         var workers = new List<Worker>();
+        // A launcher that is told to stop (SIGTERM, SIGINT, SIGHUP) takes its workers with it.
+        var signals = new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGHUP }
+            .Select(signal => PosixSignalRegistration.Create(signal, _ => KillAll(workers))).ToList();
         try
         {
             for (int local = 0; local < plan.ProcessesPerNode; local++)
             {
                 int rank = (plan.NodeRank * plan.ProcessesPerNode) + local;
-                workers.Add(Worker.Start(plan, rank, local, arguments, rank == 0 ? progress : null, quiet));
+                var worker = Worker.Start(plan, rank, local, arguments, rank == 0 ? progress : null, quiet);
+                lock (workers)
+                {
+                    workers.Add(worker);
+                }
             }
 
             WaitAll(workers, plan.Timeout + Grace);
         }
         finally
         {
-            foreach (var w in workers)
-            {
-                w.Kill();
-            }
+            signals.ForEach(r => r.Dispose());
+            KillAll(workers);
         }
 
         var failed = workers.Where(w => w.ExitCode != 0).ToList();
@@ -96,6 +102,14 @@ internal static class WorkerLauncher
         }
 
         return workers.FirstOrDefault(w => w.Rank == 0)?.StdOut;
+    }
+
+    private static void KillAll(List<Worker> workers)
+    {
+        lock (workers)
+        {
+            workers.ForEach(w => w.Kill());
+        }
     }
 
     /// <summary>Waits for every worker; once one fails, the others get <paramref name="afterFailure"/> to stop, then are killed.</summary>

@@ -12,6 +12,7 @@ BUDGET=${BUDGET:-540}
 OUT=${OUT:-$ROOT/artifacts/sweep-target}
 CLI=${MLT_CLI:-$ROOT/src/Cli/bin/Release/net10.0/mlnet-transformer.dll}
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+export MLT_NATIVE_LIBRARY=${MLT_NATIVE_LIBRARY:-$ROOT/artifacts/native/libmlt.so}
 mkdir -p "$OUT"
 "$PYTHON" - "$ROOT/data/names.txt" "$OUT" <<'PY'
 import random, sys

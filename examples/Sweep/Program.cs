@@ -1,5 +1,6 @@
 // Example: let the library choose heads and layers. A sweep over heads {1, 2, 4} x layers {1, 2, 3} on the names,
-// as an ML.NET estimator: grid tuner, ASHA pruning of bad trials, then the best configuration refitted and saved.
+// as an ML.NET estimator: grid tuner, early stopping inside trials, ASHA pruning of bad trials, then the best
+// configuration refitted on all the names for its best epoch count, and saved.
 // Run: dotnet run --project examples/Sweep -c Release [-- <output folder>]
 using System.Globalization;
 using Microsoft.ML;
@@ -30,7 +31,8 @@ var sweep = ml.TransformerSweep().NextCharacterSweep(space, new SweepOptions { M
 sweep.Tuner = new GridTuner();
 sweep.Pruner = new AshaPruner(minEpochs: 2, reductionFactor: 3);
 
-// The sweep is an estimator over the text: Fit holds out 20% to rank the trials, sweeps, and refits the best.
+// The sweep is an estimator over the text: Fit holds out 20% to rank the trials (each by its best epoch; a trial stops
+// after 5 epochs without improvement), sweeps, and refits the best on all the names for its best epoch count.
 NextCharacterPredictionTransformer best = sweep.Fit(names);
 var result = sweep.LastResult!;
 
@@ -38,11 +40,11 @@ Console.WriteLine($"{result.Trials.Count} trials, {result.WithStatus(TrialStatus
 foreach (var entry in result.Leaderboard)
 {
     var t = entry.Trial;
-    Console.WriteLine($"  #{entry.Rank} {t.Parameters.Key,-18} {t.Status,-9} validation {t.ValidationLoss:F3} after {t.EpochsRun,2} epochs");
+    Console.WriteLine($"  #{entry.Rank} {t.Parameters.Key,-18} {t.Status,-9} validation {t.ValidationLoss:F3} at epoch {t.BestEpoch,2} of {t.EpochsRun,2}{(t.StoppedEarly ? " (stopped early)" : "")}");
 }
 
 Console.WriteLine($"Best: {result.Best!.Parameters.Key} (validation {result.Best.ValidationLoss:F3}, perplexity {result.Best.Perplexity:F2})");
-Console.WriteLine($"Refitted best: {best.ParameterCount:N0} parameters, {best.Info.Architecture.Heads} head(s), {best.Info.Architecture.Layers} layer(s), best validation {best.History!.BestValidationLoss:F3}");
+Console.WriteLine($"Refitted best: {best.ParameterCount:N0} parameters, {best.Info.Architecture.Heads} head(s), {best.Info.Architecture.Layers} layer(s), {sweep.LastRefit!.Epochs} epochs on all {sweep.LastRefit.Rows} names");
 
 result.Report.WriteCsv(Path.Combine(outDir, "sweep.csv"));
 SweepPlot.Write(Path.Combine(outDir, "sweep.svg"), result.Trials.Select(t => new SweepPoint(t.Parameters.Key, t.ValidationLoss, t.EpochsRun, t.Status.ToString())).ToArray());

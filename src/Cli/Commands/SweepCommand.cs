@@ -33,13 +33,13 @@ internal static class SweepCommand
         var patience = new Option<string>("--patience") { Description = $"Early stopping inside each trial: epochs without improvement ({Spec}; 0 = off).", DefaultValueFactory = _ => "6" };
         var minDelta = new Option<float>("--min-delta") { Description = "Smallest validation-loss decrease that counts as an improvement.", DefaultValueFactory = _ => 1e-4f };
         var epochs = new Option<int>("--epochs") { Description = "Most epochs of a trial.", DefaultValueFactory = _ => 60 };
-        var trials = new Option<int>("--trials") { Description = "Most trials the tuner proposes (repeats not counted).", DefaultValueFactory = _ => 200 };
+        var trials = new Option<int?>("--trials") { Description = "Most trials the tuner proposes, repeats not counted (default: 200, or no limit with --time-budget)." };
         var budget = new Option<double?>("--time-budget") { Description = "Wall-clock budget of the sweep in seconds (the refit follows it)." };
         var tuner = new Option<string>("--tuner") { Description = "auto (grid when the grid fits in --trials, else tpe), grid, random or tpe.", DefaultValueFactory = _ => "auto" };
         tuner.AcceptOnlyFromAmong("auto", "grid", "random", "tpe");
         var pruner = new Option<string>("--pruner") { Description = "asha or none.", DefaultValueFactory = _ => "asha" };
         pruner.AcceptOnlyFromAmong("asha", "none");
-        var pruneAfter = new Option<int>("--prune-after") { Description = "ASHA's first rung: epochs every trial trains before it can be pruned (later rungs x3).", DefaultValueFactory = _ => 4 };
+        var pruneAfter = new Option<int>("--prune-after") { Description = "ASHA's first rung: epochs every trial trains before it can be pruned (later rungs x3).", DefaultValueFactory = _ => 10 };
         var repeatTop = new Option<int>("--repeat-top") { Description = "Re-run the best N configurations with more seeds (0 = off).", DefaultValueFactory = _ => 3 };
         var repeatSeeds = new Option<int>("--repeat-seeds") { Description = "Extra seeds per re-run configuration.", DefaultValueFactory = _ => 2 };
         var refit = new Option<string>("--refit") { Description = "all-data: train the winner on all of --data for its best epoch count; best-trial: keep its best trial's model.", DefaultValueFactory = _ => "all-data" };
@@ -65,7 +65,7 @@ internal static class SweepCommand
             var space = ml.TransformerSweep().CreateDefaultSearchSpace(new TransformerDecoderTrainerOptions { TextColumnName = textColumn });
             var sweepOptions = new SweepOptions
             {
-                MaxTrials = parse.GetValue(trials),
+                MaxTrials = parse.GetValue(trials) ?? (parse.GetValue(budget) is null ? 200 : int.MaxValue),
                 TimeBudget = parse.GetValue(budget) is double s ? TimeSpan.FromSeconds(s) : null,
                 Parallelism = parse.GetValue(parallel),
                 ThreadsPerTrial = parse.GetValue(threads),

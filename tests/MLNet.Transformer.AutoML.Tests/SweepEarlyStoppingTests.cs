@@ -156,7 +156,7 @@ public class SweepEarlyStoppingTests
     }
 
     [Fact]
-    public async Task RunAsync_RepeatsWithATimeBudget_LeaveTheSearchAtThreeQuartersAndStopAtTheBudget()
+    public async Task RunAsync_ManyRepeatsWithATimeBudget_LeaveTheSearchAtThreeQuartersAndStopAtTheBudget()
     {
         var clock = new FakeClock();
         var runner = new SeedNoiseRunner { OnEpoch = () => clock.Advance(TimeSpan.FromMinutes(1)) };
@@ -170,12 +170,36 @@ public class SweepEarlyStoppingTests
             .WithTuner(new RandomTuner())
             .RunAsync();
 
-        // One minute per trial: the search starts trials while under 15 minutes (15 of them), the repeats fill the
-        // remaining 5 minutes (5 of the 12 planned), and none starts once the 20 minutes are spent.
+        // One minute per trial: the 12 planned repeats would take 15 minutes (1.25 x 12 x 1), more than the quarter of
+        // the budget, so the search starts trials while under 15 minutes (15 of them), the repeats fill the remaining
+        // 5 minutes (5 of the 12), and none starts once the 20 minutes are spent.
         Assert.Equal(15, result.Trials.Count(t => t.RepeatOf is null));
         Assert.Equal(5, result.Trials.Count(t => t.RepeatOf is not null));
         Assert.All(result.Trials, t => Assert.Equal(TrialStatus.Completed, t.Status));
         Assert.Equal(SweepStopReason.TimeBudget, result.StopReason);
+        Assert.Equal(TimeSpan.FromMinutes(20), result.Elapsed);
+    }
+
+    [Fact]
+    public async Task RunAsync_FewRepeatsWithATimeBudget_KeepOnlyTheTimeTheyNeed()
+    {
+        var clock = new FakeClock();
+        var runner = new SeedNoiseRunner { OnEpoch = () => clock.Advance(TimeSpan.FromMinutes(1)) };
+        var space = SweepSearchSpace.Create<PlainOptions>().Range(o => o.Heads, 1, 100);
+        var result = await new SweepExperiment<PlainOptions>(space, runner,
+                new SweepOptions
+                {
+                    MaxEpochs = 1, Seed = 2, TimeBudget = TimeSpan.FromMinutes(20), TimeProvider = clock,
+                    RepeatTopConfigurations = 1, RepeatSeeds = 2, RepeatBudgetFraction = 0.25,
+                })
+            .WithTuner(new RandomTuner())
+            .RunAsync();
+
+        // Two repeats of one-minute trials are expected to take 2.5 minutes (1.25 x 2 x 1), less than the quarter of
+        // the budget: the search starts trials while under 17.5 minutes (18 of them), then both repeats run.
+        Assert.Equal(18, result.Trials.Count(t => t.RepeatOf is null));
+        Assert.Equal(2, result.Trials.Count(t => t.RepeatOf is not null));
+        Assert.Equal(3, result.BestConfiguration!.Runs.Count);
         Assert.Equal(TimeSpan.FromMinutes(20), result.Elapsed);
     }
 

@@ -119,9 +119,30 @@ public sealed class SweepExperiment<TOptions>
 
         private bool BudgetSpent => _timedOut || (_options.TimeBudget is { } budget && Elapsed >= budget);
 
-        /// <summary>Whether the search must leave the rest of the time budget to the repeats.</summary>
-        private bool SearchBudgetSpent => _options.RepeatTopConfigurations > 0 && _options.TimeBudget is { } budget
-            && Elapsed >= budget * (1 - _options.RepeatBudgetFraction);
+        /// <summary>Whether the search must leave the rest of the time budget to the repeats: the time they are
+        /// expected to take (1.25 x their count x the completed trials' mean duration / the parallel degree), at most
+        /// <see cref="SweepOptions.RepeatBudgetFraction"/> of the budget.</summary>
+        private bool SearchBudgetSpent
+        {
+            get
+            {
+                if (_options.RepeatTopConfigurations == 0 || _options.TimeBudget is not { } budget)
+                {
+                    return false;
+                }
+
+                var reserve = budget * _options.RepeatBudgetFraction;
+                var completed = _history.Where(t => t.Status == TrialStatus.Completed).ToList();
+                if (completed.Count > 0)
+                {
+                    double runs = Math.Ceiling(_options.RepeatTopConfigurations * _options.RepeatSeeds / (double)_options.Parallelism);
+                    var expected = TimeSpan.FromTicks((long)(1.25 * runs * completed.Average(t => t.Duration.Ticks)));
+                    reserve = expected < reserve ? expected : reserve;
+                }
+
+                return Elapsed >= budget - reserve;
+            }
+        }
 
         public async Task<SweepResult> ExecuteAsync(CancellationToken cancellationToken)
         {

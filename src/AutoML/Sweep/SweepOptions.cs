@@ -63,8 +63,10 @@ public sealed class SweepOptions
     /// <summary>Extra seeds per repeated configuration. Default 2 (three runs each).</summary>
     public int RepeatSeeds { get; set; } = 2;
 
-    /// <summary>With a <see cref="TimeBudget"/> and repeats, the share of the budget kept for them: the search stops
-    /// starting trials at (1 - fraction) of the budget. Default 0.25.</summary>
+    /// <summary>With a <see cref="TimeBudget"/> and repeats, the most of the budget kept for them: the search stops
+    /// starting trials when the time left is what the repeats are expected to take (1.25 x their count x the mean
+    /// duration of the completed trials, divided by <see cref="Parallelism"/>), or this fraction of the budget if that
+    /// is less. Default 0.25.</summary>
     public double RepeatBudgetFraction { get; set; } = 0.25;
 
     /// <summary>The clock for durations and the time budget (replace it in tests). Default: the system clock.</summary>

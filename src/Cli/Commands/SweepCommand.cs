@@ -124,7 +124,7 @@ internal static class SweepCommand
                 _ => space.GridSize is long size && size <= sweepOptions.MaxTrials ? new GridTuner() : new TpeTuner(),
             };
             trainer.Pruner = parse.GetValue(pruner) == "none" ? new NoPruner() : new AshaPruner(minEpochs: parse.GetValue(pruneAfter), reductionFactor: 3);
-            var progressView = new SweepProgressView(parse.GetValue(CliHost.Quiet), parse.GetValue(CliHost.Json));
+            var progressView = new SweepProgressView(parse.GetValue(CliHost.Quiet), parse.GetValue(CliHost.Json), sweepOptions.TimeBudget);
             trainer.Monitor = progressView;
             using var cts = new CancellationTokenSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
@@ -226,7 +226,7 @@ internal static class SweepCommand
     /// Sweep progress: a Spectre.Console bar (trials done, running, best so far) with one line per finished trial
     /// on a terminal; the same lines on stderr otherwise; nothing with --quiet or --json.
     /// </summary>
-    private sealed class SweepProgressView(bool quiet, bool json) : ISweepMonitor
+    private sealed class SweepProgressView(bool quiet, bool json, TimeSpan? budget) : ISweepMonitor
     {
         private readonly bool _bar = ProgressBar.Enabled(quiet, json);
         private ProgressTask? _task;
@@ -247,9 +247,12 @@ internal static class SweepCommand
             }
 
             int done = progress.Completed + progress.Pruned + progress.Failed + progress.Skipped + progress.Cancelled;
-            _task.Value = (double)done / Math.Max(1, progress.MaxTrials);
+            _task.Value = budget is { } limit && progress.MaxTrials == int.MaxValue
+                ? Math.Min(1, progress.Elapsed / limit)
+                : (double)done / Math.Max(1, progress.MaxTrials);
             string best = progress.Best is { } b ? string.Create(CultureInfo.InvariantCulture, $"best {b.ValidationLoss:F4} ({b.Parameters.Key})") : "no result yet";
-            _task.Description = Markup.Escape($"trials {done}/{progress.MaxTrials}, {progress.Running} running, {progress.TotalEpochs} epochs; {best}");
+            string of = progress.MaxTrials == int.MaxValue ? "" : $"/{progress.MaxTrials}";
+            _task.Description = Markup.Escape($"trials {done}{of}, {progress.Running} running, {progress.TotalEpochs} epochs; {best}");
         }
 
         private void Line(SweepTrialResult r)

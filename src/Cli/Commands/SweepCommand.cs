@@ -87,7 +87,16 @@ internal static class SweepCommand
             else if (parse.GetValue(ffRatio) is { } ratios)
             {
                 int[] r = SearchSpaceSpec.List(ratios, "--ff-ratio", SearchSpaceSpec.ParseInt);
-                space.Choice<int>(DefaultTransformerSearchSpace.FeedForwardRatio, (o, k) => o.FeedForwardDimension = k * o.ModelDimension, r);
+                if (r.Length == 1 && space.Parameters.All(p => p.Name != nameof(TransformerTrainerOptions.ModelDimension)))
+                {
+                    // One ratio and one dimension: a fixed width, not a searched value.
+                    space.Remove(DefaultTransformerSearchSpace.FeedForwardRatio);
+                    space.BaseOptions.FeedForwardDimension = r[0] * space.BaseOptions.ModelDimension;
+                }
+                else
+                {
+                    space.Choice<int>(DefaultTransformerSearchSpace.FeedForwardRatio, (o, k) => o.FeedForwardDimension = k * o.ModelDimension, r);
+                }
             }
 
             SearchSpaceSpec.Apply(space, parse.GetValue(dropout), "--dropout", o => o.Dropout);

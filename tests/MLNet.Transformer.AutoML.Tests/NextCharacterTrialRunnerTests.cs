@@ -131,6 +131,32 @@ public class NextCharacterTrialRunnerTests
     }
 
     [Fact]
+    public async Task RunAsync_SearchedPatience_EachTrialStopsWithItsOwnPatience()
+    {
+        var ml = new MLContext(seed: 1);
+        var all = NamesData.Lines(120);
+        var runner = new NextCharacterTrialRunner<TransformerDecoderTrainerOptions>(ml, NamesData.View(ml, all.Take(60)), NamesData.View(ml, all.Skip(60)));
+        var options = new TransformerDecoderTrainerOptions
+        {
+            Layers = 2, Heads = 2, ModelDimension = 32, FeedForwardDimension = 128, BatchSize = 8, LearningRate = 1e-2f,
+        };
+        var space = ml.TransformerSweep().CreateSearchSpace(options).Choice(o => o.EarlyStoppingPatience, 1, 3);
+
+        // The sweep's own patience is off: each configuration's searched value rules its trial.
+        var result = await ml.TransformerSweep().CreateSweep(space, runner,
+                new SweepOptions { MaxEpochs = 40, Seed = 3, ThreadsPerTrial = 1, EarlyStoppingPatience = 0 })
+            .WithTuner(new GridTuner())
+            .RunAsync();
+
+        Assert.Equal(2, result.Trials.Count);
+        Assert.All(result.Trials, t =>
+        {
+            Assert.True(t.StoppedEarly, t.ToString());
+            Assert.Equal(t.BestEpoch + t.Parameters.Get<int>("EarlyStoppingPatience"), t.EpochsRun);
+        });
+    }
+
+    [Fact]
     public void NextCharacterSweep_Fit_RefitsTheWinnerOnAllTheDataForItsBestEpochCount()
     {
         var ml = new MLContext(seed: 1);

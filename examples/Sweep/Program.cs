@@ -1,5 +1,6 @@
 // Example: let the library choose heads and layers. A sweep over heads {1, 2, 4} x layers {1, 2, 3} on the names,
-// as an ML.NET estimator: grid tuner, ASHA pruning of bad trials, then the best configuration refitted and saved.
+// as an ML.NET estimator: grid tuner, early stopping inside trials, ASHA pruning of bad trials, then the best
+// configuration refitted on all the names for its best epoch count, and saved.
 // Run: dotnet run --project examples/Sweep -c Release [-- <output folder>]
 using System.Globalization;
 using Microsoft.ML;
@@ -30,7 +31,8 @@ var sweep = ml.TransformerSweep().NextCharacterSweep(space, new SweepOptions { M
 sweep.Tuner = new GridTuner();
 sweep.Pruner = new AshaPruner(minEpochs: 2, reductionFactor: 3);
 
-// The sweep is an estimator over the text: Fit holds out 20% to rank the trials, sweeps, and refits the best.
+// The sweep is an estimator over the text: Fit holds out 20% to rank the trials (each by its best epoch; a trial stops
+// after 5 epochs without improvement), sweeps, and refits the best on all the names for its best epoch count.
 NextCharacterPredictionTransformer best = sweep.Fit(names);
 var result = sweep.LastResult!;
 
@@ -38,11 +40,11 @@ Console.WriteLine($"{result.Trials.Count} trials, {result.WithStatus(TrialStatus
 foreach (var entry in result.Leaderboard)
 {
     var t = entry.Trial;
-    Console.WriteLine($"  #{entry.Rank} {t.Parameters.Key,-18} {t.Status,-9} validation {t.ValidationLoss:F3} after {t.EpochsRun,2} epochs");
+    Console.WriteLine($"  #{entry.Rank} {t.Parameters.Key,-18} {t.Status,-9} validation {t.ValidationLoss:F3} at epoch {t.BestEpoch,2} of {t.EpochsRun,2}{(t.StoppedEarly ? " (stopped early)" : "")}");
 }
 
 Console.WriteLine($"Best: {result.Best!.Parameters.Key} (validation {result.Best.ValidationLoss:F3}, perplexity {result.Best.Perplexity:F2})");
-Console.WriteLine($"Refitted best: {best.ParameterCount:N0} parameters, {best.Info.Architecture.Heads} head(s), {best.Info.Architecture.Layers} layer(s), best validation {best.History!.BestValidationLoss:F3}");
+Console.WriteLine($"Refitted best: {best.ParameterCount:N0} parameters, {best.Info.Architecture.Heads} head(s), {best.Info.Architecture.Layers} layer(s), {sweep.LastRefit!.Epochs} epochs on all {sweep.LastRefit.Rows} names");
 
 result.Report.WriteCsv(Path.Combine(outDir, "sweep.csv"));
 SweepPlot.Write(Path.Combine(outDir, "sweep.svg"), result.Trials.Select(t => new SweepPoint(t.Parameters.Key, t.ValidationLoss, t.EpochsRun, t.Status.ToString())).ToArray());
@@ -51,19 +53,20 @@ Console.WriteLine("Wrote sweep.csv, sweep.svg and best.zip");
 
 // Expected output (a real run: libtorch on CPU, 1 thread, x64; fixed seeds, so every line repeats on one machine;
 // another CPU or libtorch build may round the losses differently). ML.NET's TrainTestSplit (seed 11) holds out the
-// validation rows. ASHA stops most trials after 2 epochs, well under half of the grid's epochs in all; on this split the
-// 3-layer, 2-head model catches up late and wins. How pruning is judged: tests/MLNet.Transformer.AutoML.Tests/NamesSweepTests.
+// validation rows. ASHA stops most trials after 2 epochs, well under half of the grid's epochs in all; the completed
+// trials stop 5 epochs after their best and are ranked by it; on this split the 3-layer, 2-head model wins. How the
+// rules are judged: tests/MLNet.Transformer.AutoML.Tests/NamesSweepTests.
 //
-// 9 trials, 3 completed, 6 pruned; 70 epochs of 162 for a plain grid
-//   #1 Heads=2,Layers=3   Completed validation 2.443 after 18 epochs
-//   #2 Heads=1,Layers=1   Completed validation 2.461 after 18 epochs
-//   #3 Heads=1,Layers=2   Completed validation 2.469 after 18 epochs
-//   #4 Heads=4,Layers=2   Pruned    validation 2.493 after  6 epochs
-//   #5 Heads=2,Layers=2   Pruned    validation 2.596 after  2 epochs
-//   #6 Heads=1,Layers=3   Pruned    validation 2.602 after  2 epochs
-//   #7 Heads=4,Layers=3   Pruned    validation 2.620 after  2 epochs
-//   #8 Heads=2,Layers=1   Pruned    validation 2.623 after  2 epochs
-//   #9 Heads=4,Layers=1   Pruned    validation 2.627 after  2 epochs
-// Best: Heads=2,Layers=3 (validation 2.443, perplexity 11.51)
-// Refitted best: 27,582 parameters, 2 head(s), 3 layer(s), best validation 2.435
+// 9 trials, 3 completed, 6 pruned; 66 epochs of 162 for a plain grid
+//   #1 Heads=2,Layers=3   Completed validation 2.435 at epoch 13 of 18 (stopped early)
+//   #2 Heads=1,Layers=2   Completed validation 2.450 at epoch 11 of 16 (stopped early)
+//   #3 Heads=1,Layers=1   Completed validation 2.481 at epoch 11 of 16 (stopped early)
+//   #4 Heads=4,Layers=2   Pruned    validation 2.493 at epoch  6 of  6
+//   #5 Heads=2,Layers=2   Pruned    validation 2.596 at epoch  2 of  2
+//   #6 Heads=1,Layers=3   Pruned    validation 2.602 at epoch  2 of  2
+//   #7 Heads=4,Layers=3   Pruned    validation 2.620 at epoch  2 of  2
+//   #8 Heads=2,Layers=1   Pruned    validation 2.623 at epoch  2 of  2
+//   #9 Heads=4,Layers=1   Pruned    validation 2.627 at epoch  2 of  2
+// Best: Heads=2,Layers=3 (validation 2.435, perplexity 11.42)
+// Refitted best: 27,582 parameters, 2 head(s), 3 layer(s), 13 epochs on all 974 names
 // Wrote sweep.csv, sweep.svg and best.zip

@@ -1,16 +1,39 @@
 // A sweep as a pipeline stage: an estimator that, on Fit, holds out validation rows, sweeps the search space with
-// the configured tuner and pruner, then refits the best configuration and returns it as the fitted model.
+// the configured tuner and pruner, then refits the winning configuration (or keeps its best trial) and returns it.
 using Microsoft.ML;
 using MLNet.Transformer.LanguageModeling;
 
 namespace MLNet.Transformer.AutoML;
 
+/// <summary>What <see cref="SweepableTransformerTrainer{TOptions}.Fit"/> returns after the sweep.</summary>
+public enum SweepRefit
+{
+    /// <summary>Train the winning configuration again on all the input (training and validation rows) for its mean
+    /// best epoch count over its runs, with the seed of its best run; nothing is held out, so early stopping is off.</summary>
+    AllData,
+
+    /// <summary>Return the best run's own model (trained on the training rows, with its best epoch's weights).</summary>
+    BestTrial,
+}
+
+/// <summary>What the last <see cref="SweepableTransformerTrainer{TOptions}.Fit"/> returned, beside the sweep.</summary>
+/// <param name="Mode">How the model was made.</param>
+/// <param name="Configuration">The winning configuration, with its mean and spread over seeds.</param>
+/// <param name="Trial">Its best run.</param>
+/// <param name="Epochs">Epochs the returned model trained.</param>
+/// <param name="Rows">Rows it trained on (before any the length policy left out).</param>
+/// <param name="TrainLoss">Its last epoch's training loss (nats per character).</param>
+/// <param name="Seconds">Wall time of the refit (0 for <see cref="SweepRefit.BestTrial"/>).</param>
+public sealed record SweepRefitReport(SweepRefit Mode, ConfigurationSummary Configuration, SweepTrialResult Trial, int Epochs, long Rows,
+    double TrainLoss, double Seconds);
+
 /// <summary>
 /// An ML.NET <see cref="IEstimator{TTransformer}"/> that chooses its own hyper-parameters. Use it where a trainer would
 /// go: <c>ml.TransformerSweep().NextCharacterSweep(space, options).Fit(data)</c>, on the text column of the space's
 /// base options. Fit splits the input (<see cref="ValidationFraction"/>, with ML.NET's <c>TrainTestSplit</c> seeded by
-/// the sweep seed), runs the sweep, and retrains the best configuration on the training part for the full epoch
-/// budget, keeping its best validation epoch. <see cref="LastResult"/> holds the trials of the last Fit.
+/// the sweep seed), runs the sweep, and then, as <see cref="Refit"/> says, trains the winning configuration again on
+/// all the input for its best epoch count (default) or returns its best trial's model. <see cref="LastResult"/> holds
+/// the trials of the last Fit, <see cref="LastRefit"/> what was returned.
 /// </summary>
 /// <typeparam name="TOptions">Decoder or encoder-decoder trainer options.</typeparam>
 public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextCharacterPredictionTransformer>
@@ -49,8 +72,14 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
     /// <summary>Cancels the sweep (finished trials are kept in <see cref="LastResult"/>; Fit then throws).</summary>
     public CancellationToken CancellationToken { get; set; }
 
+    /// <summary>How the returned model is made after the sweep. Default <see cref="SweepRefit.AllData"/>.</summary>
+    public SweepRefit Refit { get; set; } = SweepRefit.AllData;
+
     /// <summary>The sweep of the last <see cref="Fit"/>.</summary>
     public SweepResult? LastResult { get; private set; }
+
+    /// <summary>What the last <see cref="Fit"/> returned.</summary>
+    public SweepRefitReport? LastRefit { get; private set; }
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) => Trainer(Space.BaseOptions).GetOutputSchema(inputSchema);
@@ -72,22 +101,67 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
 
         int seed = Options.Seed ?? Random.Shared.Next();
         var split = _context.Data.TrainTestSplit(input, ValidationFraction, seed: seed);
-        var runner = new NextCharacterTrialRunner<TOptions>(_context, split.TrainSet, split.TestSet);
+        var runner = new NextCharacterTrialRunner<TOptions>(_context, split.TrainSet, split.TestSet) { KeepModels = Refit == SweepRefit.BestTrial };
         var sweepOptions = Clone(Options, seed);
         var sweep = new SweepExperiment<TOptions>(Space, runner, sweepOptions).WithTuner(Tuner).WithPruner(Pruner).WithMonitor(Monitor);
-        LastResult = sweep.RunAsync(CancellationToken).GetAwaiter().GetResult();
-        CancellationToken.ThrowIfCancellationRequested();
-        var best = LastResult.Best ?? throw new TransformerException(
-            $"The sweep finished no trial ({LastResult.Trials.Count} tried: {string.Join(", ", LastResult.Trials.GroupBy(t => t.Status).Select(g => $"{g.Count()} {g.Key}"))}); nothing to refit.");
+        LastRefit = null;
+        var kept = runner.Models;
+        try
+        {
+            LastResult = sweep.RunAsync(CancellationToken).GetAwaiter().GetResult();
+            kept = runner.Models;
+            CancellationToken.ThrowIfCancellationRequested();
+            var winner = LastResult.BestConfiguration ?? throw new TransformerException(
+                $"The sweep finished no trial ({LastResult.Trials.Count} tried: {string.Join(", ", LastResult.Trials.GroupBy(t => t.Status).Select(g => $"{g.Count()} {g.Key}"))}); nothing to refit.");
+            var best = winner.BestRun;
+            if (Refit == SweepRefit.BestTrial)
+            {
+                var model = kept[best.Id];
+                kept = kept.Where(kv => kv.Key != best.Id).ToDictionary();
+                var last = model.History!.Epochs[^1];
+                LastRefit = new SweepRefitReport(SweepRefit.BestTrial, winner, best, model.History.Epochs.Count, CountRows(split.TrainSet), last.TrainLoss, 0);
+                return model;
+            }
 
-        var options = Space.Materialize(best.Parameters);
-        options.Epochs = Options.MaxEpochs;
-        options.Seed = best.Seed;
-        options.ValidationSet = split.TestSet;
-        options.ValidationFraction = 0;
-        options.Device = Options.Devices[0];
-        options.CancellationToken = CancellationToken;
-        return Trainer(options).Fit(split.TrainSet);
+            var options = Space.Materialize(best.Parameters);
+            options.Epochs = Math.Max(1, (int)Math.Round(winner.MeanBestEpoch, MidpointRounding.AwayFromZero));
+            options.Seed = best.Seed;
+            options.ValidationSet = null;
+            options.ValidationFraction = 0;
+            options.EarlyStoppingPatience = 0;
+            options.Device = Options.Devices[0];
+            options.Threads = Options.ThreadsPerTrial;
+            options.CancellationToken = CancellationToken;
+            var refit = Trainer(options).Fit(input);
+            var history = refit.History!;
+            LastRefit = new SweepRefitReport(SweepRefit.AllData, winner, best, history.Epochs.Count, CountRows(input), history.Epochs[^1].TrainLoss,
+                history.TrainingSeconds);
+            return refit;
+        }
+        finally
+        {
+            foreach (var model in kept.Values)
+            {
+                (model.Model as IDisposable)?.Dispose();
+            }
+        }
+    }
+
+    private static long CountRows(IDataView data)
+    {
+        if (data.GetRowCount() is long n)
+        {
+            return n;
+        }
+
+        long count = 0;
+        using var cursor = data.GetRowCursor([]);
+        while (cursor.MoveNext())
+        {
+            count++;
+        }
+
+        return count;
     }
 
     private TransformerTrainerBase Trainer(TOptions options) => _context.MulticlassClassification.Trainers.Transformer(options);
@@ -104,6 +178,11 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
         Metric = o.Metric,
         MaximizeMetric = o.MaximizeMetric,
         MaxConsecutiveSkips = o.MaxConsecutiveSkips,
+        EarlyStoppingPatience = o.EarlyStoppingPatience,
+        EarlyStoppingMinDelta = o.EarlyStoppingMinDelta,
+        RepeatTopConfigurations = o.RepeatTopConfigurations,
+        RepeatSeeds = o.RepeatSeeds,
+        RepeatBudgetFraction = o.RepeatBudgetFraction,
         TimeProvider = o.TimeProvider,
     };
 }

@@ -2,6 +2,7 @@
 // spaces, sweeps and sweepable trainers. Not mlContext.Auto(): that name belongs to Microsoft.ML.AutoML, and a program
 // that references both packages must be able to reach both.
 using Microsoft.ML;
+using MLNet.Transformer.LanguageModeling;
 
 namespace MLNet.Transformer.AutoML;
 
@@ -43,6 +44,12 @@ public sealed class TransformerSweepCatalog
 #pragma warning disable CA1822 // An instance member on purpose: catalogs are reached through mlContext.TransformerSweep().
     public SweepSearchSpace<TOptions> CreateSearchSpace<TOptions>(TOptions? baseOptions = null)
         where TOptions : class => SweepSearchSpace.FromAttributes(baseOptions);
+
+    /// <summary>The default search space over a trainer's options (<see cref="DefaultTransformerSearchSpace"/>):
+    /// every option that shapes the model or its training; refine it with the fluent methods.</summary>
+    /// <param name="baseOptions">Supplies every value that is not searched; null: defaults.</param>
+    public SweepSearchSpace<TOptions> CreateDefaultSearchSpace<TOptions>(TOptions? baseOptions = null)
+        where TOptions : TransformerTrainerOptions, new() => DefaultTransformerSearchSpace.Create(baseOptions);
 
     /// <summary>A sweep over <paramref name="space"/> trained by <paramref name="runner"/>; set the tuner, pruner and
     /// monitor with the <c>With*</c> methods, then call <see cref="SweepExperiment{TOptions}.RunAsync"/>.</summary>

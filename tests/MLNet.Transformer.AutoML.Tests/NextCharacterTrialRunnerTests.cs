@@ -1,4 +1,5 @@
-// The real runner end to end on a slice of data/names.txt: a small pruned sweep over the decoder trainer.
+// The real runner end to end on a slice of data/names.txt: a small pruned sweep over the decoder trainer, early
+// stopping inside a trial (the trainer stops where the sweep says and keeps that epoch's weights), and the refits.
 using Microsoft.ML;
 using MLNet.Transformer.AutoML;
 using MLNet.Transformer.LanguageModeling;
@@ -59,7 +60,8 @@ public class NextCharacterTrialRunnerTests
             Assert.True(t.Status is TrialStatus.Completed or TrialStatus.Pruned, t.ToString());
             Assert.True(double.IsFinite(t.ValidationLoss) && t.ValidationLoss > 0, t.ToString());
             Assert.Equal(t.EpochsRun, t.EpochLosses.Count);
-            Assert.Equal(t.EpochLosses[^1], t.ValidationLoss);
+            Assert.Equal(t.EpochLosses[^1], t.LastValidationLoss);
+            Assert.Equal(t.EpochLosses[t.BestEpoch - 1], t.ValidationLoss);
         });
         Assert.All(result.WithStatus(TrialStatus.Completed), t => Assert.Equal(3, t.EpochsRun));
         Assert.All(result.WithStatus(TrialStatus.Pruned), t => Assert.Contains(t.EpochsRun, new[] { 1, 2 }));
@@ -84,25 +86,127 @@ public class NextCharacterTrialRunnerTests
     }
 
     [Fact]
-    public void NextCharacterSweep_Fit_SweepsThenRefitsTheBestAsAnMLNetModel()
+    public async Task RunAsync_OverfittingTrial_StopsEarlyWhereTheSweepSaysAndKeepsTheBestEpochsWeights()
+    {
+        // 60 names and a high learning rate: the validation loss turns up within a few epochs.
+        var ml = new MLContext(seed: 1);
+        var all = NamesData.Lines(120);
+        var train = NamesData.View(ml, all.Take(60));
+        var valid = NamesData.View(ml, all.Skip(60));
+        var runner = new NextCharacterTrialRunner<TransformerDecoderTrainerOptions>(ml, train, valid);
+        TrainingHistory? history = null;
+        double? rescored = null;
+        runner.OnTrained = (_, model) =>
+        {
+            history = model.History;
+            rescored = ml.MulticlassClassification.EvaluateNextCharacter(model.Transform(valid)).LogLoss;
+        };
+        var options = new TransformerDecoderTrainerOptions
+        {
+            Layers = 2, Heads = 2, ModelDimension = 32, FeedForwardDimension = 128, BatchSize = 8, LearningRate = 1e-2f,
+        };
+        var space = ml.TransformerSweep().CreateSearchSpace(options).Choice(o => o.Layers, 2);
+
+        var result = await ml.TransformerSweep().CreateSweep(space, runner,
+                new SweepOptions { MaxEpochs = 40, Seed = 3, ThreadsPerTrial = 1, EarlyStoppingPatience = 2 })
+            .WithTuner(new GridTuner())
+            .RunAsync();
+
+        var trial = Assert.Single(result.Trials);
+        _output.WriteLine(trial.ToString());
+        Assert.Equal(TrialStatus.Completed, trial.Status);
+        Assert.True(trial.StoppedEarly, trial.ToString());
+        Assert.Equal(trial.BestEpoch + 2, trial.EpochsRun); // two epochs without improvement after the best
+        Assert.Equal(trial.EpochLosses.Min(), trial.ValidationLoss);
+        Assert.True(trial.LastValidationLoss > trial.ValidationLoss);
+
+        // The trainer stopped at the same epoch by the same rule and restored the best epoch's weights: scoring the
+        // validation names with the returned model gives the best epoch's loss, not the last one's.
+        Assert.NotNull(history);
+        Assert.Equal(trial.EpochsRun, history.Epochs.Count);
+        Assert.True(history.StoppedEarly && history.RestoredBestWeights);
+        Assert.Equal(trial.BestEpoch, history.BestEpoch);
+        Assert.Equal(trial.ValidationLoss, history.BestValidationLoss);
+        Assert.Equal(trial.ValidationLoss, rescored!.Value, 1e-4);
+    }
+
+    [Fact]
+    public async Task RunAsync_SearchedPatience_EachTrialStopsWithItsOwnPatience()
+    {
+        var ml = new MLContext(seed: 1);
+        var all = NamesData.Lines(120);
+        var runner = new NextCharacterTrialRunner<TransformerDecoderTrainerOptions>(ml, NamesData.View(ml, all.Take(60)), NamesData.View(ml, all.Skip(60)));
+        var options = new TransformerDecoderTrainerOptions
+        {
+            Layers = 2, Heads = 2, ModelDimension = 32, FeedForwardDimension = 128, BatchSize = 8, LearningRate = 1e-2f,
+        };
+        var space = ml.TransformerSweep().CreateSearchSpace(options).Choice(o => o.EarlyStoppingPatience, 1, 3);
+
+        // The sweep's own patience is off: each configuration's searched value rules its trial.
+        var result = await ml.TransformerSweep().CreateSweep(space, runner,
+                new SweepOptions { MaxEpochs = 40, Seed = 3, ThreadsPerTrial = 1, EarlyStoppingPatience = 0 })
+            .WithTuner(new GridTuner())
+            .RunAsync();
+
+        Assert.Equal(2, result.Trials.Count);
+        Assert.All(result.Trials, t =>
+        {
+            Assert.True(t.StoppedEarly, t.ToString());
+            Assert.Equal(t.BestEpoch + t.Parameters.Get<int>("EarlyStoppingPatience"), t.EpochsRun);
+        });
+    }
+
+    [Fact]
+    public void NextCharacterSweep_Fit_RefitsTheWinnerOnAllTheDataForItsBestEpochCount()
     {
         var ml = new MLContext(seed: 1);
         var data = NamesData.View(ml, NamesData.Lines(300));
         var space = ml.TransformerSweep().CreateSearchSpace(BaseOptions()).Choice(o => o.Heads, 1, 2);
-        var sweep = ml.TransformerSweep().NextCharacterSweep(space, new SweepOptions { MaxEpochs = 2, Seed = 4, ThreadsPerTrial = 1 });
+        var sweep = ml.TransformerSweep().NextCharacterSweep(space,
+            new SweepOptions { MaxEpochs = 6, Seed = 4, ThreadsPerTrial = 1, RepeatTopConfigurations = 1, RepeatSeeds = 1 });
         sweep.Tuner = new GridTuner();
         sweep.Pruner = new NoPruner();
 
         var model = FitAsEstimator(sweep, data);
 
         var result = sweep.LastResult!;
-        Assert.Equal(2, result.WithStatus(TrialStatus.Completed).Count);
-        Assert.Equal(result.Best!.Parameters.Get<int>("Heads"), model.Info.Architecture.Heads);
-        Assert.Equal(2, model.History!.Epochs.Count);
-        Assert.All(model.History.Epochs, e => Assert.True(e.ValidationLoss is > 0, e.ToString()));
+        Assert.Equal(3, result.WithStatus(TrialStatus.Completed).Count); // two configurations, the better one twice
+        var winner = result.BestConfiguration!;
+        Assert.Equal(2, winner.Runs.Count);
+        Assert.Equal(winner.Parameters.Get<int>("Heads"), model.Info.Architecture.Heads);
+        int epochs = (int)Math.Round(winner.Runs.Average(t => t.BestEpoch), MidpointRounding.AwayFromZero);
+        Assert.Equal(epochs, model.History!.Epochs.Count);
+        Assert.All(model.History.Epochs, e => Assert.Null(e.ValidationLoss)); // nothing held out
+        var refit = sweep.LastRefit!;
+        Assert.Equal(SweepRefit.AllData, refit.Mode);
+        Assert.Equal(300, refit.Rows);
+        Assert.Equal(epochs, refit.Epochs);
+        Assert.Equal(winner.BestRun, refit.Trial);
         var metrics = ml.MulticlassClassification.EvaluateNextCharacter(model.Transform(data));
         Assert.True(double.IsFinite(metrics.LogLoss) && metrics.LogLoss > 0, metrics.ToString());
         Assert.Equal(300, metrics.Rows);
+    }
+
+    [Fact]
+    public void NextCharacterSweep_FitKeepingTheBestTrial_ReturnsThatTrialsModel()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = NamesData.View(ml, NamesData.Lines(300));
+        var space = ml.TransformerSweep().CreateSearchSpace(BaseOptions()).Choice(o => o.Heads, 1, 2);
+        var sweep = ml.TransformerSweep().NextCharacterSweep(space, new SweepOptions { MaxEpochs = 4, Seed = 4, ThreadsPerTrial = 1 });
+        sweep.Tuner = new GridTuner();
+        sweep.Pruner = new NoPruner();
+        sweep.Refit = SweepRefit.BestTrial;
+
+        var model = FitAsEstimator(sweep, data);
+
+        var best = sweep.LastResult!.Best!;
+        Assert.Equal(best.Parameters.Get<int>("Heads"), model.Info.Architecture.Heads);
+        Assert.Equal(best.EpochsRun, model.History!.Epochs.Count);
+        Assert.Equal(best.EpochLosses, model.History.Epochs.Select(e => e.ValidationLoss!.Value));
+        Assert.Equal(best.ValidationLoss, model.History.BestValidationLoss);
+        Assert.Equal(SweepRefit.BestTrial, sweep.LastRefit!.Mode);
+        Assert.InRange(sweep.LastRefit.Rows, 200, 280); // the trial trained on the 4/5 that the split kept
     }
 
     private static NextCharacterPredictionTransformer FitAsEstimator(IEstimator<NextCharacterPredictionTransformer> estimator, IDataView data) => estimator.Fit(data);

@@ -1,5 +1,6 @@
 // ASHA: rung placement, promotion rule, a pruned grid reaching the plain grid's best for fewer epochs, and the
-// sweep's pruning decisions on crossing noisy curves matching the rule replayed independently, over several seeds.
+// sweep's pruning and early-stopping decisions on crossing noisy curves matching the rules replayed independently
+// (best-so-far losses at the rungs, the best epoch as the trial's value), over several seeds.
 using MLNet.Transformer.AutoML;
 using Xunit;
 using Xunit.Abstractions;
@@ -66,7 +67,7 @@ public class PruningTests
     [Fact]
     public async Task Sweep_AshaOnGrid_ReachesThePlainGridsBestWithFarFewerEpochs()
     {
-        var options = new SweepOptions { MaxEpochs = 27, Seed = 7, MaxTrials = 100 };
+        var options = new SweepOptions { MaxEpochs = 27, Seed = 7, MaxTrials = 100, EarlyStoppingPatience = 0 };
         var plainRunner = new AnalyticRunner();
         var plain = await new SweepExperiment<PlainOptions>(Spaces.HeadsLayers(), plainRunner, options)
             .WithTuner(new GridTuner())
@@ -101,50 +102,79 @@ public class PruningTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    [InlineData(5)]
-    public async Task Sweep_AshaOnCrossingNoisyCurves_PrunesExactlyWhereTheRuleSays(int seed)
+    [InlineData(1, 0)]
+    [InlineData(2, 0)]
+    [InlineData(3, 0)]
+    [InlineData(4, 4)]
+    [InlineData(5, 4)]
+    [InlineData(6, 2)]
+    public async Task Sweep_AshaOnCrossingNoisyCurves_StopsExactlyWhereTheRulesSay(int seed, int patience)
     {
         const int MaxEpochs = 27, Eta = 3;
+        const float MinDelta = 1e-3f;
         var runner = new NoisyCurveRunner();
         var result = await new SweepExperiment<PlainOptions>(Spaces.HeadsLayers(), runner,
-                new SweepOptions { MaxEpochs = MaxEpochs, Seed = seed, MaxTrials = 100 })
+                new SweepOptions { MaxEpochs = MaxEpochs, Seed = seed, MaxTrials = 100, EarlyStoppingPatience = patience, EarlyStoppingMinDelta = MinDelta })
             .WithTuner(new GridTuner())
             .WithPruner(new AshaPruner(minEpochs: 1, reductionFactor: Eta))
             .RunAsync();
 
-        // The rule, written out: rungs 1, 3, 9; at a rung with n losses so far (its own included) a trial goes on
-        // only if its loss is at most the max(1, floor(n / eta))-th smallest.
+        // The rules, written out. Early stopping: the best loss moves only on a decrease of more than MinDelta, and
+        // `patience` epochs in a row without one end the trial (completed). ASHA: rungs 1, 3, 9; at a rung with n
+        // best-so-far losses recorded (its own included) a trial goes on only if its best so far is at most the
+        // max(1, floor(n / eta))-th smallest. A trial that stops improving at a rung ends before ASHA sees it.
         int[] rungs = [1, 3, 9];
         var recorded = rungs.ToDictionary(r => r, _ => new List<double>());
-        int pruned = 0;
+        int pruned = 0, stoppedEarly = 0;
         foreach (var t in result.Trials.OrderBy(t => t.Id))
         {
             double[] curve = NoisyCurveRunner.Curve(t.Seed, MaxEpochs);
-            int expected = MaxEpochs;
-            foreach (int rung in rungs)
+            int expected = MaxEpochs, bestEpoch = 0, since = 0;
+            double best = double.PositiveInfinity;
+            var status = TrialStatus.Completed;
+            bool stopped = false;
+            for (int epoch = 1; epoch <= MaxEpochs; epoch++)
             {
-                var atRung = recorded[rung];
-                atRung.Add(curve[rung - 1]);
-                atRung.Sort();
-                if (curve[rung - 1] > atRung[Math.Max(1, atRung.Count / Eta) - 1])
+                if (curve[epoch - 1] < best - MinDelta)
                 {
-                    expected = rung;
+                    (best, bestEpoch, since) = (curve[epoch - 1], epoch, 0);
+                }
+                else if (++since >= patience && patience > 0)
+                {
+                    (expected, stopped) = (epoch, true); // at the last epoch too: the rule, not the budget, ended it
                     break;
+                }
+
+                if (rungs.Contains(epoch))
+                {
+                    var atRung = recorded[epoch];
+                    atRung.Add(best);
+                    atRung.Sort();
+                    if (best > atRung[Math.Max(1, atRung.Count / Eta) - 1])
+                    {
+                        (expected, status) = (epoch, TrialStatus.Pruned);
+                        break;
+                    }
                 }
             }
 
             Assert.Equal(expected, t.EpochsRun);
-            Assert.Equal(expected == MaxEpochs ? TrialStatus.Completed : TrialStatus.Pruned, t.Status);
-            Assert.Equal(curve[expected - 1], t.ValidationLoss);
-            pruned += expected < MaxEpochs ? 1 : 0;
+            Assert.Equal(status, t.Status);
+            Assert.Equal(best, t.ValidationLoss);
+            Assert.Equal(bestEpoch, t.BestEpoch);
+            Assert.Equal(curve[expected - 1], t.LastValidationLoss);
+            Assert.Equal(stopped, t.StoppedEarly);
+            pruned += status == TrialStatus.Pruned ? 1 : 0;
+            stoppedEarly += t.StoppedEarly ? 1 : 0;
         }
 
         Assert.Equal(16, result.Trials.Count);
         Assert.InRange(pruned, 1, 15); // the curves cross, so the rule has real decisions to make
+        if (patience > 0)
+        {
+            Assert.InRange(stoppedEarly, 1, 16); // and the noise stalls some curves before the budget
+        }
+
         Assert.Equal(result.WithStatus(TrialStatus.Completed).MinBy(t => t.ValidationLoss)!.Id, result.Best!.Id);
     }
 

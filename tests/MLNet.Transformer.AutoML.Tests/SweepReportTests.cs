@@ -48,8 +48,8 @@ public sealed class SweepReportTests : IDisposable
         var rows = ParseCsv(File.ReadAllText(path, Encoding.UTF8));
         var header = rows[0];
         Assert.Equal(
-            ["rank", "id", "status", "metric", "validation_loss", "perplexity", "epochs", "duration_seconds", "seed", "device",
-                "threads", "Heads", "Layers", "key", "epoch_losses", "message"],
+            ["rank", "id", "status", "metric", "validation_loss", "best_epoch", "last_validation_loss", "perplexity", "epochs",
+                "stopped_early", "repeat_of", "duration_seconds", "seed", "device", "threads", "Heads", "Layers", "key", "epoch_losses", "message"],
             header);
         Assert.Equal(result.Trials.Count + 1, rows.Count);
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(path)!, "*.tmp"));
@@ -66,6 +66,9 @@ public sealed class SweepReportTests : IDisposable
             if (t.Status is TrialStatus.Completed or TrialStatus.Pruned)
             {
                 Assert.Equal(t.ValidationLoss, double.Parse(row[header.IndexOf("validation_loss")], CultureInfo.InvariantCulture));
+                Assert.Equal(t.LastValidationLoss, double.Parse(row[header.IndexOf("last_validation_loss")], CultureInfo.InvariantCulture));
+                Assert.Equal(t.BestEpoch, int.Parse(row[header.IndexOf("best_epoch")], CultureInfo.InvariantCulture));
+                Assert.Equal(t.StoppedEarly ? "true" : "false", row[header.IndexOf("stopped_early")]);
                 Assert.Equal(t.EpochLosses, row[header.IndexOf("epoch_losses")].Split(';').Select(s => double.Parse(s, CultureInfo.InvariantCulture)));
                 Assert.Equal(result.Leaderboard.RankOf(t.Id)!.Value.ToString(CultureInfo.InvariantCulture), row[header.IndexOf("rank")]);
             }
@@ -113,7 +116,19 @@ public sealed class SweepReportTests : IDisposable
                 Assert.Equal(t.ValidationLoss, element.GetProperty("validationLoss").GetDouble());
                 Assert.Equal(t.Perplexity, element.GetProperty("perplexity").GetDouble(), 12);
                 Assert.Equal(t.EpochLosses, element.GetProperty("epochLosses").EnumerateArray().Select(e => e.GetDouble()));
+                Assert.Equal(t.BestEpoch, element.GetProperty("bestEpoch").GetInt32());
+                Assert.Equal(t.LastValidationLoss, element.GetProperty("lastValidationLoss").GetDouble());
             }
+        }
+
+        var configurations = root.GetProperty("configurations").EnumerateArray().ToList();
+        Assert.Equal(result.Leaderboard.Configurations.Count, configurations.Count);
+        foreach (var (element, c) in configurations.Zip(result.Leaderboard.Configurations))
+        {
+            Assert.Equal(c.Parameters.Key, element.GetProperty("key").GetString());
+            Assert.Equal(c.Mean, element.GetProperty("mean").GetDouble());
+            Assert.Equal(c.StandardDeviation, element.GetProperty("standardDeviation").GetDouble());
+            Assert.Equal(c.Runs.Select(t => t.Id), element.GetProperty("trials").EnumerateArray().Select(e => e.GetInt32()));
         }
     }
 

@@ -21,6 +21,10 @@ public sealed class CliErrorTests : IDisposable
         { "unknown command", ["frobnicate"], ["frobnicate"] },
         { "unknown CSV column", ["train", "--data", "{csv}", "--column", "Nome", "--out", "m.zip"], ["--column", "people.csv", "Nome", "Name"] },
         { "row longer than --max-length", ["train", "--data", "{csv}", "--column", "Name", "--max-length", "6", "--epochs", "1", "--out", "m.zip"], ["--data", "people.csv", "'Name'", "--max-length", "--length-policy"] },
+        { "sweep range upside down", ["sweep", "--data", "{names}", "--dropout", "0.5:0.1", "--out", "m.zip"], ["--dropout", "0.5:0.1"] },
+        { "sweep list with a word", ["sweep", "--data", "{names}", "--heads", "1,two", "--out", "m.zip"], ["--heads", "1,two"] },
+        { "sweep unknown activation", ["sweep", "--data", "{names}", "--activation", "relu,swish", "--out", "m.zip"], ["--activation", "swish", "gelu"] },
+        { "sweep unknown layout", ["sweep", "--data", "{names}", "--norm", "middle", "--out", "m.zip"], ["--norm", "middle", "pre"] },
         { "--out is a folder", ["train", "--data", "{csv}", "--column", "Name", "--epochs", "1", "--quiet", "--out", "{folder}"], ["--out", "m-folder"] },
     };
 

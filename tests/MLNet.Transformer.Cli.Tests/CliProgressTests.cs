@@ -32,10 +32,14 @@ public sealed class CliProgressTests : IDisposable
     public void Sweep_Redirected_OneLinePerTrial_QuietSilencesThem()
     {
         string names = RepoPaths.Combine("data", "names.txt");
-        string[] args = ["sweep", "--data", names, "--heads", "1,2", "--layers", "1", "--epochs", "2"];
+        // Every default dimension fixed but the heads: a two-point grid, then the better point once more with another seed.
+        string[] args = ["sweep", "--data", names, "--heads", "1,2", "--layers", "1", "--dim", "32", "--ff-ratio", "2", "--dropout", "0",
+            "--lr", "0.001", "--weight-decay", "0", "--norm", "post", "--activation", "relu", "--warmup", "0", "--schedule", "constant",
+            "--batch-size", "16", "--epochs", "2", "--repeat-top", "1", "--repeat-seeds", "1"];
         var plain = ChildProcess.Cli(_folder.Path, args);
         Assert.Equal(0, plain.ExitCode);
-        Assert.Equal(2, plain.StdErrLines.Count(l => Regex.IsMatch(l, @"^trial\s+\d+ (Completed|Pruned)\s+Heads=\d,Layers=1")));
+        Assert.Equal(3, plain.StdErrLines.Count(l => Regex.IsMatch(l, @"^trial\s+\d+ (Completed|Pruned)\s+Heads=\d\s+val \d\.\d{4} at epoch\s+\d of\s+\d\s")));
+        Assert.Single(plain.StdErrLines, l => Regex.IsMatch(l, @"^trial\s+2 Completed\s+Heads=\d\s.*repeat of [01]$"));
         var quiet = ChildProcess.Cli(_folder.Path, [.. args, "--quiet"]);
         Assert.Equal(0, quiet.ExitCode);
         Assert.Equal("", quiet.StdErr);

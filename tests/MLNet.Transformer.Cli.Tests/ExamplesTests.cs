@@ -75,11 +75,13 @@ public sealed partial class ExamplesTests : IDisposable
     {
         string output = RunExample("Sweep", _folder.Path);
 
-        var trials = Regex.Matches(output, @"(?m)^  #\d+ Heads=(1|2|4),Layers=(1|2|3)\s+(Completed|Pruned)\s+validation (\d+\.\d+) after\s+(\d+) epochs$");
+        var trials = Regex.Matches(output, @"(?m)^  #\d+ Heads=(1|2|4),Layers=(1|2|3)\s+(Completed|Pruned)\s+validation (\d+\.\d+) at epoch\s+(\d+) of\s+(\d+)(?<early> \(stopped early\))?$");
         Assert.Equal(9, trials.Count);
         Assert.Equal(9, trials.Select(m => m.Groups[1].Value + m.Groups[2].Value).Distinct().Count());
         Assert.Contains(trials, m => m.Groups[3].Value == "Pruned");
-        Assert.All(trials.Where(m => m.Groups[3].Value == "Completed"), m => Assert.Equal("18", m.Groups[5].Value));
+        // A completed trial ran the full budget or stopped itself 5 epochs after its best.
+        Assert.All(trials.Where(m => m.Groups[3].Value == "Completed"), m => Assert.Equal(
+            m.Groups["early"].Success ? int.Parse(m.Groups[5].Value, CultureInfo.InvariantCulture) + 5 : 18, int.Parse(m.Groups[6].Value, CultureInfo.InvariantCulture)));
         // The leaderboard ranks completed trials first, by validation loss, then the pruned ones.
         string[] statuses = trials.Select(m => m.Groups[3].Value).ToArray();
         int completed = statuses.Count(s => s == "Completed");
@@ -89,10 +91,11 @@ public sealed partial class ExamplesTests : IDisposable
         var best = Regex.Match(output, @"(?m)^Best: Heads=(\d),Layers=(\d) \(validation (\d\.\d+), perplexity \d+\.\d+\)$");
         Assert.True(best.Success, output);
         Assert.Equal(completedLosses[0], Number(best.Groups[3].Value)); // the best is the leaderboard's first
-        // The refit trains the winning configuration again, on the same split, for the full budget.
-        Assert.Matches($@"(?m)^Refitted best: [\d,]+ parameters, {best.Groups[1].Value} head\(s\), {best.Groups[2].Value} layer\(s\), best validation \d\.\d+$", output);
+        // The refit trains the winning configuration again, on all the names, for its best epoch count.
+        string bestEpoch = trials[0].Groups[5].Value;
+        Assert.Matches($@"(?m)^Refitted best: [\d,]+ parameters, {best.Groups[1].Value} head\(s\), {best.Groups[2].Value} layer\(s\), {bestEpoch} epochs on all 974 names$", output);
         int totalEpochs = int.Parse(Regex.Match(output, @"(?m)^9 trials, .*; (\d+) epochs of 162 for a plain grid$").Groups[1].Value, CultureInfo.InvariantCulture);
-        Assert.Equal(trials.Sum(m => int.Parse(m.Groups[5].Value, CultureInfo.InvariantCulture)), totalEpochs);
+        Assert.Equal(trials.Sum(m => int.Parse(m.Groups[6].Value, CultureInfo.InvariantCulture)), totalEpochs);
         foreach (string file in new[] { "sweep.csv", "sweep.svg", "best.zip" })
         {
             Assert.True(new FileInfo(Path.Combine(_folder.Path, file)).Length > 100, file);

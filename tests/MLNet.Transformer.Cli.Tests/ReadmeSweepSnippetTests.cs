@@ -21,18 +21,25 @@ public sealed class ReadmeSweepSnippetTests : IDisposable
         var space = ml.TransformerSweep().CreateSearchSpace(new TransformerDecoderTrainerOptions { ModelDimension = 32, FeedForwardDimension = 64 })
             .Choice(o => o.Heads, 1, 2, 4)
             .Choice(o => o.Layers, 1, 2, 3)
+            .LogUniform(o => o.LearningRate, 3e-4, 3e-3)
             .Constraint("heads must divide the model dimension", o => o.ModelDimension % o.Heads == 0);
-        var sweep = ml.TransformerSweep().NextCharacterSweep(space, new SweepOptions { MaxEpochs = 2, MaxTrials = 9, Seed = 11, ThreadsPerTrial = 1 });
-        sweep.Tuner = new GridTuner();
-        sweep.Pruner = new AshaPruner(minEpochs: 1, reductionFactor: 3);
+        var sweep = ml.TransformerSweep().NextCharacterSweep(space, new SweepOptions
+        {
+            MaxEpochs = 2, MaxTrials = 9, Seed = 11, ThreadsPerTrial = 1, EarlyStoppingPatience = 5, RepeatTopConfigurations = 3, RepeatSeeds = 2,
+        });
+        sweep.Tuner = new TpeTuner();
+        sweep.Pruner = new AshaPruner(minEpochs: 2, reductionFactor: 3);
+        sweep.Refit = SweepRefit.AllData;
         var best = sweep.Fit(names);
         string csv = Path.Combine(_folder.Path, "sweep.csv");
         sweep.LastResult!.Report.WriteCsv(csv);
 
-        Assert.Equal(9, sweep.LastResult.Trials.Count);
-        Assert.Equal(10, File.ReadAllLines(csv).Length);
-        Assert.Equal(2, best.History!.Epochs.Count);
-        Assert.Equal(sweep.LastResult.Best!.Parameters.Get<int>("Heads"), best.Info.Architecture.Heads);
+        Assert.Equal(9 + (3 * 2), sweep.LastResult.Trials.Count);
+        Assert.Equal(16, File.ReadAllLines(csv).Length);
+        var winner = sweep.LastResult.BestConfiguration!;
+        Assert.Equal(3, winner.Runs.Count);
+        Assert.Equal((int)Math.Round(winner.MeanBestEpoch, MidpointRounding.AwayFromZero), best.History!.Epochs.Count);
+        Assert.Equal(winner.Parameters.Get<int>("Heads"), best.Info.Architecture.Heads);
     }
 
     public void Dispose() => _folder.Dispose();

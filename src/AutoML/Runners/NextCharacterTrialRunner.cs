@@ -8,11 +8,15 @@ namespace MLNet.Transformer.AutoML;
 /// <summary>
 /// Trains <see cref="TransformerDecoderTrainerOptions"/> or <see cref="TransformerEncoderDecoderTrainerOptions"/>
 /// configurations for a sweep. Per trial it overrides, on the trial's own options copy: <c>Epochs</c> (the sweep's
-/// full budget), <c>Seed</c>, <c>Threads</c>, <c>Device</c> (from the sweep's device list), <c>EarlyStoppingPatience</c>
-/// (0, so that completed trials are compared at equal budget), <c>ValidationSet</c> (when given here),
+/// full budget), <c>Seed</c>, <c>Threads</c>, <c>Device</c> (from the sweep's device list),
+/// <c>EarlyStoppingMinDelta</c> (the sweep's), <c>KeepBestWeights</c> (true), <c>ValidationSet</c> (when given here),
 /// <c>Progress</c> and <c>CancellationToken</c> (to report epochs and to stop pruned or cancelled trials; a
-/// <c>Progress</c> already set on the options still receives every report). The validation loss of each epoch goes to
-/// <see cref="TrialContext.ReportEpoch"/>; when it says stop, training is cancelled at the next batch.
+/// <c>Progress</c> already set on the options still receives every report). Early stopping: a configuration whose
+/// <c>EarlyStoppingPatience</c> is set (searched, or in the base options) keeps it, otherwise it gets the sweep's
+/// <see cref="SweepOptions.EarlyStoppingPatience"/>; the trainer and the sweep apply the same rule, so the trainer
+/// stops at the epoch the sweep records and ends with its best epoch's weights. The validation loss of each epoch goes
+/// to <see cref="TrialContext.ReportEpoch"/>; when the sweep stops a trial otherwise (pruned, cancelled, out of time),
+/// training is cancelled at the next batch.
 /// </summary>
 /// <remarks>The engine's CPU thread count is process-wide, so with <see cref="SweepOptions.Parallelism"/> above one on
 /// the CPU the per-trial thread budget is approximate (the last trial started sets it).</remarks>
@@ -21,6 +25,7 @@ public sealed class NextCharacterTrialRunner<TOptions> : ISweepTrialRunner<TOpti
     where TOptions : TransformerTrainerOptions
 {
     private readonly MLContext _context;
+    private readonly Dictionary<int, NextCharacterPredictionTransformer> _models = [];
 
     /// <summary>Creates the runner.</summary>
     /// <param name="context">The context whose trainers catalog builds the trainers.</param>
@@ -49,8 +54,24 @@ public sealed class NextCharacterTrialRunner<TOptions> : ISweepTrialRunner<TOpti
     public IDataView? ValidationData { get; }
 
     /// <summary>Called with each completed trial's fitted model, usable during the call only (e.g. to save the good
-    /// ones): its scoring chain is disposed afterwards.</summary>
+    /// ones): unless <see cref="KeepModels"/> is set, its scoring chain is disposed afterwards.</summary>
     public Action<TrialContext, NextCharacterPredictionTransformer>? OnTrained { get; set; }
+
+    /// <summary>Keep every trained trial's fitted model (with its best epoch's weights) in <see cref="Models"/>
+    /// instead of disposing it; the caller then owns and disposes them. Default false.</summary>
+    public bool KeepModels { get; set; }
+
+    /// <summary>The fitted models kept by trial id (<see cref="KeepModels"/>).</summary>
+    public IReadOnlyDictionary<int, NextCharacterPredictionTransformer> Models
+    {
+        get
+        {
+            lock (_models)
+            {
+                return new Dictionary<int, NextCharacterPredictionTransformer>(_models);
+            }
+        }
+    }
 
     /// <inheritdoc/>
     /// <exception cref="TransformerArgumentException">No validation data is available.</exception>
@@ -71,7 +92,14 @@ public sealed class NextCharacterTrialRunner<TOptions> : ISweepTrialRunner<TOpti
         options.Seed = context.Seed;
         options.Threads = context.Threads;
         options.Device = context.Device;
-        options.EarlyStoppingPatience = 0;
+        if (options.EarlyStoppingPatience > 0)
+        {
+            context.EarlyStoppingPatience = options.EarlyStoppingPatience;
+        }
+
+        options.EarlyStoppingPatience = context.EarlyStoppingPatience;
+        options.EarlyStoppingMinDelta = context.EarlyStoppingMinDelta;
+        options.KeepBestWeights = true;
         options.ValidationSet = ValidationData ?? options.ValidationSet;
         options.CancellationToken = stop.Token;
         options.Progress = new EpochForwarder(context, stop, userProgress);
@@ -85,19 +113,20 @@ public sealed class NextCharacterTrialRunner<TOptions> : ISweepTrialRunner<TOpti
             metrics["TrainLoss"] = last.TrainLoss;
         }
 
-        if (history?.BestValidationLoss is double best)
+        OnTrained?.Invoke(context, model);
+        if (KeepModels)
         {
-            metrics["BestValidationLoss"] = best;
+            lock (_models)
+            {
+                _models[context.TrialId] = model;
+            }
+        }
+        else
+        {
+            (model.Model as IDisposable)?.Dispose(); // The trial's ONNX Runtime session; the sweep keeps only the numbers.
         }
 
-        OnTrained?.Invoke(context, model);
-        (model.Model as IDisposable)?.Dispose(); // The trial's ONNX Runtime session; the sweep keeps only the numbers.
-        return Task.FromResult(new TrialOutcome
-        {
-            ValidationLoss = last?.ValidationLoss,
-            EpochsRun = last?.Epoch,
-            Metrics = metrics,
-        });
+        return Task.FromResult(new TrialOutcome { EpochsRun = last?.Epoch, Metrics = metrics });
     }
 
     /// <summary>Turns the trainer's end-of-epoch reports into sweep checkpoints (synchronously, on the trainer's thread).</summary>
@@ -107,7 +136,9 @@ public sealed class NextCharacterTrialRunner<TOptions> : ISweepTrialRunner<TOpti
         public void Report(TrainingProgress value)
         {
             inner?.Report(value);
-            if (value.IsEpochEnd && value.ValidationLoss is double loss && !context.ReportEpoch(value.Epoch, loss))
+            // A trial that stopped improving is left to the trainer, which stops at the same epoch by the same rule
+            // and keeps its best weights; any other stop cancels training.
+            if (value.IsEpochEnd && value.ValidationLoss is double loss && !context.ReportEpoch(value.Epoch, loss) && !context.StoppedEarly)
             {
                 stop.Cancel();
             }

@@ -197,7 +197,8 @@ public sealed class SweepSearchSpace<TOptions> : SweepSearchSpace
     where TOptions : class
 {
     private readonly List<SearchParameter> _parameters = [];
-    private readonly List<PropertyPath> _paths = [];
+    private readonly List<PropertyPath?> _paths = [];
+    private readonly Dictionary<string, Action<TOptions, object>> _derived = new(StringComparer.Ordinal);
     private readonly List<(string Description, Func<TOptions, bool> Predicate)> _constraints = [];
 
     internal SweepSearchSpace(TOptions? baseOptions)
@@ -235,6 +236,28 @@ public sealed class SweepSearchSpace<TOptions> : SweepSearchSpace
         ArgumentNullException.ThrowIfNull(values);
         var path = PropertyPath.FromExpression(property);
         Add(path, new ChoiceParameter(path.Name, path.ValueType, values.Cast<object?>()));
+        return this;
+    }
+
+    /// <summary>Searches a value that is not an options property but sets one or more of them, e.g. a feed-forward
+    /// ratio: <c>.Choice("FeedForwardRatio", (o, r) =&gt; o.FeedForwardDimension = r * o.ModelDimension, 2, 4)</c>.
+    /// <paramref name="apply"/> runs after every property parameter is written (so it sees their values), in
+    /// declaration order.</summary>
+    /// <param name="name">The parameter's name in keys and reports; must not contain '=', ',' or '\'.</param>
+    /// <param name="apply">Writes the value into a materialised options object.</param>
+    /// <param name="values">The values.</param>
+    /// <exception cref="TransformerArgumentException">No values, repeated values, or a bad name.</exception>
+    public SweepSearchSpace<TOptions> Choice<TValue>(string name, Action<TOptions, TValue> apply, params TValue[] values)
+    {
+        ArgumentNullException.ThrowIfNull(apply);
+        ArgumentNullException.ThrowIfNull(values);
+        if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(['=', ',', '\\']) >= 0)
+        {
+            throw new TransformerArgumentException($"Search parameter name '{name}' must be non-blank, without '=', ',' or '\\'.", nameof(name));
+        }
+
+        Add(null, new ChoiceParameter(name, typeof(TValue), values.Cast<object?>()));
+        _derived[name] = (o, v) => apply(o, (TValue)v);
         return this;
     }
 
@@ -281,6 +304,7 @@ public sealed class SweepSearchSpace<TOptions> : SweepSearchSpace
         {
             _parameters.RemoveAt(i);
             _paths.RemoveAt(i);
+            _derived.Remove(name);
         }
 
         return this;
@@ -307,6 +331,7 @@ public sealed class SweepSearchSpace<TOptions> : SweepSearchSpace
         ArgumentNullException.ThrowIfNull(parameters);
         var options = PropertyPath.ShallowClone(BaseOptions);
         var cloned = new HashSet<string>(StringComparer.Ordinal);
+        var derived = new List<(Action<TOptions, object> Apply, object Value)>();
         foreach (var (name, value) in parameters)
         {
             int i = _parameters.FindIndex(p => string.Equals(p.Name, name, StringComparison.Ordinal));
@@ -315,7 +340,20 @@ public sealed class SweepSearchSpace<TOptions> : SweepSearchSpace
                 throw new TransformerArgumentException($"Parameter '{name}' is not part of this search space.", nameof(parameters));
             }
 
-            _paths[i].SetValue(options, SearchParameter.ConvertValue(value, _parameters[i].ValueType, name), cloned);
+            object typed = SearchParameter.ConvertValue(value, _parameters[i].ValueType, name);
+            if (_paths[i] is { } path)
+            {
+                path.SetValue(options, typed, cloned);
+            }
+            else
+            {
+                derived.Add((_derived[name], typed));
+            }
+        }
+
+        foreach (var (apply, value) in derived)
+        {
+            apply(options, value);
         }
 
         return options;
@@ -372,8 +410,13 @@ public sealed class SweepSearchSpace<TOptions> : SweepSearchSpace
             $"Search parameter '{path.Name}': a range needs a numeric property, not {path.ValueType.Name}; use a choice.", path.Name);
     }
 
-    internal void Add(PropertyPath path, SearchParameter parameter)
+    internal void Add(PropertyPath? path, SearchParameter parameter)
     {
+        if (path is not null)
+        {
+            _derived.Remove(parameter.Name);
+        }
+
         int i = _parameters.FindIndex(p => string.Equals(p.Name, parameter.Name, StringComparison.Ordinal));
         if (i >= 0)
         {

@@ -1,4 +1,4 @@
-// The ranking of a sweep's trials: completed trials by metric at the full budget, then pruned trials.
+// The ranking of a sweep's trials (completed trials by metric, then pruned ones) and of its configurations over seeds.
 namespace MLNet.Transformer.AutoML;
 
 /// <summary>One place on the <see cref="Leaderboard"/>.</summary>
@@ -18,10 +18,11 @@ public sealed class LeaderboardEntry
 }
 
 /// <summary>
-/// The trials ranked for comparison at equal training budget. Completed trials (trained for the full epoch
-/// budget) come first, ordered by the sweep metric (best first; ties by trial id). Pruned trials follow, always
-/// below every completed trial since their loss was measured after fewer epochs: those that got further first, then
-/// by their last validation loss. Failed, skipped and cancelled trials are not ranked.
+/// The trials ranked. Completed trials (trained for the full epoch budget or until their own early stopping) come
+/// first, ordered by the sweep metric, by default their best validation loss (best first; ties by trial id). Pruned
+/// trials follow, always below every completed trial since they were stopped as unpromising: those that got further
+/// first, then by their best validation loss. Failed, skipped and cancelled trials are not ranked.
+/// <see cref="Configurations"/> groups the completed runs of each configuration (repeats with other seeds).
 /// </summary>
 public sealed class Leaderboard : IReadOnlyList<LeaderboardEntry>
 {
@@ -37,7 +38,22 @@ public sealed class Leaderboard : IReadOnlyList<LeaderboardEntry>
             .ThenBy(t => double.IsNaN(t.ValidationLoss) ? double.PositiveInfinity : t.ValidationLoss)
             .ThenBy(t => t.Id);
         _entries = completed.Concat(pruned).Select((t, i) => new LeaderboardEntry(i + 1, t)).ToArray();
+
+        // Configurations measured over several seeds rank above single runs: the tuner's best single values are
+        // biased low (the best of many noisy draws), a mean over seeds is not.
+        Configurations = list.Where(t => t.Status == TrialStatus.Completed && double.IsFinite(objective.Evaluate(t)))
+            .GroupBy(t => t.Parameters.Key, StringComparer.Ordinal)
+            .Select(g => g.OrderBy(t => t.Id).ToArray())
+            .OrderByDescending(runs => runs.Length > 1)
+            .ThenBy(runs => runs.Average(objective.Evaluate))
+            .ThenBy(runs => runs[0].Id)
+            .Select((runs, i) => new ConfigurationSummary(i + 1, runs, objective))
+            .ToArray();
     }
+
+    /// <summary>The completed configurations with their mean and spread over seeds, best first: those run with more
+    /// than one seed (<see cref="SweepOptions.RepeatTopConfigurations"/>) by mean, then the single runs by value.</summary>
+    public IReadOnlyList<ConfigurationSummary> Configurations { get; }
 
     /// <summary>The number of ranked trials.</summary>
     public int Count => _entries.Length;

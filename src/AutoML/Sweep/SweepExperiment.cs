@@ -9,9 +9,12 @@ namespace MLNet.Transformer.AutoML;
 /// (default <see cref="TpeTuner"/>); those violating a constraint are recorded as skipped and never trained; the
 /// others are materialised into fresh options and trained by the runner, up to
 /// <see cref="SweepOptions.Parallelism"/> at a time, each with a seed derived from the sweep seed and its id, a
-/// thread budget and a device. The <see cref="Pruner"/> (default none) stops unpromising trials at epoch
-/// checkpoints. A runner exception fails only its trial. Cancellation and the time budget stop the sweep, cancel
-/// running trials, and still return every finished result.
+/// thread budget and a device. Each trial stops itself when its validation loss stops improving
+/// (<see cref="SweepOptions.EarlyStoppingPatience"/>) and is ranked by its best epoch; the <see cref="Pruner"/>
+/// (default none) stops unpromising trials at epoch checkpoints, judging their best loss so far. After the search,
+/// the best <see cref="SweepOptions.RepeatTopConfigurations"/> configurations are trained again with more seeds.
+/// A runner exception fails only its trial. Cancellation and the time budget stop the sweep, cancel running trials,
+/// and still return every finished result.
 /// </summary>
 /// <typeparam name="TOptions">The options type the runner trains.</typeparam>
 public sealed class SweepExperiment<TOptions>
@@ -116,6 +119,31 @@ public sealed class SweepExperiment<TOptions>
 
         private bool BudgetSpent => _timedOut || (_options.TimeBudget is { } budget && Elapsed >= budget);
 
+        /// <summary>Whether the search must leave the rest of the time budget to the repeats: the time they are
+        /// expected to take (1.25 x their count x the completed trials' mean duration / the parallel degree), at most
+        /// <see cref="SweepOptions.RepeatBudgetFraction"/> of the budget.</summary>
+        private bool SearchBudgetSpent
+        {
+            get
+            {
+                if (_options.RepeatTopConfigurations == 0 || _options.TimeBudget is not { } budget)
+                {
+                    return false;
+                }
+
+                var reserve = budget * _options.RepeatBudgetFraction;
+                var completed = _history.Where(t => t.Status == TrialStatus.Completed).ToList();
+                if (completed.Count > 0)
+                {
+                    double runs = Math.Ceiling(_options.RepeatTopConfigurations * _options.RepeatSeeds / (double)_options.Parallelism);
+                    var expected = TimeSpan.FromTicks((long)(1.25 * runs * completed.Average(t => t.Duration.Ticks)));
+                    reserve = expected < reserve ? expected : reserve;
+                }
+
+                return Elapsed >= budget - reserve;
+            }
+        }
+
         public async Task<SweepResult> ExecuteAsync(CancellationToken cancellationToken)
         {
             _sweep.Tuner.Initialize(_sweep.Space, SweepRandom.DeriveSeed(_seed, TunerSeedStream, 0), _objective);
@@ -132,7 +160,8 @@ public sealed class SweepExperiment<TOptions>
 
             var running = new Dictionary<Task<SweepTrialResult>, int>();
             int nextId = 0, trained = 0, consecutiveSkips = 0;
-            SweepStopReason? stopReason = null;
+            SweepStopReason? stopReason = null, searchEnd = null;
+            Queue<SweepTrialResult>? repeats = null;
             try
             {
                 while (true)
@@ -149,13 +178,35 @@ public sealed class SweepExperiment<TOptions>
                             TryCancel(stop);
                             stopReason = SweepStopReason.TimeBudget;
                         }
+                        else if (searchEnd is not null)
+                        {
+                            // The repeats: once the search's last trials have finished, re-run the best configurations.
+                            if (repeats is null && running.Count > 0)
+                            {
+                                break;
+                            }
+
+                            repeats ??= PlanRepeats();
+                            if (!repeats.TryDequeue(out var original))
+                            {
+                                stopReason = searchEnd;
+                                break;
+                            }
+
+                            int id = nextId++;
+                            StartTrial(running, id, original.Parameters, original.Id, stop.Token);
+                        }
+                        else if (SearchBudgetSpent)
+                        {
+                            searchEnd = SweepStopReason.TimeBudget;
+                        }
                         else if (trained >= _options.MaxTrials)
                         {
-                            stopReason = SweepStopReason.MaxTrials;
+                            searchEnd = SweepStopReason.MaxTrials;
                         }
                         else if (_sweep.Tuner.Propose(_history) is not { } parameters)
                         {
-                            stopReason = SweepStopReason.TunerExhausted;
+                            searchEnd = SweepStopReason.TunerExhausted;
                         }
                         else if (_sweep.Space.FindViolation(parameters) is { } violation)
                         {
@@ -169,26 +220,14 @@ public sealed class SweepExperiment<TOptions>
                             }, running.Count);
                             if (++consecutiveSkips >= _options.MaxConsecutiveSkips)
                             {
-                                stopReason = SweepStopReason.TooManySkips;
+                                searchEnd = SweepStopReason.TooManySkips;
                             }
                         }
                         else
                         {
                             consecutiveSkips = 0;
                             trained++;
-                            int id = nextId++;
-                            int device = TakeDevice();
-                            var info = new TrialStartInfo
-                            {
-                                Id = id,
-                                Parameters = parameters,
-                                Seed = SweepRandom.DeriveSeed(_seed, TrialSeedStream, id),
-                                Device = _options.Devices[device],
-                                Threads = _options.EffectiveThreadsPerTrial,
-                            };
-                            _started++;
-                            running.Add(RunTrialAsync(info, stop.Token), device);
-                            _sweep.Monitor?.OnTrialStarted(info);
+                            StartTrial(running, nextId++, parameters, null, stop.Token);
                         }
                     }
 
@@ -218,6 +257,46 @@ public sealed class SweepExperiment<TOptions>
             var trials = _history.OrderBy(t => t.Id).ToArray();
             return new SweepResult(trials, new Leaderboard(trials, _objective), _seed,
                 stopReason ?? SweepStopReason.TunerExhausted, Elapsed, _options.Metric, _options.MaxEpochs);
+        }
+
+        private void StartTrial(Dictionary<Task<SweepTrialResult>, int> running, int id, ParameterSet parameters, int? repeatOf, CancellationToken token)
+        {
+            int device = TakeDevice();
+            var info = new TrialStartInfo
+            {
+                Id = id,
+                Parameters = parameters,
+                Seed = SweepRandom.DeriveSeed(_seed, TrialSeedStream, id),
+                Device = _options.Devices[device],
+                Threads = _options.EffectiveThreadsPerTrial,
+                RepeatOf = repeatOf,
+            };
+            _started++;
+            running.Add(RunTrialAsync(info, token), device);
+            _sweep.Monitor?.OnTrialStarted(info);
+        }
+
+        /// <summary>The repeat runs: the best <see cref="SweepOptions.RepeatTopConfigurations"/> distinct completed
+        /// configurations, <see cref="SweepOptions.RepeatSeeds"/> runs each, interleaved (every configuration's second
+        /// run before any third) so that a budget that ends early leaves them with equal counts where it can.</summary>
+        private Queue<SweepTrialResult> PlanRepeats()
+        {
+            var top = _history
+                .Where(t => t.Status == TrialStatus.Completed && t.RepeatOf is null && double.IsFinite(_objective.Evaluate(t)))
+                .OrderBy(_objective.Evaluate).ThenBy(t => t.Id)
+                .DistinctBy(t => t.Parameters.Key)
+                .Take(_options.RepeatTopConfigurations)
+                .ToList();
+            var queue = new Queue<SweepTrialResult>();
+            for (int r = 0; r < _options.RepeatSeeds; r++)
+            {
+                foreach (var t in top)
+                {
+                    queue.Enqueue(t);
+                }
+            }
+
+            return queue;
         }
 
         private static void TryCancel(CancellationTokenSource source)
@@ -295,7 +374,8 @@ public sealed class SweepExperiment<TOptions>
         {
             using var trialStop = CancellationTokenSource.CreateLinkedTokenSource(sweepToken);
             var context = new TrialContext(info.Id, info.Parameters, info.Seed, info.Threads, info.Device, _options.MaxEpochs,
-                (ctx, epoch, loss) => OnEpoch(ctx, epoch, loss, trialStop, sweepToken), trialStop.Token);
+                _options.EarlyStoppingPatience, _options.EarlyStoppingMinDelta,
+                (ctx, epoch, loss) => OnEpoch(ctx, epoch, loss, info.RepeatOf is null, trialStop, sweepToken), trialStop.Token);
             long start = _clock.GetTimestamp();
             TrialOutcome? outcome = null;
             Exception? error = null;
@@ -321,7 +401,7 @@ public sealed class SweepExperiment<TOptions>
             var duration = _clock.GetElapsedTime(start);
             var losses = context.EpochLosses;
             int epochs = outcome?.EpochsRun ?? context.LastEpoch;
-            double loss = outcome?.ValidationLoss ?? (losses.Count > 0 ? losses[^1] : double.NaN);
+            double loss = double.IsFinite(context.BestLoss) ? context.BestLoss : double.NaN;
             var metrics = outcome?.Metrics ?? new Dictionary<string, double>();
             double metric = MetricOf(loss, metrics);
 
@@ -332,7 +412,7 @@ public sealed class SweepExperiment<TOptions>
                 status = TrialStatus.Pruned;
                 message = $"pruned after epoch {context.LastEpoch}";
             }
-            else if (sweepToken.IsCancellationRequested && (error is not null || epochs < _options.MaxEpochs))
+            else if (sweepToken.IsCancellationRequested && (error is not null || (epochs < _options.MaxEpochs && !context.StoppedEarly)))
             {
                 status = TrialStatus.Cancelled;
                 message = _timedOut ? "time budget spent" : "sweep cancelled";
@@ -363,6 +443,10 @@ public sealed class SweepExperiment<TOptions>
                 Parameters = info.Parameters,
                 Status = status,
                 ValidationLoss = loss,
+                BestEpoch = context.BestEpoch,
+                LastValidationLoss = losses.Count > 0 ? losses[^1] : double.NaN,
+                StoppedEarly = context.StoppedEarly && status == TrialStatus.Completed,
+                RepeatOf = info.RepeatOf,
                 MetricValue = metric,
                 EpochsRun = epochs,
                 EpochLosses = losses,
@@ -396,8 +480,9 @@ public sealed class SweepExperiment<TOptions>
                 : double.NaN;
         }
 
-        /// <summary>The epoch checkpoint: runs on the trial's thread; says whether the trial goes on.</summary>
-        private bool OnEpoch(TrialContext context, int epoch, double loss, CancellationTokenSource trialStop, CancellationToken sweepToken)
+        /// <summary>The epoch checkpoint: runs on the trial's thread; says whether the trial goes on. The pruner
+        /// judges the trial's best loss so far (repeats are never pruned: they measure a configuration's spread).</summary>
+        private bool OnEpoch(TrialContext context, int epoch, double loss, bool prunable, CancellationTokenSource trialStop, CancellationToken sweepToken)
         {
             if (sweepToken.IsCancellationRequested)
             {
@@ -415,7 +500,8 @@ public sealed class SweepExperiment<TOptions>
                 return false;
             }
 
-            if (epoch < _options.MaxEpochs && _sweep.Pruner.ShouldPrune(context.TrialId, epoch, loss))
+            double best = double.IsFinite(context.BestLoss) ? context.BestLoss : loss;
+            if (prunable && epoch < _options.MaxEpochs && _sweep.Pruner.ShouldPrune(context.TrialId, epoch, best))
             {
                 context.IsPruned = true;
                 TryCancel(trialStop);

@@ -56,6 +56,9 @@ public sealed class TrialStartInfo
 
     /// <summary>Its thread budget.</summary>
     public required int Threads { get; init; }
+
+    /// <summary>For a re-run of a configuration with another seed, the id of the trial it repeats.</summary>
+    public int? RepeatOf { get; init; }
 }
 
 /// <summary>Counts of a sweep in progress.</summary>

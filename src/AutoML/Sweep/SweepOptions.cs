@@ -4,7 +4,7 @@ namespace MLNet.Transformer.AutoML;
 /// <summary>Budget, parallelism, seeding and devices of a sweep.</summary>
 public sealed class SweepOptions
 {
-    /// <summary>Metric name for the final validation loss (the default metric; lower is better).</summary>
+    /// <summary>Metric name for a trial's best validation loss (the default metric; lower is better).</summary>
     public const string ValidationLossMetric = "ValidationLoss";
 
     /// <summary>Metric name for the validation perplexity, exp(loss) (ranks like the loss).</summary>
@@ -45,6 +45,29 @@ public sealed class SweepOptions
     /// <summary>How many consecutive proposals may violate constraints before the sweep stops (protects against a
     /// space whose constraints exclude nearly everything). Default 1000.</summary>
     public int MaxConsecutiveSkips { get; set; } = 1000;
+
+    /// <summary>Early stopping inside each trial: a trial whose validation loss has not improved by at least
+    /// <see cref="EarlyStoppingMinDelta"/> for this many epochs ends, completed, ranked by its best epoch (a runner
+    /// may carry its own per-configuration value, see <see cref="TrialContext.EarlyStoppingPatience"/>). 0 disables
+    /// it. Default 5.</summary>
+    public int EarlyStoppingPatience { get; set; } = 5;
+
+    /// <summary>The smallest validation-loss decrease that counts as an improvement for early stopping. Default 1e-4.</summary>
+    public float EarlyStoppingMinDelta { get; set; } = 1e-4f;
+
+    /// <summary>After the search, the best this many configurations are trained again with
+    /// <see cref="RepeatSeeds"/> more seeds each, so that the winner is chosen by its mean over seeds, not by one
+    /// lucky seed (<see cref="Leaderboard.Configurations"/>). 0 (default) disables the repeats.</summary>
+    public int RepeatTopConfigurations { get; set; }
+
+    /// <summary>Extra seeds per repeated configuration. Default 2 (three runs each).</summary>
+    public int RepeatSeeds { get; set; } = 2;
+
+    /// <summary>With a <see cref="TimeBudget"/> and repeats, the most of the budget kept for them: the search stops
+    /// starting trials when the time left is what the repeats are expected to take (1.25 x their count x the mean
+    /// duration of the completed trials, divided by <see cref="Parallelism"/>), or this fraction of the budget if that
+    /// is less. Default 0.25.</summary>
+    public double RepeatBudgetFraction { get; set; } = 0.25;
 
     /// <summary>The clock for durations and the time budget (replace it in tests). Default: the system clock.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
@@ -94,6 +117,31 @@ public sealed class SweepOptions
         if (MaxConsecutiveSkips < 1)
         {
             throw new TransformerArgumentException($"SweepOptions.MaxConsecutiveSkips must be at least 1, not {MaxConsecutiveSkips}.", nameof(MaxConsecutiveSkips));
+        }
+
+        if (EarlyStoppingPatience < 0)
+        {
+            throw new TransformerArgumentException($"SweepOptions.EarlyStoppingPatience must be at least 0, not {EarlyStoppingPatience}.", nameof(EarlyStoppingPatience));
+        }
+
+        if (!(EarlyStoppingMinDelta >= 0) || !float.IsFinite(EarlyStoppingMinDelta))
+        {
+            throw new TransformerArgumentException($"SweepOptions.EarlyStoppingMinDelta must be a finite number >= 0, not {EarlyStoppingMinDelta}.", nameof(EarlyStoppingMinDelta));
+        }
+
+        if (RepeatTopConfigurations < 0)
+        {
+            throw new TransformerArgumentException($"SweepOptions.RepeatTopConfigurations must be at least 0, not {RepeatTopConfigurations}.", nameof(RepeatTopConfigurations));
+        }
+
+        if (RepeatSeeds < 1)
+        {
+            throw new TransformerArgumentException($"SweepOptions.RepeatSeeds must be at least 1, not {RepeatSeeds}.", nameof(RepeatSeeds));
+        }
+
+        if (!(RepeatBudgetFraction is >= 0 and < 1))
+        {
+            throw new TransformerArgumentException($"SweepOptions.RepeatBudgetFraction must be in [0, 1), not {RepeatBudgetFraction}.", nameof(RepeatBudgetFraction));
         }
 
         ArgumentNullException.ThrowIfNull(TimeProvider);

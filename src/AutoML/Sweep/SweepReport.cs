@@ -1,4 +1,4 @@
-// Writes a sweep's results as CSV (one row per trial, one column per parameter) and as JSON.
+// Writes a sweep's results as CSV (one row per trial, one column per parameter) and as JSON (trials and configurations).
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -15,7 +15,8 @@ public sealed class SweepReport
 {
     /// <summary>The fixed CSV columns, before one column per parameter and the trailing columns.</summary>
     public static readonly IReadOnlyList<string> LeadingColumns =
-        ["rank", "id", "status", "metric", "validation_loss", "perplexity", "epochs", "duration_seconds", "seed", "device", "threads"];
+        ["rank", "id", "status", "metric", "validation_loss", "best_epoch", "last_validation_loss", "perplexity", "epochs",
+         "stopped_early", "repeat_of", "duration_seconds", "seed", "device", "threads"];
 
     /// <summary>The CSV columns after the parameter columns.</summary>
     public static readonly IReadOnlyList<string> TrailingColumns = ["key", "epoch_losses", "message"];
@@ -53,8 +54,12 @@ public sealed class SweepReport
                 t.Status.ToString(),
                 Format(t.MetricValue),
                 Format(t.ValidationLoss),
+                Format(t.BestEpoch),
+                Format(t.LastValidationLoss),
                 Format(t.Perplexity),
                 Format(t.EpochsRun),
+                t.StoppedEarly ? "true" : "false",
+                t.RepeatOf is int r ? Format(r) : string.Empty,
                 Format(t.Duration.TotalSeconds),
                 Format(t.Seed),
                 t.Device,
@@ -118,8 +123,20 @@ public sealed class SweepReport
             json.WriteEndObject();
             WriteNumber(json, "metric", t.MetricValue);
             WriteNumber(json, "validationLoss", t.ValidationLoss);
+            json.WriteNumber("bestEpoch", t.BestEpoch);
+            WriteNumber(json, "lastValidationLoss", t.LastValidationLoss);
             WriteNumber(json, "perplexity", t.Perplexity);
             json.WriteNumber("epochsRun", t.EpochsRun);
+            json.WriteBoolean("stoppedEarly", t.StoppedEarly);
+            if (t.RepeatOf is int repeatOf)
+            {
+                json.WriteNumber("repeatOf", repeatOf);
+            }
+            else
+            {
+                json.WriteNull("repeatOf");
+            }
+
             json.WriteStartArray("epochLosses");
             foreach (double loss in t.EpochLosses)
             {
@@ -154,6 +171,29 @@ public sealed class SweepReport
                 json.WriteString("message", t.Message);
             }
 
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteStartArray("configurations");
+        foreach (var c in r.Leaderboard.Configurations)
+        {
+            json.WriteStartObject();
+            json.WriteNumber("rank", c.Rank);
+            json.WriteString("key", c.Parameters.Key);
+            json.WriteNumber("runs", c.Runs.Count);
+            WriteNumber(json, "mean", c.Mean);
+            WriteNumber(json, "standardDeviation", c.StandardDeviation);
+            WriteNumber(json, "min", c.Min);
+            WriteNumber(json, "max", c.Max);
+            WriteNumber(json, "meanBestEpoch", c.MeanBestEpoch);
+            json.WriteStartArray("trials");
+            foreach (var t in c.Runs)
+            {
+                json.WriteNumberValue(t.Id);
+            }
+
+            json.WriteEndArray();
             json.WriteEndObject();
         }
 

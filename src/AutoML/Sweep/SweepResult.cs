@@ -41,8 +41,12 @@ public sealed class SweepResult
     /// <summary>The ranking (completed trials at the full budget, then pruned ones).</summary>
     public Leaderboard Leaderboard { get; }
 
-    /// <summary>The best completed trial, or null if none completed.</summary>
-    public SweepTrialResult? Best => Leaderboard.Count > 0 && Leaderboard[0].Trial.Status == TrialStatus.Completed ? Leaderboard[0].Trial : null;
+    /// <summary>The winning configuration (<see cref="Leaderboard.Configurations"/>' first), or null if no trial completed.</summary>
+    public ConfigurationSummary? BestConfiguration => Leaderboard.Configurations.Count > 0 ? Leaderboard.Configurations[0] : null;
+
+    /// <summary>The best run of the winning configuration (without repeats: the best completed trial), or null if
+    /// none completed.</summary>
+    public SweepTrialResult? Best => BestConfiguration?.BestRun;
 
     /// <summary>The sweep seed actually used (record it to reproduce the sweep).</summary>
     public int Seed { get; }

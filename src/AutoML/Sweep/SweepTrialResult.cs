@@ -4,7 +4,7 @@ namespace MLNet.Transformer.AutoML;
 /// <summary>How a trial ended.</summary>
 public enum TrialStatus
 {
-    /// <summary>Trained for the full epoch budget (or until the runner finished) and reported a validation loss.</summary>
+    /// <summary>Trained for the full epoch budget, or until its own early stopping ended it, and reported a validation loss.</summary>
     Completed,
 
     /// <summary>Stopped early by the pruner because its validation loss was not competitive at a checkpoint.</summary>
@@ -32,9 +32,25 @@ public sealed class SweepTrialResult
     /// <summary>How the trial ended.</summary>
     public required TrialStatus Status { get; init; }
 
-    /// <summary>Last validation loss (mean cross-entropy, nats per character): at the full budget for completed
-    /// trials, at the stopping checkpoint for pruned or cancelled ones; NaN when none was reported.</summary>
+    /// <summary>Best validation loss (mean cross-entropy, nats per character) over the epochs the trial trained, the
+    /// value it is ranked by: a trial that peaks early and then overfits is judged by its peak, whose weights a
+    /// runner with early stopping keeps. NaN when none was reported.</summary>
     public double ValidationLoss { get; init; } = double.NaN;
+
+    /// <summary>The epoch (1-based) of <see cref="ValidationLoss"/>; 0 when none was reported.</summary>
+    public int BestEpoch { get; init; }
+
+    /// <summary>The validation loss of the last epoch trained (equal to <see cref="ValidationLoss"/> when the last
+    /// epoch was the best); NaN when none was reported.</summary>
+    public double LastValidationLoss { get; init; } = double.NaN;
+
+    /// <summary>True when the trial stopped itself because its validation loss stopped improving
+    /// (<see cref="SweepOptions.EarlyStoppingPatience"/>); such a trial is <see cref="TrialStatus.Completed"/>.</summary>
+    public bool StoppedEarly { get; init; }
+
+    /// <summary>For a re-run of a configuration with another seed (<see cref="SweepOptions.RepeatSeeds"/>), the id of
+    /// the trial it repeats; null for a trial the tuner proposed.</summary>
+    public int? RepeatOf { get; init; }
 
     /// <summary>exp(<see cref="ValidationLoss"/>): the validation perplexity.</summary>
     public double Perplexity => Math.Exp(ValidationLoss);
@@ -69,5 +85,6 @@ public sealed class SweepTrialResult
 
     /// <summary>A one-line summary.</summary>
     public override string ToString() =>
-        $"#{Id} {Status} {Parameters.Key} loss={ValidationLoss:G6} epochs={EpochsRun}" + (Message is null ? string.Empty : $" ({Message})");
+        $"#{Id} {Status} {Parameters.Key} loss={ValidationLoss:G6} (epoch {BestEpoch}) epochs={EpochsRun}"
+        + (RepeatOf is int r ? $" repeat of #{r}" : string.Empty) + (Message is null ? string.Empty : $" ({Message})");
 }

@@ -1,4 +1,5 @@
-// `sweep`: search heads, layers and other hyper-parameters with pruning, refit the best, save it, write reports.
+// `sweep`: search every trainer option with early stopping and pruning, re-run the best with more seeds, refit the
+// winner, save it, write reports.
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML;
@@ -15,19 +16,34 @@ internal static class SweepCommand
     {
         var data = new Option<string>("--data") { Description = "Training text (one example per line, or .csv/.tsv).", Required = true };
         var column = new Option<string?>("--column") { Description = "CSV/TSV text column." };
-        var heads = new Option<string>("--heads") { Description = "Head counts to try, comma-separated.", DefaultValueFactory = _ => "1,2,4" };
-        var layers = new Option<string>("--layers") { Description = "Layer counts to try.", DefaultValueFactory = _ => "1,2,3" };
-        var dim = new Option<string>("--dim") { Description = "Model dimensions to try.", DefaultValueFactory = _ => "32" };
-        var ff = new Option<string?>("--ff") { Description = "Feed-forward widths to try (default: 2 x dim)." };
-        var lr = new Option<string>("--lr") { Description = "Learning rates to try.", DefaultValueFactory = _ => "0.001" };
-        var dropout = new Option<string>("--dropout") { Description = "Dropout values to try.", DefaultValueFactory = _ => "0" };
-        var epochs = new Option<int>("--epochs") { Description = "Full epoch budget of a trial.", DefaultValueFactory = _ => 20 };
-        var trials = new Option<int>("--trials") { Description = "Most trials.", DefaultValueFactory = _ => 50 };
-        var budget = new Option<double?>("--time-budget") { Description = "Wall-clock budget in seconds." };
-        var tuner = new Option<string>("--tuner") { Description = "grid, random or tpe.", DefaultValueFactory = _ => "grid" };
-        tuner.AcceptOnlyFromAmong("grid", "random", "tpe");
+        const string Spec = "comma-separated values, or lo:hi for a range";
+        var heads = new Option<string?>("--heads") { Description = $"Head counts ({Spec}; default 1,2,4)." };
+        var layers = new Option<string?>("--layers") { Description = $"Layer counts ({Spec}; default 1,2,3)." };
+        var dim = new Option<string?>("--dim") { Description = $"Model dimensions ({Spec}; default 32,48,64)." };
+        var ff = new Option<string?>("--ff") { Description = $"Feed-forward widths ({Spec}; replaces --ff-ratio)." };
+        var ffRatio = new Option<string?>("--ff-ratio") { Description = $"Feed-forward width as a multiple of the dimension ({Spec}; default 2,4)." };
+        var dropout = new Option<string?>("--dropout") { Description = $"Dropout ({Spec}; default 0:0.6)." };
+        var lr = new Option<string?>("--lr") { Description = $"Peak learning rates ({Spec}, log scale; default 3e-4:3e-3)." };
+        var weightDecay = new Option<string?>("--weight-decay") { Description = $"AdamW weight decay ({Spec}, log scale when lo > 0; default 0,0.01,0.05,0.1)." };
+        var norm = new Option<string?>("--norm") { Description = "Block layout: pre (Pre-LN), post (Post-LN) or pre,post (default)." };
+        var activation = new Option<string?>("--activation") { Description = "Feed-forward activation: relu, gelu or relu,gelu (default)." };
+        var warmup = new Option<string?>("--warmup") { Description = $"Warm-up steps ({Spec}; default 0,100)." };
+        var schedule = new Option<string?>("--schedule") { Description = "Learning-rate schedules: constant, linear, cosine, comma-separated (default constant,cosine)." };
+        var batch = new Option<string?>("--batch-size") { Description = $"Batch sizes ({Spec}; default 16,32)." };
+        var patience = new Option<string>("--patience") { Description = $"Early stopping inside each trial: epochs without improvement ({Spec}; 0 = off).", DefaultValueFactory = _ => "6" };
+        var minDelta = new Option<float>("--min-delta") { Description = "Smallest validation-loss decrease that counts as an improvement.", DefaultValueFactory = _ => 1e-4f };
+        var epochs = new Option<int>("--epochs") { Description = "Most epochs of a trial.", DefaultValueFactory = _ => 60 };
+        var trials = new Option<int?>("--trials") { Description = "Most trials the tuner proposes, repeats not counted (default: 200, or no limit with --time-budget)." };
+        var budget = new Option<double?>("--time-budget") { Description = "Wall-clock budget of the sweep in seconds (the refit follows it)." };
+        var tuner = new Option<string>("--tuner") { Description = "auto (grid when the grid fits in --trials, else tpe), grid, random or tpe.", DefaultValueFactory = _ => "auto" };
+        tuner.AcceptOnlyFromAmong("auto", "grid", "random", "tpe");
         var pruner = new Option<string>("--pruner") { Description = "asha or none.", DefaultValueFactory = _ => "asha" };
         pruner.AcceptOnlyFromAmong("asha", "none");
+        var pruneAfter = new Option<int>("--prune-after") { Description = "ASHA's first rung: epochs every trial trains before it can be pruned (later rungs x3).", DefaultValueFactory = _ => 10 };
+        var repeatTop = new Option<int>("--repeat-top") { Description = "Re-run the best N configurations with more seeds (0 = off).", DefaultValueFactory = _ => 3 };
+        var repeatSeeds = new Option<int>("--repeat-seeds") { Description = "Extra seeds per re-run configuration.", DefaultValueFactory = _ => 2 };
+        var refit = new Option<string>("--refit") { Description = "all-data: train the winner on all of --data for its best epoch count; best-trial: keep its best trial's model.", DefaultValueFactory = _ => "all-data" };
+        refit.AcceptOnlyFromAmong("all-data", "best-trial");
         var parallel = new Option<int>("--parallel") { Description = "Trials run at once (CPU threads are split between them).", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of the whole sweep.", DefaultValueFactory = _ => 42 };
         var device = new Option<string>("--device") { Description = "cpu or cuda:N (comma-separated for several).", DefaultValueFactory = _ => "cpu" };
@@ -37,94 +53,106 @@ internal static class SweepCommand
         var report = new Option<string?>("--report") { Description = "Write every trial to this CSV file." };
         var reportJson = new Option<string?>("--report-json") { Description = "Write the sweep to this JSON file." };
         var plot = new Option<string?>("--plot") { Description = "Write the trials' validation losses to this file: PNG when it ends in .png, SVG otherwise." };
-        var cmd = new Command("sweep", "Search heads, layers and training hyper-parameters; prune bad trials early; refit and save the best.")
+        var cmd = new Command("sweep", "Search every trainer option (default: a wide space, TPE); stop and prune trials early; re-run the best with more seeds; refit and save the winner.")
         {
-            data, column, heads, layers, dim, ff, lr, dropout, epochs, trials, budget, tuner, pruner, parallel, seed, device, threads, validation, output, report, reportJson, plot,
+            data, column, heads, layers, dim, ff, ffRatio, dropout, lr, weightDecay, norm, activation, warmup, schedule, batch, patience, minDelta,
+            epochs, trials, budget, tuner, pruner, pruneAfter, repeatTop, repeatSeeds, refit, parallel, seed, device, threads, validation, output, report, reportJson, plot,
         };
         cmd.SetAction(parse =>
         {
             var ml = new MLContext(parse.GetValue(seed));
             var (view, textColumn) = DataLoading.Load(ml, parse.GetValue(data)!, parse.GetValue(column), null);
-            int[] dims = Ints(parse.GetValue(dim)!, "--dim");
-            var baseOptions = new TransformerDecoderTrainerOptions { TextColumnName = textColumn, ModelDimension = dims[0], FeedForwardDimension = 2 * dims[0] };
-            var space = ml.TransformerSweep().CreateSearchSpace(baseOptions)
-                .Choice(o => o.Heads, Ints(parse.GetValue(heads)!, "--heads"))
-                .Choice(o => o.Layers, Ints(parse.GetValue(layers)!, "--layers"));
-            if (dims.Length > 1)
-            {
-                space = space.Choice(o => o.ModelDimension, dims);
-            }
-
-            if (parse.GetValue(ff) is { } ffs)
-            {
-                int[] widths = Ints(ffs, "--ff");
-                if (widths.Length > 1)
-                {
-                    space = space.Choice(o => o.FeedForwardDimension, widths);
-                }
-                else
-                {
-                    baseOptions.FeedForwardDimension = widths[0];
-                }
-            }
-
-            float[] lrs = Floats(parse.GetValue(lr)!, "--lr");
-            if (lrs.Length > 1)
-            {
-                space = space.Choice(o => o.LearningRate, lrs);
-            }
-            else
-            {
-                baseOptions.LearningRate = lrs[0];
-            }
-
-            float[] drops = Floats(parse.GetValue(dropout)!, "--dropout");
-            if (drops.Length > 1)
-            {
-                space = space.Choice(o => o.Dropout, drops);
-            }
-            else
-            {
-                baseOptions.Dropout = drops[0];
-            }
-
-            space = space.Constraint("heads must divide the model dimension", o => o.ModelDimension % o.Heads == 0);
+            var space = ml.TransformerSweep().CreateDefaultSearchSpace(new TransformerDecoderTrainerOptions { TextColumnName = textColumn });
             var sweepOptions = new SweepOptions
             {
-                MaxTrials = parse.GetValue(trials),
+                MaxTrials = parse.GetValue(trials) ?? (parse.GetValue(budget) is null ? 200 : int.MaxValue),
                 TimeBudget = parse.GetValue(budget) is double s ? TimeSpan.FromSeconds(s) : null,
                 Parallelism = parse.GetValue(parallel),
                 ThreadsPerTrial = parse.GetValue(threads),
                 Seed = parse.GetValue(seed),
                 MaxEpochs = parse.GetValue(epochs),
+                EarlyStoppingMinDelta = parse.GetValue(minDelta),
+                RepeatTopConfigurations = parse.GetValue(repeatTop),
+                RepeatSeeds = parse.GetValue(repeatSeeds),
                 Devices = parse.GetValue(device)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
+            SearchSpaceSpec.Apply(space, parse.GetValue(heads), "--heads", o => o.Heads);
+            SearchSpaceSpec.Apply(space, parse.GetValue(layers), "--layers", o => o.Layers);
+            SearchSpaceSpec.Apply(space, parse.GetValue(dim), "--dim", o => o.ModelDimension);
+            if (parse.GetValue(ff) is { } widths)
+            {
+                space.Remove(DefaultTransformerSearchSpace.FeedForwardRatio);
+                SearchSpaceSpec.Apply(space, widths, "--ff", o => o.FeedForwardDimension);
+            }
+            else if (parse.GetValue(ffRatio) is { } ratios)
+            {
+                int[] r = SearchSpaceSpec.List(ratios, "--ff-ratio", SearchSpaceSpec.ParseInt);
+                if (r.Length == 1 && space.Parameters.All(p => p.Name != nameof(TransformerTrainerOptions.ModelDimension)))
+                {
+                    // One ratio and one dimension: a fixed width, not a searched value.
+                    space.Remove(DefaultTransformerSearchSpace.FeedForwardRatio);
+                    space.BaseOptions.FeedForwardDimension = r[0] * space.BaseOptions.ModelDimension;
+                }
+                else
+                {
+                    space.Choice<int>(DefaultTransformerSearchSpace.FeedForwardRatio, (o, k) => o.FeedForwardDimension = k * o.ModelDimension, r);
+                }
+            }
+
+            SearchSpaceSpec.Apply(space, parse.GetValue(dropout), "--dropout", o => o.Dropout);
+            SearchSpaceSpec.Apply(space, parse.GetValue(lr), "--lr", o => o.LearningRate, logScale: true);
+            SearchSpaceSpec.Apply(space, parse.GetValue(weightDecay), "--weight-decay", o => o.WeightDecay, logScale: true);
+            SearchSpaceSpec.ApplyChoice(space, parse.GetValue(norm), "--norm", o => o.NormFirst, v => v switch
+            {
+                "pre" => true,
+                "post" => false,
+                _ => throw new FormatException("expected pre or post"),
+            });
+            SearchSpaceSpec.ApplyChoice(space, parse.GetValue(activation), "--activation", o => o.Activation, SearchSpaceSpec.ParseEnum<TransformerActivation>);
+            SearchSpaceSpec.Apply(space, parse.GetValue(warmup), "--warmup", o => o.WarmupSteps);
+            SearchSpaceSpec.ApplyChoice(space, parse.GetValue(schedule), "--schedule", o => o.Schedule, SearchSpaceSpec.ParseEnum<LearningRateSchedule>);
+            SearchSpaceSpec.Apply(space, parse.GetValue(batch), "--batch-size", o => o.BatchSize);
+            int[] patiences = SearchSpaceSpec.List(parse.GetValue(patience)!, "--patience", SearchSpaceSpec.ParseInt);
+            if (patiences.Length == 1)
+            {
+                sweepOptions.EarlyStoppingPatience = patiences[0];
+            }
+            else
+            {
+                SearchSpaceSpec.Apply(space, parse.GetValue(patience), "--patience", o => o.EarlyStoppingPatience);
+            }
+
             var trainer = ml.TransformerSweep().NextCharacterSweep(space, sweepOptions);
             trainer.ValidationFraction = parse.GetValue(validation);
-            trainer.Tuner = parse.GetValue(tuner) switch { "random" => new RandomTuner(), "tpe" => new TpeTuner(), _ => new GridTuner() };
-            trainer.Pruner = parse.GetValue(pruner) == "none" ? new NoPruner() : new AshaPruner(minEpochs: 1, reductionFactor: 3);
-            var progressView = new SweepProgressView(parse.GetValue(CliHost.Quiet), parse.GetValue(CliHost.Json));
+            trainer.Refit = parse.GetValue(refit) == "best-trial" ? SweepRefit.BestTrial : SweepRefit.AllData;
+            trainer.Tuner = parse.GetValue(tuner) switch
+            {
+                "random" => new RandomTuner(),
+                "tpe" => new TpeTuner(),
+                "grid" => new GridTuner(),
+                _ => space.GridSize is long size && size <= sweepOptions.MaxTrials ? new GridTuner() : new TpeTuner(),
+            };
+            trainer.Pruner = parse.GetValue(pruner) == "none" ? new NoPruner() : new AshaPruner(minEpochs: parse.GetValue(pruneAfter), reductionFactor: 3);
+            var progressView = new SweepProgressView(parse.GetValue(CliHost.Quiet), parse.GetValue(CliHost.Json), sweepOptions.TimeBudget);
             trainer.Monitor = progressView;
             using var cts = new CancellationTokenSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
             trainer.CancellationToken = cts.Token;
-            var best = progressView.Run(() => trainer.Fit(view));
+            NextCharacterPredictionTransformer best;
+            try
+            {
+                best = progressView.Run(() => trainer.Fit(view));
+            }
+            catch (OperationCanceledException) when (trainer.LastResult is { } interrupted)
+            {
+                // Interrupted: the finished trials are still worth their reports.
+                WriteReports(parse, interrupted, report, reportJson, plot);
+                throw new OperationCanceledException($"Sweep cancelled after {interrupted.Trials.Count(t => t.Status is TrialStatus.Completed or TrialStatus.Pruned)} finished trials (reports written; no model saved).");
+            }
+
             var result = trainer.LastResult!;
-            if (parse.GetValue(report) is { } csv)
-            {
-                result.Report.WriteCsv(csv);
-            }
-
-            if (parse.GetValue(reportJson) is { } json)
-            {
-                result.Report.WriteJson(json);
-            }
-
-            if (parse.GetValue(plot) is { } plotPath)
-            {
-                Plots.WriteSweepPlot(result, plotPath);
-            }
-
+            var refitReport = trainer.LastRefit!;
+            WriteReports(parse, result, report, reportJson, plot);
             if (parse.GetValue(output) is { } zip)
             {
                 // The refitted best model reads the text column itself: an ML.NET zip that score/generate/info load,
@@ -132,53 +160,74 @@ internal static class SweepCommand
                 ModelFile.Save(ml, best, view.Schema, best.History, zip);
             }
 
-            var winner = result.Best!;
+            var winner = refitReport.Configuration;
             var summary = new
             {
                 best = winner.Parameters.Key,
-                bestValidationLoss = winner.ValidationLoss,
-                bestPerplexity = winner.Perplexity,
-                refitBestValidationLoss = best.History!.BestValidationLoss,
+                bestValidationLoss = refitReport.Trial.ValidationLoss,
+                bestEpoch = refitReport.Trial.BestEpoch,
+                bestPerplexity = refitReport.Trial.Perplexity,
+                bestMean = winner.Mean,
+                bestStandardDeviation = winner.StandardDeviation,
+                bestRuns = winner.Runs.Count,
+                refit = new
+                {
+                    mode = parse.GetValue(refit),
+                    epochs = refitReport.Epochs,
+                    rows = refitReport.Rows,
+                    trainLoss = refitReport.TrainLoss,
+                    seconds = refitReport.Seconds,
+                },
                 trials = result.Trials.Count,
                 completed = result.WithStatus(TrialStatus.Completed).Count,
+                stoppedEarly = result.Trials.Count(t => t.StoppedEarly),
                 pruned = result.WithStatus(TrialStatus.Pruned).Count,
                 failed = result.WithStatus(TrialStatus.Failed).Count,
                 skipped = result.WithStatus(TrialStatus.Skipped).Count,
+                cancelled = result.WithStatus(TrialStatus.Cancelled).Count,
+                repeats = result.Trials.Count(t => t.RepeatOf is not null),
                 totalEpochs = result.TotalEpochs,
                 elapsedSeconds = result.Elapsed.TotalSeconds,
                 stopReason = result.StopReason.ToString(),
-                leaderboard = result.Leaderboard.Top(10).Select(e => new { rank = e.Rank, parameters = e.Trial.Parameters.Key, status = e.Trial.Status.ToString(), validationLoss = e.Trial.ValidationLoss, epochs = e.Trial.EpochsRun }),
+                leaderboard = result.Leaderboard.Configurations.Take(10).Select(c => new
+                {
+                    rank = c.Rank, parameters = c.Parameters.Key, runs = c.Runs.Count, mean = c.Mean, standardDeviation = c.StandardDeviation,
+                    min = c.Min, max = c.Max, meanBestEpoch = c.MeanBestEpoch,
+                }),
                 model = parse.GetValue(output) is { } o ? Path.GetFullPath(o) : null,
             };
             CliHost.Output(parse, summary, () =>
             {
                 var c = CultureInfo.InvariantCulture;
-                Console.WriteLine(string.Create(c, $"{summary.trials} trials ({summary.completed} completed, {summary.pruned} pruned, {summary.failed} failed, {summary.skipped} skipped), {summary.totalEpochs} epochs in {summary.elapsedSeconds:F1} s"));
-                foreach (var e in result.Leaderboard.Top(10))
+                Console.WriteLine(string.Create(c, $"{summary.trials} trials ({summary.completed} completed, {summary.stoppedEarly} of them stopped early; {summary.pruned} pruned, {summary.failed} failed, {summary.skipped} skipped, {summary.cancelled} cancelled; {summary.repeats} repeats), {summary.totalEpochs} epochs in {summary.elapsedSeconds:F1} s, stopped by {summary.stopReason}"));
+                Console.WriteLine("  rank configuration: best validation loss, mean +- sd over seeds (runs), mean best epoch");
+                foreach (var e in result.Leaderboard.Configurations.Take(10))
                 {
-                    Console.WriteLine(string.Create(c, $"  #{e.Rank,-3} {e.Trial.Parameters.Key,-40} {e.Trial.Status,-9} val {e.Trial.ValidationLoss:F4}  ({e.Trial.EpochsRun} epochs)"));
+                    Console.WriteLine(string.Create(c, $"  #{e.Rank,-3} {e.Parameters.Key}: {e.Min:F4}, {e.Mean:F4} +- {e.StandardDeviation:F4} ({e.Runs.Count}), epoch {e.MeanBestEpoch:F1}"));
                 }
 
-                Console.WriteLine(string.Create(c, $"best: {summary.best} (validation {summary.bestValidationLoss:F4}, perplexity {summary.bestPerplexity:F2}){(summary.model is null ? "" : $"; saved {summary.model}")}"));
+                Console.WriteLine(string.Create(c, $"best: {summary.best} (validation {summary.bestValidationLoss:F4} at epoch {summary.bestEpoch}; mean {summary.bestMean:F4} +- {summary.bestStandardDeviation:F4} over {summary.bestRuns} seeds)"));
+                Console.WriteLine(string.Create(c, $"refit ({summary.refit.mode}): {summary.refit.epochs} epochs on {summary.refit.rows} rows, train loss {summary.refit.trainLoss:F4}{(summary.model is null ? "" : $"; saved {summary.model}")}"));
             });
         });
         return cmd;
     }
 
-    private static int[] Ints(string list, string option) => Parse(list, option, s => int.Parse(s, CultureInfo.InvariantCulture));
-
-    private static float[] Floats(string list, string option) => Parse(list, option, s => float.Parse(s, CultureInfo.InvariantCulture));
-
-    private static T[] Parse<T>(string list, string option, Func<string, T> parse)
+    private static void WriteReports(ParseResult parse, SweepResult result, Option<string?> report, Option<string?> reportJson, Option<string?> plot)
     {
-        try
+        if (parse.GetValue(report) is { } csv)
         {
-            var values = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(parse).Distinct().ToArray();
-            return values.Length > 0 ? values : throw new FormatException("empty list");
+            result.Report.WriteCsv(csv);
         }
-        catch (FormatException)
+
+        if (parse.GetValue(reportJson) is { } json)
         {
-            throw new ArgumentException($"{option}: '{list}' is not a comma-separated list of numbers.");
+            result.Report.WriteJson(json);
+        }
+
+        if (parse.GetValue(plot) is { } plotPath)
+        {
+            Plots.WriteSweepPlot(result, plotPath);
         }
     }
 
@@ -186,7 +235,7 @@ internal static class SweepCommand
     /// Sweep progress: a Spectre.Console bar (trials done, running, best so far) with one line per finished trial
     /// on a terminal; the same lines on stderr otherwise; nothing with --quiet or --json.
     /// </summary>
-    private sealed class SweepProgressView(bool quiet, bool json) : ISweepMonitor
+    private sealed class SweepProgressView(bool quiet, bool json, TimeSpan? budget) : ISweepMonitor
     {
         private readonly bool _bar = ProgressBar.Enabled(quiet, json);
         private ProgressTask? _task;
@@ -207,9 +256,12 @@ internal static class SweepCommand
             }
 
             int done = progress.Completed + progress.Pruned + progress.Failed + progress.Skipped + progress.Cancelled;
-            _task.Value = (double)done / Math.Max(1, progress.MaxTrials);
+            _task.Value = budget is { } limit && progress.MaxTrials == int.MaxValue
+                ? Math.Min(1, progress.Elapsed / limit)
+                : (double)done / Math.Max(1, progress.MaxTrials);
             string best = progress.Best is { } b ? string.Create(CultureInfo.InvariantCulture, $"best {b.ValidationLoss:F4} ({b.Parameters.Key})") : "no result yet";
-            _task.Description = Markup.Escape($"trials {done}/{progress.MaxTrials}, {progress.Running} running, {progress.TotalEpochs} epochs; {best}");
+            string of = progress.MaxTrials == int.MaxValue ? "" : $"/{progress.MaxTrials}";
+            _task.Description = Markup.Escape($"trials {done}{of}, {progress.Running} running, {progress.TotalEpochs} epochs; {best}");
         }
 
         private void Line(SweepTrialResult r)
@@ -219,7 +271,7 @@ internal static class SweepCommand
                 return;
             }
 
-            string line = string.Create(CultureInfo.InvariantCulture, $"trial {r.Id,3} {r.Status,-9} {r.Parameters.Key,-40} val {r.ValidationLoss:F4} epochs {r.EpochsRun,3} {r.Duration.TotalSeconds,6:F1} s{(r.Message is null ? "" : $"  {r.Message}")}");
+            string line = string.Create(CultureInfo.InvariantCulture, $"trial {r.Id,3} {r.Status,-9} {r.Parameters.Key,-40} val {r.ValidationLoss:F4} at epoch {r.BestEpoch,3} of {r.EpochsRun,3}{(r.StoppedEarly ? " (stopped early)" : "")} {r.Duration.TotalSeconds,6:F1} s{(r.RepeatOf is int k ? $"  repeat of {k}" : "")}{(r.Message is null ? "" : $"  {r.Message}")}");
             if (_bar)
             {
                 AnsiConsole.WriteLine(line);

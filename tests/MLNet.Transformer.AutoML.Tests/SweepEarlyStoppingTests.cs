@@ -158,17 +158,7 @@ public class SweepEarlyStoppingTests
     [Fact]
     public async Task RunAsync_ManyRepeatsWithATimeBudget_LeaveTheSearchAtThreeQuartersAndStopAtTheBudget()
     {
-        var clock = new FakeClock();
-        var runner = new SeedNoiseRunner { OnEpoch = () => clock.Advance(TimeSpan.FromMinutes(1)) };
-        var space = SweepSearchSpace.Create<PlainOptions>().Range(o => o.Heads, 1, 100);
-        var result = await new SweepExperiment<PlainOptions>(space, runner,
-                new SweepOptions
-                {
-                    MaxEpochs = 1, Seed = 2, TimeBudget = TimeSpan.FromMinutes(20), TimeProvider = clock,
-                    RepeatTopConfigurations = 3, RepeatSeeds = 4, RepeatBudgetFraction = 0.25,
-                })
-            .WithTuner(new RandomTuner())
-            .RunAsync();
+        var result = await SweepWithRepeats(top: 3, seeds: 4);
 
         // One minute per trial: the 12 planned repeats would take 15 minutes (1.25 x 12 x 1), more than the quarter of
         // the budget, so the search starts trials while under 15 minutes (15 of them), the repeats fill the remaining
@@ -183,17 +173,7 @@ public class SweepEarlyStoppingTests
     [Fact]
     public async Task RunAsync_FewRepeatsWithATimeBudget_KeepOnlyTheTimeTheyNeed()
     {
-        var clock = new FakeClock();
-        var runner = new SeedNoiseRunner { OnEpoch = () => clock.Advance(TimeSpan.FromMinutes(1)) };
-        var space = SweepSearchSpace.Create<PlainOptions>().Range(o => o.Heads, 1, 100);
-        var result = await new SweepExperiment<PlainOptions>(space, runner,
-                new SweepOptions
-                {
-                    MaxEpochs = 1, Seed = 2, TimeBudget = TimeSpan.FromMinutes(20), TimeProvider = clock,
-                    RepeatTopConfigurations = 1, RepeatSeeds = 2, RepeatBudgetFraction = 0.25,
-                })
-            .WithTuner(new RandomTuner())
-            .RunAsync();
+        var result = await SweepWithRepeats(top: 1, seeds: 2);
 
         // Two repeats of one-minute trials are expected to take 2.5 minutes (1.25 x 2 x 1), less than the quarter of
         // the budget: the search starts trials while under 17.5 minutes (18 of them), then both repeats run.
@@ -201,6 +181,22 @@ public class SweepEarlyStoppingTests
         Assert.Equal(2, result.Trials.Count(t => t.RepeatOf is not null));
         Assert.Equal(3, result.BestConfiguration!.Runs.Count);
         Assert.Equal(TimeSpan.FromMinutes(20), result.Elapsed);
+    }
+
+    /// <summary>A 20-minute budget of one-minute trials (a fake clock), random search, then repeats of the best.</summary>
+    private static Task<SweepResult> SweepWithRepeats(int top, int seeds)
+    {
+        var clock = new FakeClock();
+        var runner = new SeedNoiseRunner { OnEpoch = () => clock.Advance(TimeSpan.FromMinutes(1)) };
+        var space = SweepSearchSpace.Create<PlainOptions>().Range(o => o.Heads, 1, 100);
+        return new SweepExperiment<PlainOptions>(space, runner,
+                new SweepOptions
+                {
+                    MaxEpochs = 1, Seed = 2, TimeBudget = TimeSpan.FromMinutes(20), TimeProvider = clock,
+                    RepeatTopConfigurations = top, RepeatSeeds = seeds, RepeatBudgetFraction = 0.25,
+                })
+            .WithTuner(new RandomTuner())
+            .RunAsync();
     }
 
     /// <summary>Replays a fixed curve chosen by the configuration.</summary>

@@ -67,6 +67,31 @@ public sealed class CliDistributedTests
     }
 
     [Fact]
+    public async Task Train_TwoNodesOnOneMachine_NodeZeroSavesAModelEqualToOneProcessWithTwiceTheBatch()
+    {
+        // --nnodes 2: one launcher per node, here both on the loopback address, each with one worker.
+        using var folder = new TempFolder();
+        string port = LoopbackRanks.FreePort().ToString(CultureInfo.InvariantCulture);
+        string[] common = ["train", "--data", Names, "--epochs", "1", "--seed", "5", "--json", "--quiet"];
+        string[] node = [.. common, "--batch-size", "8", "--nnodes", "2", "--nproc-per-node", "1", "--master-addr", "127.0.0.1", "--master-port", port];
+        var secondRun = Task.Run(() => ChildProcess.Cli(folder.Path, [.. node, "--node-rank", "1", "--out", folder.File("node1.zip")]));
+        var first = ChildProcess.Cli(folder.Path, [.. node, "--node-rank", "0", "--out", folder.File("node0.zip")]);
+        var second = await secondRun;
+        var one = ChildProcess.Cli(folder.Path, [.. common, "--batch-size", "16", "--out", folder.File("one.zip")]);
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.True(one.ExitCode == 0, one.ToString());
+        Assert.True(File.Exists(folder.File("node0.zip")));
+        Assert.False(File.Exists(folder.File("node1.zip")), "node 1 has no rank 0 and must not save");
+        Assert.Equal("", second.StdOut); // --json: node 1 prints no result of its own
+        using var a = JsonDocument.Parse(first.StdOut);
+        using var b = JsonDocument.Parse(one.StdOut);
+        Assert.Equal(2, a.RootElement.GetProperty("worldSize").GetInt32());
+        Assert.Equal(b.RootElement.GetProperty("finalValidationLoss").GetDouble(), a.RootElement.GetProperty("finalValidationLoss").GetDouble(), 5);
+    }
+
+    [Fact]
     public void Train_WorkerKilledMidTraining_StopsWithAClearErrorWithinTheTimeoutAndSavesNothing()
     {
         using var folder = new TempFolder();

@@ -9,8 +9,8 @@ namespace MLNet.Transformer.Cli;
 
 internal sealed class TrainingProgressView(bool quiet, bool json, int epochs) : IProgress<TrainingProgress>, IDisposable
 {
-    private readonly bool _toLauncher = WorkerLauncher.IsWorker && Environment.GetEnvironmentVariable(WorkerLauncher.ProgressVariable) == "1";
-    private readonly bool _bar = ProgressBar.Enabled(quiet, json) && !(WorkerLauncher.IsWorker && Environment.GetEnvironmentVariable(WorkerLauncher.ProgressVariable) == "1");
+    private readonly bool _toLauncher = WorkerLauncher.ReportsToLauncher;
+    private readonly bool _bar = ProgressBar.Enabled(quiet, json) && !WorkerLauncher.ReportsToLauncher;
     private ProgressTask? _task;
 
     /// <summary>Runs <paramref name="work"/> under the progress display.</summary>

@@ -38,11 +38,26 @@ internal sealed record LaunchPlan(int NodeCount, int NodeRank, int ProcessesPerN
         Require(ProcessesPerNode >= 1, "--nproc-per-node", $"must be >= 1 (got {ProcessesPerNode}).");
         Require(NodeCount >= 1, "--nnodes", $"must be >= 1 (got {NodeCount}).");
         Require(NodeRank >= 0 && NodeRank < NodeCount, "--node-rank", $"must be in [0, {NodeCount}) (got {NodeRank}).");
-        Require(MasterPort is >= 1 and <= 65535, "--master-port", $"must be in [1, 65535] (got {MasterPort}).");
-        Require(!string.IsNullOrWhiteSpace(MasterAddress) && Uri.CheckHostName(MasterAddress.Trim('[', ']')) != UriHostNameType.Unknown,
-            "--master-addr", $"'{MasterAddress}' is not a host name or IP address.");
-        Require(Timeout > TimeSpan.Zero, "--dist-timeout", $"must be positive (got {Timeout.TotalSeconds} s).");
+
+        // Address, port and timeout: the workers' own checks, named by their flags.
+        try
+        {
+            new DistributedSettings { WorldSize = WorldSize, MasterAddress = MasterAddress, MasterPort = MasterPort, Timeout = Timeout }.Validate();
+        }
+        catch (TransformerArgumentException e) when (e.ParamName is { } name && Flags.TryGetValue(name, out string? flag))
+        {
+            string message = e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal)
+                .Replace($"Distributed setting {name}:", $"{flag}:", StringComparison.Ordinal);
+            throw new ArgumentException(message, flag, e);
+        }
     }
+
+    private static readonly Dictionary<string, string> Flags = new(StringComparer.Ordinal)
+    {
+        [nameof(DistributedSettings.MasterAddress)] = "--master-addr",
+        [nameof(DistributedSettings.MasterPort)] = "--master-port",
+        [nameof(DistributedSettings.Timeout)] = "--dist-timeout",
+    };
 }
 
 internal static class WorkerLauncher
@@ -58,6 +73,9 @@ internal static class WorkerLauncher
 
     /// <summary>True in a process started by a launcher (ours or torchrun): it trains as one rank.</summary>
     public static bool IsWorker => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("WORLD_SIZE"));
+
+    /// <summary>True in a worker of ours: its progress goes to the launcher as <see cref="ProgressPrefix"/> lines.</summary>
+    public static bool ReportsToLauncher => IsWorker && Environment.GetEnvironmentVariable(ProgressVariable) == "1";
 
     /// <summary>
     /// Runs this node's workers to the end. Returns rank 0's stdout when it runs here (its result), or null. Throws

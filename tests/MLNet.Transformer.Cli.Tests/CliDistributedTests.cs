@@ -97,20 +97,8 @@ public sealed class CliDistributedTests
         using var folder = new TempFolder();
         int port = LoopbackRanks.FreePort();
         string model = folder.File("never.zip");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            WorkingDirectory = folder.Path,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in new[] { ChildProcess.CliDll, "train", "--data", Names, "--epochs", "500", "--batch-size", "8", "--nproc-per-node", "2",
-            "--master-port", port.ToString(CultureInfo.InvariantCulture), "--dist-timeout", "5", "--out", model })
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        start.Environment["OPENBLAS_NUM_THREADS"] = "1";
+        var start = ChildProcess.StartInfo(folder.Path, [ChildProcess.CliDll, "train", "--data", Names, "--epochs", "500", "--batch-size", "8",
+            "--nproc-per-node", "2", "--master-port", port.ToString(CultureInfo.InvariantCulture), "--dist-timeout", "5", "--out", model]);
         using var launcher = Process.Start(start)!;
         var stderr = new StringBuilder();
         int? victim = null;

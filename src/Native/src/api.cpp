@@ -76,6 +76,10 @@ mlt::Group& group_of(mlt_group* g) {
   if (!g || !g->impl) fail_arg("group must not be NULL");
   return *g->impl;
 }
+const mlt::Group& group_of(const mlt_group* g) {
+  if (!g || !g->impl) fail_arg("group must not be NULL");
+  return *g->impl;
+}
 
 template <class P>
 void require(P* p, const char* what) {
@@ -397,11 +401,10 @@ MLT_API mlt_status mlt_group_allreduce_sum(double* values, int32_t len, mlt_grou
   mlt::Group& g = group_of(group);
   require(values, "values");
   if (len < 1) fail_arg("len must be >= 1 (got ", len, ")");
-  at::Tensor t = at::from_blob(values, {len}, at::TensorOptions().dtype(at::kDouble)).clone();
-  if (g.uses_cuda()) t = t.cuda();
-  std::vector<at::Tensor> one{t};
+  at::Tensor host = at::from_blob(values, {len}, at::TensorOptions().dtype(at::kDouble));  // Gloo sums in place
+  std::vector<at::Tensor> one{g.uses_cuda() ? host.cuda() : host};
   g.allreduce_sum(one);
-  at::from_blob(values, {len}, at::TensorOptions().dtype(at::kDouble)).copy_(t.cpu());
+  if (g.uses_cuda()) host.copy_(one[0].cpu());
   MLT_CATCH
 }
 
@@ -414,8 +417,7 @@ MLT_API mlt_status mlt_group_barrier(mlt_group* group) {
 MLT_API mlt_status mlt_group_stats(double* allreduce_seconds, int64_t* allreduce_bytes, int64_t* allreduce_calls,
                                    const mlt_group* group) {
   MLT_TRY
-  if (!group || !group->impl) fail_arg("group must not be NULL");
-  const mlt::GroupStats& s = group->impl->stats();
+  const mlt::GroupStats& s = group_of(group).stats();
   if (allreduce_seconds) *allreduce_seconds = s.allreduce_seconds;
   if (allreduce_bytes) *allreduce_bytes = s.allreduce_bytes;
   if (allreduce_calls) *allreduce_calls = s.allreduce_calls;
@@ -428,7 +430,7 @@ MLT_API mlt_status mlt_model_set_group(mlt_model* model, mlt_group* group, int64
   if (!group) {
     m.set_group(nullptr, 0);
   } else {
-    group_of(group);
+    group_of(group);  // checks the handle
     m.set_group(group->impl, bucket_bytes / static_cast<int64_t>(sizeof(float)));
   }
   MLT_CATCH

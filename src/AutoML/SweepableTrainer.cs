@@ -16,16 +16,35 @@ public enum SweepRefit
     BestTrial,
 }
 
+/// <summary>One model of what <see cref="SweepableTransformerTrainer{TOptions}.Fit"/> returned.</summary>
+/// <param name="Configuration">Its configuration, with its mean and spread over seeds.</param>
+/// <param name="Trial">The configuration's best run (its seed and, for <see cref="SweepRefit.BestTrial"/>, its weights).</param>
+/// <param name="Epochs">Epochs the model trained.</param>
+/// <param name="TrainLoss">Its last epoch's training loss (nats per character).</param>
+/// <param name="Seconds">Wall time of its refit (0 for <see cref="SweepRefit.BestTrial"/>).</param>
+public sealed record SweepRefitMember(ConfigurationSummary Configuration, SweepTrialResult Trial, int Epochs, double TrainLoss, double Seconds);
+
 /// <summary>What the last <see cref="SweepableTransformerTrainer{TOptions}.Fit"/> returned, beside the sweep.</summary>
 /// <param name="Mode">How the model was made.</param>
-/// <param name="Configuration">The winning configuration, with its mean and spread over seeds.</param>
-/// <param name="Trial">Its best run.</param>
-/// <param name="Epochs">Epochs the returned model trained.</param>
-/// <param name="Rows">Rows it trained on (before any the length policy left out).</param>
-/// <param name="TrainLoss">Its last epoch's training loss (nats per character).</param>
-/// <param name="Seconds">Wall time of the refit (0 for <see cref="SweepRefit.BestTrial"/>).</param>
-public sealed record SweepRefitReport(SweepRefit Mode, ConfigurationSummary Configuration, SweepTrialResult Trial, int Epochs, long Rows,
-    double TrainLoss, double Seconds);
+/// <param name="Members">The models averaged, best configuration first (one when <see cref="SweepableTransformerTrainer{TOptions}.EnsembleSize"/> is 1).</param>
+/// <param name="Rows">Rows they trained on (before any the length policy left out).</param>
+public sealed record SweepRefitReport(SweepRefit Mode, IReadOnlyList<SweepRefitMember> Members, long Rows)
+{
+    /// <summary>The winning configuration, with its mean and spread over seeds.</summary>
+    public ConfigurationSummary Configuration => Members[0].Configuration;
+
+    /// <summary>Its best run.</summary>
+    public SweepTrialResult Trial => Members[0].Trial;
+
+    /// <summary>Epochs the winner's model trained.</summary>
+    public int Epochs => Members[0].Epochs;
+
+    /// <summary>The winner's last epoch's training loss (nats per character).</summary>
+    public double TrainLoss => Members[0].TrainLoss;
+
+    /// <summary>Wall time of every refit (0 for <see cref="SweepRefit.BestTrial"/>).</summary>
+    public double Seconds => Members.Sum(m => m.Seconds);
+}
 
 /// <summary>
 /// An ML.NET <see cref="IEstimator{TTransformer}"/> that chooses its own hyper-parameters. Use it where a trainer would
@@ -75,6 +94,14 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
     /// <summary>How the returned model is made after the sweep. Default <see cref="SweepRefit.AllData"/>.</summary>
     public SweepRefit Refit { get; set; } = SweepRefit.AllData;
 
+    /// <summary>
+    /// How many of the leaderboard's top configurations the returned model averages (<see cref="NextCharacterModel.Ensemble"/>):
+    /// each is refitted (or its best trial kept) as <see cref="Refit"/> says, and the returned chain scores with the
+    /// mean of their probabilities. 1 returns the winner alone; fewer configurations than this give fewer members.
+    /// Default 3, which measured 0.02 nats better on held-out names than the winner alone (see the README).
+    /// </summary>
+    public int EnsembleSize { get; set; } = 3;
+
     /// <summary>The sweep of the last <see cref="Fit"/>.</summary>
     public SweepResult? LastResult { get; private set; }
 
@@ -94,6 +121,11 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
             NextCharacterModel.CheckTextColumn(input.Schema, source);
         }
 
+        if (EnsembleSize < 1)
+        {
+            throw new ArgumentException($"Option EnsembleSize: must be at least 1 (got {EnsembleSize}).", nameof(input));
+        }
+
         if (ValidationFraction is <= 0 or >= 1)
         {
             throw new ArgumentException($"Option ValidationFraction: must be in (0, 1) (got {ValidationFraction}).", nameof(input));
@@ -111,32 +143,57 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
             LastResult = sweep.RunAsync(CancellationToken).GetAwaiter().GetResult();
             kept = runner.Models;
             CancellationToken.ThrowIfCancellationRequested();
-            var winner = LastResult.BestConfiguration ?? throw new TransformerException(
+            _ = LastResult.BestConfiguration ?? throw new TransformerException(
                 $"The sweep finished no trial ({LastResult.Trials.Count} tried: {string.Join(", ", LastResult.Trials.GroupBy(t => t.Status).Select(g => $"{g.Count()} {g.Key}"))}); nothing to refit.");
-            var best = winner.BestRun;
-            if (Refit == SweepRefit.BestTrial)
+            var chosen = LastResult.Leaderboard.Configurations.Take(EnsembleSize).ToArray();
+            var models = new List<NextCharacterPredictionTransformer>();
+            var members = new List<SweepRefitMember>();
+            long rows = CountRows(Refit == SweepRefit.BestTrial ? split.TrainSet : input);
+            bool returned = false;
+            try
             {
-                var model = kept[best.Id];
-                kept = kept.Where(kv => kv.Key != best.Id).ToDictionary();
-                var last = model.History!.Epochs[^1];
-                LastRefit = new SweepRefitReport(SweepRefit.BestTrial, winner, best, model.History.Epochs.Count, CountRows(split.TrainSet), last.TrainLoss, 0);
-                return model;
-            }
+                foreach (var configuration in chosen)
+                {
+                    var best = configuration.BestRun;
+                    NextCharacterPredictionTransformer model;
+                    if (Refit == SweepRefit.BestTrial)
+                    {
+                        model = kept[best.Id];
+                        kept = kept.Where(kv => kv.Key != best.Id).ToDictionary();
+                        members.Add(new SweepRefitMember(configuration, best, model.History!.Epochs.Count, model.History.Epochs[^1].TrainLoss, 0));
+                    }
+                    else
+                    {
+                        var options = Space.Materialize(best.Parameters);
+                        options.Epochs = Math.Max(1, (int)Math.Round(configuration.MeanBestEpoch, MidpointRounding.AwayFromZero));
+                        options.Seed = best.Seed;
+                        options.ValidationSet = null;
+                        options.ValidationFraction = 0;
+                        options.EarlyStoppingPatience = 0;
+                        options.Device = Options.Devices[0];
+                        options.Threads = Options.ThreadsPerTrial;
+                        options.CancellationToken = CancellationToken;
+                        model = Trainer(options).Fit(input);
+                        var history = model.History!;
+                        members.Add(new SweepRefitMember(configuration, best, history.Epochs.Count, history.Epochs[^1].TrainLoss, history.TrainingSeconds));
+                    }
 
-            var options = Space.Materialize(best.Parameters);
-            options.Epochs = Math.Max(1, (int)Math.Round(winner.MeanBestEpoch, MidpointRounding.AwayFromZero));
-            options.Seed = best.Seed;
-            options.ValidationSet = null;
-            options.ValidationFraction = 0;
-            options.EarlyStoppingPatience = 0;
-            options.Device = Options.Devices[0];
-            options.Threads = Options.ThreadsPerTrial;
-            options.CancellationToken = CancellationToken;
-            var refit = Trainer(options).Fit(input);
-            var history = refit.History!;
-            LastRefit = new SweepRefitReport(SweepRefit.AllData, winner, best, history.Epochs.Count, CountRows(input), history.Epochs[^1].TrainLoss,
-                history.TrainingSeconds);
-            return refit;
+                    models.Add(model);
+                }
+
+                LastRefit = new SweepRefitReport(Refit, members, rows);
+                var result = models.Count == 1 ? models[0] : NextCharacterModel.Ensemble(_context, models);
+                returned = models.Count == 1;
+                return result;
+            }
+            finally
+            {
+                // The members' own chains are not returned when they were combined (or a refit failed).
+                foreach (var model in returned ? [] : models)
+                {
+                    (model.Model as IDisposable)?.Dispose();
+                }
+            }
         }
         finally
         {

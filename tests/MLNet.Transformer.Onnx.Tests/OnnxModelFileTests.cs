@@ -161,7 +161,7 @@ public sealed class OnnxModelFileTests : IDisposable
             case "empty":
                 return [];
             case "newer_format":
-                SetMeta(OnnxNames.FormatVersionKey, "2");
+                SetMeta(OnnxNames.FormatVersionKey, (OnnxExporter.FormatVersion + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 break;
             case "no_config":
                 SetMeta(OnnxNames.ConfigKey, null);

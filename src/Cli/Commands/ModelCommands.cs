@@ -149,7 +149,7 @@ internal static class ModelCommands
             var ml = new MLContext(0);
             var loaded = ModelFile.Load(ml, path);
             // What export-onnx writes (token ids, symbolic batch), from the weights inside the zip.
-            var onnx = OnnxModelFile.Read(OnnxExporter.Export(loaded.Info, loaded.Loaded.Onnx.State).ToByteArray(), path);
+            var onnx = OnnxModelFile.Read(OnnxExporter.Export(loaded.Loaded.Onnx.Members).ToByteArray(), path);
             DescribeOnnx(parse, onnx, loaded.Info.TextColumnName, loaded.Info.SourceColumnName, loaded.History);
         });
         return cmd;
@@ -170,7 +170,7 @@ internal static class ModelCommands
             var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
             string path = parse.GetValue(output)!;
             // The token-id model with a symbolic batch (the zip holds the code-point, batch-of-one variant ML.NET runs).
-            OnnxExporter.Save(OnnxExporter.Export(loaded.Info, loaded.Loaded.Onnx.State, parse.GetValue(lean) ? OnnxExportOptions.NextTokenOnly : null), path);
+            OnnxExporter.Save(OnnxExporter.Export(loaded.Loaded.Onnx.Members, parse.GetValue(lean) ? OnnxExportOptions.NextTokenOnly : null), path);
             var written = ReadOnnx(path);
             var result = new { file = path, bytes = new FileInfo(path).Length, opset = written.Opset, inputs = written.Inputs, outputs = written.Outputs };
             CliHost.Output(parse, result, () =>
@@ -206,12 +206,13 @@ internal static class ModelCommands
     {
         var info = onnx.Info;
         var a = info.Architecture;
-        long parameters = onnx.State.Values.Sum(t => t.Data.LongLength);
+        long parameters = onnx.ParameterCount;
         var result = new
         {
             kind = a.Kind.ToString(),
             parameters,
             architecture = a,
+            ensemble = onnx.IsEnsemble ? onnx.Members.Select(m => m.Info.Architecture).ToArray() : null,
             textColumn,
             sourceColumn,
             vocabulary = info.Vocabulary,
@@ -228,7 +229,21 @@ internal static class ModelCommands
         CliHost.Output(parse, result, () =>
         {
             var c = CultureInfo.InvariantCulture;
-            Console.WriteLine(string.Create(c, $"{a.Kind}: {parameters:N0} parameters, d_model {a.ModelDim}, {a.Heads} heads, {a.Layers} layer(s){(a.Kind == Engine.ModelKind.EncoderDecoder ? $" + {a.EncoderLayers} encoder layer(s)" : "")}, feed-forward {a.FeedForwardDim}, {(a.NormFirst ? "Pre-LN" : "Post-LN")}, {a.Activation}, dropout {a.Dropout}, max length {a.MaxLength}"));
+            static string Describe(Engine.TransformerModelConfig a) =>
+                string.Create(CultureInfo.InvariantCulture, $"d_model {a.ModelDim}, {a.Heads} heads, {a.Layers} layer(s){(a.Kind == Engine.ModelKind.EncoderDecoder ? $" + {a.EncoderLayers} encoder layer(s)" : "")}, feed-forward {a.FeedForwardDim}, {(a.NormFirst ? "Pre-LN" : "Post-LN")}, {a.Activation}, dropout {a.Dropout}, max length {a.MaxLength}");
+            if (onnx.IsEnsemble)
+            {
+                Console.WriteLine(string.Create(c, $"{a.Kind} ensemble of {onnx.Members.Count} models (mean of their probabilities; attention from member 0): {parameters:N0} parameters"));
+                for (int i = 0; i < onnx.Members.Count; i++)
+                {
+                    Console.WriteLine(string.Create(c, $"  member {i}: {onnx.Members[i].ParameterCount:N0} parameters, {Describe(onnx.Members[i].Info.Architecture)}"));
+                }
+            }
+            else
+            {
+                Console.WriteLine(string.Create(c, $"{a.Kind}: {parameters:N0} parameters, {Describe(a)}"));
+            }
+
             Console.WriteLine($"vocabulary ({info.Vocabulary.Count}): {string.Join(' ', info.Vocabulary)}");
             Console.WriteLine(textColumn is null ? $"trained on {info.TrainedOn}" : $"text column '{textColumn}'{(sourceColumn is null ? "" : $", source column '{sourceColumn}'")}, trained on {info.TrainedOn}");
             Console.WriteLine(string.Create(c, $"ONNX opset {onnx.Opset}; inputs: {string.Join("; ", onnx.Inputs)}"));

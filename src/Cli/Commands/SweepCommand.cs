@@ -44,6 +44,11 @@ internal static class SweepCommand
         var repeatSeeds = new Option<int>("--repeat-seeds") { Description = "Extra seeds per re-run configuration.", DefaultValueFactory = _ => 2 };
         var refit = new Option<string>("--refit") { Description = "all-data: train the winner on all of --data for its best epoch count; best-trial: keep its best trial's model.", DefaultValueFactory = _ => "all-data" };
         refit.AcceptOnlyFromAmong("all-data", "best-trial");
+        var ensemble = new Option<int>("--ensemble")
+        {
+            Description = "Average the top N configurations' models (each refitted as --refit says) into one model; 1 = the winner alone.",
+            DefaultValueFactory = _ => 3,
+        };
         var parallel = new Option<int>("--parallel") { Description = "Trials run at once (CPU threads are split between them).", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of the whole sweep.", DefaultValueFactory = _ => 42 };
         var device = new Option<string>("--device") { Description = "cpu or cuda:N (comma-separated for several).", DefaultValueFactory = _ => "cpu" };
@@ -56,7 +61,7 @@ internal static class SweepCommand
         var cmd = new Command("sweep", "Search every trainer option (default: a wide space, TPE); stop and prune trials early; re-run the best with more seeds; refit and save the winner.")
         {
             data, column, heads, layers, dim, ff, ffRatio, dropout, lr, weightDecay, norm, activation, warmup, schedule, batch, patience, minDelta,
-            epochs, trials, budget, tuner, pruner, pruneAfter, repeatTop, repeatSeeds, refit, parallel, seed, device, threads, validation, output, report, reportJson, plot,
+            epochs, trials, budget, tuner, pruner, pruneAfter, repeatTop, repeatSeeds, refit, ensemble, parallel, seed, device, threads, validation, output, report, reportJson, plot,
         };
         cmd.SetAction(parse =>
         {
@@ -125,6 +130,10 @@ internal static class SweepCommand
             var trainer = ml.TransformerSweep().NextCharacterSweep(space, sweepOptions);
             trainer.ValidationFraction = parse.GetValue(validation);
             trainer.Refit = parse.GetValue(refit) == "best-trial" ? SweepRefit.BestTrial : SweepRefit.AllData;
+            int ensembleSize = parse.GetValue(ensemble);
+            trainer.EnsembleSize = ensembleSize >= 1
+                ? ensembleSize
+                : throw new ArgumentException($"--ensemble: must be at least 1 (got {parse.GetValue(ensemble)}).", "--ensemble");
             trainer.Tuner = parse.GetValue(tuner) switch
             {
                 "random" => new RandomTuner(),
@@ -177,6 +186,11 @@ internal static class SweepCommand
                     rows = refitReport.Rows,
                     trainLoss = refitReport.TrainLoss,
                     seconds = refitReport.Seconds,
+                    members = refitReport.Members.Select(m => new
+                    {
+                        rank = m.Configuration.Rank, parameters = m.Configuration.Parameters.Key, seed = m.Trial.Seed, epochs = m.Epochs,
+                        trainLoss = m.TrainLoss, seconds = m.Seconds,
+                    }).ToArray(),
                 },
                 trials = result.Trials.Count,
                 completed = result.WithStatus(TrialStatus.Completed).Count,
@@ -207,7 +221,18 @@ internal static class SweepCommand
                 }
 
                 Console.WriteLine(string.Create(c, $"best: {summary.best} (validation {summary.bestValidationLoss:F4} at epoch {summary.bestEpoch}; mean {summary.bestMean:F4} +- {summary.bestStandardDeviation:F4} over {summary.bestRuns} seeds)"));
-                Console.WriteLine(string.Create(c, $"refit ({summary.refit.mode}): {summary.refit.epochs} epochs on {summary.refit.rows} rows, train loss {summary.refit.trainLoss:F4}{(summary.model is null ? "" : $"; saved {summary.model}")}"));
+                if (summary.refit.members.Length == 1)
+                {
+                    Console.WriteLine(string.Create(c, $"refit ({summary.refit.mode}): {summary.refit.epochs} epochs on {summary.refit.rows} rows, train loss {summary.refit.trainLoss:F4}{(summary.model is null ? "" : $"; saved {summary.model}")}"));
+                }
+                else
+                {
+                    Console.WriteLine(string.Create(c, $"refit ({summary.refit.mode}): an ensemble of the top {summary.refit.members.Length} configurations (mean of their probabilities), on {summary.refit.rows} rows in {summary.refit.seconds:F1} s{(summary.model is null ? "" : $"; saved {summary.model}")}"));
+                    foreach (var m in summary.refit.members)
+                    {
+                        Console.WriteLine(string.Create(c, $"  #{m.rank} {m.parameters}: seed {m.seed}, {m.epochs} epochs, train loss {m.trainLoss:F4}"));
+                    }
+                }
             });
         });
         return cmd;

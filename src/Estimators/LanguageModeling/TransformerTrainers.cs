@@ -266,6 +266,13 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         }
 
         var file = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxModelFile.Read(path) : NextCharacterModel.ReadOnnxModel(path).File;
+        if (file.IsEnsemble)
+        {
+            throw new ArgumentException(
+                $"Option InitialModelPath: '{path}' holds an ensemble of {file.Members.Count} models; training continues one model. Train the members one by one, then combine them with NextCharacterModel.Ensemble.",
+                nameof(path));
+        }
+
         if (file.Info.IsEncoderDecoder != (Kind == ModelKind.EncoderDecoder) || file.Info.HasSource != (SourceColumnName is not null))
         {
             throw new ArgumentException(

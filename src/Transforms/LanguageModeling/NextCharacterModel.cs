@@ -164,6 +164,35 @@ public static class NextCharacterModel
     }
 
     /// <summary>
+    /// An ensemble of fitted next-character models: one scoring chain, and one ONNX graph, that runs every model on
+    /// each row and averages their next-character probabilities. The log-loss, accuracy and predicted tokens are those
+    /// of the averaged probabilities; the attention columns, <see cref="NextCharacterPredictionTransformer.Info"/> and
+    /// <see cref="NextCharacterPredictionTransformer.History"/> are the first model's. The models may differ in
+    /// architecture but must have been trained on the same columns with the same vocabulary and maximum length (for
+    /// example, the top configurations of a sweep, or one configuration with several seeds). An ensemble in the list
+    /// contributes each of its members.
+    /// </summary>
+    /// <exception cref="TransformerArgumentException">No model, or models that do not share columns, vocabulary or maximum length.</exception>
+    public static NextCharacterPredictionTransformer Ensemble(MLContext mlContext, IReadOnlyList<NextCharacterPredictionTransformer> models)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(models);
+        if (models.Count == 0)
+        {
+            throw new TransformerArgumentException("An ensemble needs at least one model.", nameof(models));
+        }
+
+        var members = models
+            .Select((m, i) => m ?? throw new TransformerArgumentException($"Model {i} of the ensemble is null.", nameof(models)))
+            .SelectMany((m, i) => OnnxModelFile.Read(m.GetOnnxModel(), $"model {i} of the ensemble").Members)
+            .ToArray();
+        byte[] onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(members, ChainExport));
+        var info = members[0].Info;
+        var empty = CreateInput(mlContext, info, []);
+        return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty), info, onnx, models[0].History);
+    }
+
+    /// <summary>
     /// A view of texts under the model's input column names (<see cref="NextCharacterModelInfo.TextColumnName"/>, and
     /// <see cref="NextCharacterModelInfo.SourceColumnName"/> for a model with a source column): what its Transform reads.
     /// </summary>

@@ -59,6 +59,7 @@ public static class NextCharacterColumns
 public sealed class NextCharacterPredictionTransformer : ITransformer
 {
     private readonly byte[] _onnx;
+    private IReadOnlyList<Engine.TransformerModelConfig>? _members;
 
     internal NextCharacterPredictionTransformer(ITransformer model, NextCharacterModelInfo info, byte[] onnx, TrainingHistory? history)
     {
@@ -77,8 +78,14 @@ public sealed class NextCharacterPredictionTransformer : ITransformer
     /// <summary>The training record.</summary>
     public TrainingHistory? History { get; }
 
-    /// <summary>Trainable parameters.</summary>
-    public long ParameterCount => Engine.StateLayout.For(Info.Architecture).Sum(t => t.ElementCount);
+    /// <summary>Trainable parameters (of every member, for an ensemble).</summary>
+    public long ParameterCount => Members.Sum(a => Engine.StateLayout.For(a).Sum(t => t.ElementCount));
+
+    /// <summary>
+    /// The architectures of the models the chain averages: one, or the members of an ensemble made by
+    /// <see cref="NextCharacterModel.Ensemble"/> (the first is <see cref="Info"/>'s).
+    /// </summary>
+    public IReadOnlyList<Engine.TransformerModelConfig> Members => _members ??= [.. Onnx.OnnxModelFile.Read(_onnx, "the fitted model").Members.Select(m => m.Info.Architecture)];
 
     /// <summary>The exported ONNX model the chain runs (code-point input, batch of one), as bytes.</summary>
     public byte[] GetOnnxModel() => (byte[])_onnx.Clone();

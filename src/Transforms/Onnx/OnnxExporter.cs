@@ -90,8 +90,11 @@ public static class OnnxExporter
     /// <summary>The ONNX IR version written (IR 8 goes with opset 17).</summary>
     public const long IrVersion = 8;
 
-    /// <summary>Version of the metadata layout; readers refuse newer files.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>Version of the metadata layout read and written (1: one model; 2: an ensemble); readers refuse newer files.</summary>
+    public const int FormatVersion = 2;
+
+    /// <summary>The format version of a single model's file (version <see cref="FormatVersion"/> adds ensembles).</summary>
+    public const int SingleModelFormatVersion = 1;
 
     /// <summary>Name of the fixed sinusoidal table initializer [max_len, E] (not part of the state dict).</summary>
     public const string PositionalEncodingName = "positional_encoding";
@@ -110,36 +113,73 @@ public static class OnnxExporter
     {
         ArgumentNullException.ThrowIfNull(info);
         ArgumentNullException.ThrowIfNull(state);
-        options ??= new OnnxExportOptions();
-        var layout = StateLayout.For(info.Architecture);
-        OnnxMetadata.CheckVocabularies(info, (message, field) => new TransformerArgumentException(message, field));
-        CheckState(layout, state);
+        return Export([new OnnxModelMember(info, state)], options);
+    }
 
-        var g = new OnnxGraphBuilder(info.IsEncoderDecoder ? "encoder_decoder_lm" : "decoder_lm");
-        foreach (var t in layout)
+    /// <summary>
+    /// Exports an ensemble: one graph that runs every member on the same input and averages their probabilities
+    /// (<see cref="OnnxNames.NextTokenProbabilities"/>, <see cref="OnnxNames.Probabilities"/>); the row metrics and
+    /// predicted tokens are computed from the averaged probabilities, the attention outputs are member 0's.
+    /// One member exports exactly what <see cref="Export(NextCharacterModelInfo, IReadOnlyDictionary{string, ValueTuple{long[], float[]}}, OnnxExportOptions?)"/> does.
+    /// </summary>
+    /// <remarks>
+    /// Member 0's weights keep their state-dict names and its description is the file's metadata; member i &gt;= 1's
+    /// weights are named <see cref="MemberPrefix"/>(i) + the state-dict name and its architecture is listed under
+    /// <see cref="OnnxNames.EnsembleKey"/>. Members may differ in architecture (layers, heads, width, feed-forward,
+    /// norm placement, activation) but must share the vocabularies, special ids, columns, maximum length and kind.
+    /// </remarks>
+    /// <exception cref="TransformerArgumentException">No member, members that do not share their vocabulary, columns,
+    /// maximum length or kind, or a member whose weights do not fit its architecture.</exception>
+    public static ModelProto Export(IReadOnlyList<OnnxModelMember> members, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        if (members.Count == 0)
         {
-            var (shape, data) = state[t.Name];
-            g.Initializer(t.Name, shape, data);
+            throw new TransformerArgumentException("An export needs at least one model.", nameof(members));
         }
 
-        var cfg = info.Architecture;
-        g.Initializer(PositionalEncodingName, [cfg.MaxLength, cfg.ModelDim], SinusoidalPositions(cfg.MaxLength, cfg.ModelDim));
-        new GraphWriter(g, info, options).Write();
+        options ??= new OnnxExportOptions();
+        var info = members[0].Info;
+        OnnxMetadata.CheckVocabularies(info, (message, field) => new TransformerArgumentException(message, field));
+        var g = new OnnxGraphBuilder(info.IsEncoderDecoder ? "encoder_decoder_lm" : "decoder_lm");
+        for (int i = 0; i < members.Count; i++)
+        {
+            var member = members[i] ?? throw new TransformerArgumentException($"Ensemble member {i} is null.", nameof(members));
+            CheckCompatible(info, member.Info, i, nameof(members));
+            var cfg = member.Info.Architecture;
+            var layout = StateLayout.For(cfg);
+            string who = members.Count == 1 ? "" : $"Ensemble member {i}: ";
+            CheckState(layout, member.State, who);
+            string prefix = MemberPrefix(i);
+            foreach (var t in layout)
+            {
+                var (shape, data) = member.State[t.Name];
+                g.Initializer(prefix + t.Name, shape, data);
+            }
 
+            g.Initializer(prefix + PositionalEncodingName, [cfg.MaxLength, cfg.ModelDim], SinusoidalPositions(cfg.MaxLength, cfg.ModelDim));
+        }
+
+        WriteGraph(g, info, [.. members.Select(m => m.Info.Architecture)], options);
         var model = new ModelProto
         {
             IrVersion = IrVersion,
             ProducerName = "MLNet.Transformer",
             ProducerVersion = typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "0",
-            DocString = info.IsEncoderDecoder
-                ? "Encoder-decoder next-character transformer exported by MLNet.Transformer."
-                : "Decoder-only next-character transformer exported by MLNet.Transformer.",
+            DocString = (info.IsEncoderDecoder
+                ? "Encoder-decoder next-character transformer"
+                : "Decoder-only next-character transformer")
+                + (members.Count > 1 ? $" ensemble of {members.Count} members (mean of their probabilities)" : "")
+                + " exported by MLNet.Transformer.",
             Graph = g.Graph,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
-        OnnxMetadata.Write(model, info);
+        OnnxMetadata.Write(model, info, [.. members.Skip(1).Select(m => m.Info.Architecture)]);
         return model;
     }
+
+    /// <summary>The prefix of ensemble member <paramref name="index"/>'s initializer names: none for member 0, <c>ensemble.{index}.</c> after it.</summary>
+    public static string MemberPrefix(int index) => index == 0 ? "" : $"ensemble.{index.ToString(System.Globalization.CultureInfo.InvariantCulture)}.";
 
     /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> through a temporary file and a rename.</summary>
     public static void Save(ModelProto model, string path)
@@ -173,25 +213,26 @@ public static class OnnxExporter
         return pe;
     }
 
-    private static void CheckState(IReadOnlyList<TensorInfo> layout, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> state)
+    private static void CheckState(IReadOnlyList<TensorInfo> layout, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> state, string who)
     {
+        ArgumentNullException.ThrowIfNull(state);
         var expected = new HashSet<string>(StringComparer.Ordinal);
         foreach (var t in layout)
         {
             expected.Add(t.Name);
             if (!state.TryGetValue(t.Name, out var value))
             {
-                throw new TransformerArgumentException($"The state dict has no tensor '{t.Name}' {Dims(t.Shape)}, which the architecture declares.", nameof(state));
+                throw new TransformerArgumentException($"{who}The state dict has no tensor '{t.Name}' {Dims(t.Shape)}, which the architecture declares.", nameof(state));
             }
 
             if (value.Shape is null || !value.Shape.SequenceEqual(t.Shape))
             {
-                throw new TransformerArgumentException($"State tensor '{t.Name}' has shape {Dims(value.Shape ?? [])}; the architecture declares {Dims(t.Shape)}.", nameof(state));
+                throw new TransformerArgumentException($"{who}State tensor '{t.Name}' has shape {Dims(value.Shape ?? [])}; the architecture declares {Dims(t.Shape)}.", nameof(state));
             }
 
             if (value.Data is null || value.Data.LongLength != t.ElementCount)
             {
-                throw new TransformerArgumentException($"State tensor '{t.Name}' holds {value.Data?.LongLength ?? 0} values; its shape {Dims(t.Shape)} needs {t.ElementCount}.", nameof(state));
+                throw new TransformerArgumentException($"{who}State tensor '{t.Name}' holds {value.Data?.LongLength ?? 0} values; its shape {Dims(t.Shape)} needs {t.ElementCount}.", nameof(state));
             }
         }
 
@@ -199,9 +240,36 @@ public static class OnnxExporter
         {
             if (!expected.Contains(name))
             {
-                throw new TransformerArgumentException($"The state dict holds '{name}', which the architecture does not declare.", nameof(state));
+                throw new TransformerArgumentException($"{who}The state dict holds '{name}', which the architecture does not declare.", nameof(state));
             }
         }
+    }
+
+    /// <summary>Members of one export share everything but the architecture's shape.</summary>
+    private static void CheckCompatible(NextCharacterModelInfo first, NextCharacterModelInfo other, int index, string parameterName)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        void Require(bool same, string what)
+        {
+            if (!same)
+            {
+                throw new TransformerArgumentException($"Ensemble member {index} differs from member 0 in {what}; the members of an ensemble must share it.", parameterName);
+            }
+        }
+
+        other.Architecture.Validate();
+        var a = first.Architecture;
+        var b = other.Architecture;
+        Require(first.IsEncoderDecoder == other.IsEncoderDecoder, "kind (decoder-only or encoder-decoder)");
+        Require(first.Vocabulary.SequenceEqual(other.Vocabulary, StringComparer.Ordinal), "its vocabulary");
+        Require(first.SourceVocabulary is null == other.SourceVocabulary is null
+            && (first.SourceVocabulary is null || first.SourceVocabulary.SequenceEqual(other.SourceVocabulary!, StringComparer.Ordinal)), "its source vocabulary");
+        Require((first.PadId, first.BosId, first.EosId, first.UnkId) == (other.PadId, other.BosId, other.EosId, other.UnkId), "its special token ids");
+        Require(first.TextColumnName == other.TextColumnName && first.SourceColumnName == other.SourceColumnName && first.SelfSource == other.SelfSource,
+            "its columns");
+        Require(first.Normalize == other.Normalize && first.LowerCase == other.LowerCase, "its text normalization");
+        Require(a.MaxLength == b.MaxLength, $"its maximum length ({b.MaxLength}, member 0: {a.MaxLength})");
+        Require(a.EffectiveSourceVocabSize == b.EffectiveSourceVocabSize, "its source vocabulary size");
     }
 
     internal static string Dims(IEnumerable<long> shape) => $"[{string.Join(", ", shape)}]";
@@ -251,11 +319,89 @@ public static class OnnxExporter
         return g.Node("Where", [known, ids, g.Int64(unknown)], hint);                                           // (N, T)
     }
 
-    /// <summary>Writes the nodes of one model into a graph whose initializers are in place.</summary>
-    private sealed class GraphWriter(OnnxGraphBuilder g, NextCharacterModelInfo info, OnnxExportOptions options)
+    /// <summary>
+    /// Writes the nodes of a model (one member) or an ensemble (several, probabilities averaged) into a graph whose
+    /// initializers are in place; inputs, token texts, row metrics and attention outputs are written once.
+    /// </summary>
+    private static void WriteGraph(OnnxGraphBuilder g, NextCharacterModelInfo info, IReadOnlyList<TransformerModelConfig> members, OnnxExportOptions options)
+    {
+        var f32 = TensorProto.Types.DataType.Float;
+        var writers = members.Select((cfg, i) => new GraphWriter(g, info, cfg, MemberPrefix(i), options)).ToArray();
+        var first = writers[0];
+        var (tokens, source) = first.Inputs();
+        bool positions = options.IncludePositionProbabilities || options.IncludeTokenText || options.IncludeRowMetrics;
+        var outputs = writers.Select(w => w.Body(tokens, source, positions)).ToArray();
+        long v = info.Architecture.VocabSize;
+        string nextScores, positionScores = "", logProbs = "";
+        if (writers.Length == 1)
+        {
+            // One model: softmax of its logits; the ranks (argmax, top-k) read the logits, the metrics their log-softmax.
+            nextScores = outputs[0].NextLogits;
+            g.NodeTo(OnnxNames.NextTokenProbabilities, "Softmax", [nextScores], Attr("axis", -1L));
+            if (positions)
+            {
+                positionScores = outputs[0].Logits!;
+                if (options.IncludePositionProbabilities)
+                {
+                    g.NodeTo(OnnxNames.Probabilities, "Softmax", [positionScores], Attr("axis", -1L));
+                }
+
+                if (options.IncludeRowMetrics)
+                {
+                    logProbs = g.Node("LogSoftmax", [positionScores], "log_probs", Attr("axis", -1L));
+                }
+            }
+        }
+        else
+        {
+            // An ensemble: the mean of the members' probabilities, which the ranks and the metrics read.
+            string Mean(string[] logits, string hint) =>
+                g.Node("Mean", [.. logits.Select((l, i) => g.Node("Softmax", [l], $"{hint}_{i}", Attr("axis", -1L)))], hint);
+            nextScores = Mean([.. outputs.Select(o => o.NextLogits)], "next_member_probabilities");
+            g.NodeTo(OnnxNames.NextTokenProbabilities, "Identity", [nextScores]);
+            if (positions)
+            {
+                positionScores = Mean([.. outputs.Select(o => o.Logits!)], "member_probabilities");
+                if (options.IncludePositionProbabilities)
+                {
+                    g.NodeTo(OnnxNames.Probabilities, "Identity", [positionScores]);
+                }
+
+                if (options.IncludeRowMetrics)
+                {
+                    logProbs = g.Node("Log", [positionScores], "log_probs");
+                }
+            }
+        }
+
+        object n = options.BatchOfOne ? 1 : "N";
+        g.Output(OnnxNames.NextTokenProbabilities, f32, n, v);
+        if (options.IncludePositionProbabilities)
+        {
+            g.Output(OnnxNames.Probabilities, f32, n, "T", v);
+        }
+
+        if (options.IncludeTokenText)
+        {
+            first.TokenText(tokens, nextScores, positionScores);
+        }
+
+        if (options.IncludeRowMetrics)
+        {
+            first.RowMetrics(tokens, logProbs, positionScores);
+        }
+
+        if (options.IncludeAttention)
+        {
+            first.AttentionOutputs();
+        }
+    }
+
+    /// <summary>Writes the nodes of one model (an ensemble member: its initializers carry <paramref name="prefix"/>).</summary>
+    private sealed class GraphWriter(OnnxGraphBuilder g, NextCharacterModelInfo info, TransformerModelConfig cfg, string prefix, OnnxExportOptions options)
     {
         private const long Int64Type = (long)TensorProto.Types.DataType.Int64;
-        private readonly TransformerModelConfig _cfg = info.Architecture;
+        private readonly TransformerModelConfig _cfg = cfg;
         private readonly List<string> _selfProbs = [];
         private readonly List<string> _encProbs = [];
         private readonly List<string> _crossProbs = [];
@@ -265,97 +411,89 @@ public static class OnnxExporter
 
         private long H => _cfg.Heads;
 
-        private bool WantAttention => options.IncludeAttention;
-
-        public void Write()
+        /// <summary>The graph inputs: (N, T) decoder ids and, for a model with a source column, (N, S) source ids.</summary>
+        public (string Tokens, string? Source) Inputs()
         {
             var i64 = TensorProto.Types.DataType.Int64;
-            var f32 = TensorProto.Types.DataType.Float;
             bool codePoints = options.Input == OnnxInput.CodePoints;
             string tokens = codePoints
                 ? Lookup(g.Input(OnnxNames.CodePoints, i64, N, "T"), info.Vocabulary, "ids")
                 : g.Input(OnnxNames.Tokens, i64, N, "T");                           // (N, T)
+            if (info.HasSource)
+            {
+                _sourceIds = codePoints
+                    ? Lookup(g.Input(OnnxNames.SourceCodePoints, i64, N, "S"), info.SourceVocabulary!, "source_ids")
+                    : g.Input(OnnxNames.Source, i64, N, "S");                       // (N, S)
+            }
+
+            return (tokens, _sourceIds);
+        }
+
+        /// <summary>
+        /// The model on the inputs: the logits at each row's last non-PAD position (N, V) and, when
+        /// <paramref name="positions"/>, at every position (N, T, V); the attention probabilities are kept for
+        /// <see cref="AttentionOutputs"/>.
+        /// </summary>
+        public (string NextLogits, string? Logits) Body(string tokens, string? sourceIds, bool positions)
+        {
             string h;
-            bool trueSource = info.HasSource;
             string tVec = Dim(tokens, 1);                                            // [1] = T
             var selfVisible = Visible(tokens, tVec, causal: true);                  // [N, 1, T, T]
             if (!info.IsEncoderDecoder)
             {
-                string x = Embed(tokens, "tok_emb.weight", tVec);                   // (N, T, E)
+                string x = Embed(tokens, prefix + "tok_emb.weight", tVec);          // (N, T, E)
                 for (int i = 0; i < _cfg.Layers; i++)
                 {
-                    x = EncoderLayer(x, $"layers.{i}", selfVisible, _selfProbs);
+                    x = EncoderLayer(x, $"{prefix}layers.{i}", selfVisible, _selfProbs);
                 }
 
-                h = _cfg.NormFirst ? LayerNorm(x, "norm") : x;
+                h = _cfg.NormFirst ? LayerNorm(x, prefix + "norm") : x;
             }
             else
             {
-                string source = !trueSource ? tokens
-                    : codePoints ? Lookup(g.Input(OnnxNames.SourceCodePoints, i64, N, "S"), info.SourceVocabulary!, "source_ids")
-                    : g.Input(OnnxNames.Source, i64, N, "S");
-                _sourceIds = trueSource ? source : null;
-                string sVec = trueSource ? Dim(source, 1) : tVec;                   // [1] = S
+                string source = sourceIds ?? tokens;
+                string sVec = sourceIds is not null ? Dim(source, 1) : tVec;        // [1] = S
                 var encVisible = Visible(source, sVec, _cfg.CausalEncoder);         // [N, 1, S, S] or [N, 1, 1, S]
                 var crossVisible = CrossVisible(source, tVec, sVec);                // [N, 1, T, S] or [N, 1, 1, S]
-                string mem = Embed(source, "src_emb.weight", sVec);                 // (N, S, E)
+                string mem = Embed(source, prefix + "src_emb.weight", sVec);        // (N, S, E)
                 for (int i = 0; i < _cfg.EncoderLayers; i++)
                 {
-                    mem = EncoderLayer(mem, $"encoder.layers.{i}", encVisible, _encProbs);
+                    mem = EncoderLayer(mem, $"{prefix}encoder.layers.{i}", encVisible, _encProbs);
                 }
 
                 if (_cfg.NormFirst)
                 {
-                    mem = LayerNorm(mem, "encoder.norm");
+                    mem = LayerNorm(mem, prefix + "encoder.norm");
                 }
 
-                string y = Embed(tokens, "tgt_emb.weight", tVec);                   // (N, T, E)
+                string y = Embed(tokens, prefix + "tgt_emb.weight", tVec);          // (N, T, E)
                 for (int i = 0; i < _cfg.Layers; i++)
                 {
-                    y = DecoderLayer(y, mem, $"decoder.layers.{i}", selfVisible, crossVisible);
+                    y = DecoderLayer(y, mem, $"{prefix}decoder.layers.{i}", selfVisible, crossVisible);
                 }
 
-                h = _cfg.NormFirst ? LayerNorm(y, "decoder.norm") : y;
+                h = _cfg.NormFirst ? LayerNorm(y, prefix + "decoder.norm") : y;
             }
 
-            long v = _cfg.VocabSize;
-            // next-token probabilities: the hidden state at each row's last non-PAD position, then lm_head.
+            // next-token logits: the hidden state at each row's last non-PAD position, then lm_head.
             string last = LastPosition(tokens, h);                                  // (N, E)
-            string nextLogits = Linear(last, "lm_head");                            // (N, V)
-            g.NodeTo(OnnxNames.NextTokenProbabilities, "Softmax", [nextLogits], Attr("axis", -1L));
-            g.Output(OnnxNames.NextTokenProbabilities, f32, N, v);
+            string nextLogits = Linear(last, prefix + "lm_head");                   // (N, V)
+            return (nextLogits, positions ? Linear(h, prefix + "lm_head") : null);  // (N, T, V)
+        }
 
-            string? logits = options.IncludePositionProbabilities || options.IncludeTokenText || options.IncludeRowMetrics
-                ? Linear(h, "lm_head")                                               // (N, T, V)
-                : null;
-            if (options.IncludePositionProbabilities)
+        /// <summary>The attention outputs: every layer and head of this model.</summary>
+        public void AttentionOutputs()
+        {
+            var f32 = TensorProto.Types.DataType.Float;
+            StackLayers(OnnxNames.Attention, _selfProbs);                           // (N, L, H, T, T)
+            g.Output(OnnxNames.Attention, f32, N, _cfg.Layers, H, "T", "T");
+            if (info.IsEncoderDecoder)
             {
-                g.NodeTo(OnnxNames.Probabilities, "Softmax", [logits!], Attr("axis", -1L));
-                g.Output(OnnxNames.Probabilities, f32, N, "T", v);
-            }
-
-            if (options.IncludeTokenText)
-            {
-                TokenText(tokens, nextLogits, logits!);
-            }
-
-            if (options.IncludeRowMetrics)
-            {
-                RowMetrics(tokens, tVec, logits!);
-            }
-
-            if (WantAttention)
-            {
-                StackLayers(OnnxNames.Attention, _selfProbs);                       // (N, L, H, T, T)
-                g.Output(OnnxNames.Attention, f32, N, _cfg.Layers, H, "T", "T");
-                if (info.IsEncoderDecoder)
-                {
-                    string s = trueSource ? "S" : "T";
-                    StackLayers(OnnxNames.EncoderAttention, _encProbs);             // (N, L_enc, H, S, S)
-                    g.Output(OnnxNames.EncoderAttention, f32, N, _cfg.EncoderLayers, H, s, s);
-                    StackLayers(OnnxNames.CrossAttention, _crossProbs);             // (N, L, H, T, S)
-                    g.Output(OnnxNames.CrossAttention, f32, N, _cfg.Layers, H, "T", s);
-                }
+                string s = info.HasSource ? "S" : "T";
+                StackLayers(OnnxNames.EncoderAttention, _encProbs);                 // (N, L_enc, H, S, S)
+                g.Output(OnnxNames.EncoderAttention, f32, N, _cfg.EncoderLayers, H, s, s);
+                StackLayers(OnnxNames.CrossAttention, _crossProbs);                 // (N, L, H, T, S)
+                g.Output(OnnxNames.CrossAttention, f32, N, _cfg.Layers, H, "T", s);
             }
         }
 
@@ -371,17 +509,20 @@ public static class OnnxExporter
             return VocabularyLookup(g, cut, vocabulary, info.BosId, info.EosId, info.PadId, info.UnkId, hint);
         }
 
-        /// <summary>The predicted next token, the input tokens and the teacher-forced predictions as text.</summary>
-        private void TokenText(string tokens, string nextLogits, string logits)
+        /// <summary>
+        /// The predicted next token, the input tokens and the teacher-forced predictions as text; the predictions are
+        /// the argmax of <paramref name="nextScores"/> (N, V) and <paramref name="scores"/> (N, T), logits or probabilities.
+        /// </summary>
+        public void TokenText(string tokens, string nextScores, string scores)
         {
             var str = TensorProto.Types.DataType.String;
             string vocab = g.StringInitializer("vocabulary", info.Vocabulary);
-            string next = g.Node("ArgMax", [nextLogits], "next_id", Attr("axis", -1L), Attr("keepdims", 0L));      // (N)
+            string next = g.Node("ArgMax", [nextScores], "next_id", Attr("axis", -1L), Attr("keepdims", 0L));      // (N)
             g.NodeTo(OnnxNames.PredictedToken, "Gather", [vocab, next], Attr("axis", 0L));
             g.Output(OnnxNames.PredictedToken, str, N);
             g.NodeTo(OnnxNames.InputTokens, "Gather", [vocab, tokens], Attr("axis", 0L));
             g.Output(OnnxNames.InputTokens, str, N, "T");
-            string predicted = g.Node("ArgMax", [logits], "predicted_ids", Attr("axis", -1L), Attr("keepdims", 0L)); // (N, T)
+            string predicted = g.Node("ArgMax", [scores], "predicted_ids", Attr("axis", -1L), Attr("keepdims", 0L)); // (N, T)
             g.NodeTo(OnnxNames.PredictedTokens, "Gather", [vocab, predicted], Attr("axis", 0L));
             g.Output(OnnxNames.PredictedTokens, str, N, "T");
             if (_sourceIds is not null)
@@ -394,10 +535,12 @@ public static class OnnxExporter
 
         /// <summary>
         /// Teacher-forced metrics per row: targets are the next id at each position and EOS after the last non-PAD
-        /// position; padded positions are ignored.
+        /// position; padded positions are ignored. <paramref name="logProbs"/> (N, T, V) gives the log-loss,
+        /// <paramref name="scores"/> (N, T, V) (logits or probabilities) the ranks.
         /// </summary>
-        private void RowMetrics(string tokens, string tVec, string logits)
+        public void RowMetrics(string tokens, string logProbs, string scores)
         {
+            string tVec = Dim(tokens, 1);
             var f32 = TensorProto.Types.DataType.Float;
             var i64 = TensorProto.Types.DataType.Int64;
             string length = RowLength(tokens);                                                                      // (N)
@@ -411,8 +554,7 @@ public static class OnnxExporter
             string targets = g.Node("Where", [isLast, g.Int64(info.EosId), shifted], "targets");                    // (N, T)
             string target3 = g.Node("Unsqueeze", [targets, g.Int64Vector(-1)], "targets3");                        // (N, T, 1)
 
-            string logp = g.Node("LogSoftmax", [logits], "log_probs", Attr("axis", -1L));                          // (N, T, V)
-            string picked = g.Node("Squeeze", [g.Node("GatherElements", [logp, target3], "target_logp3", Attr("axis", -1L)), g.Int64Vector(-1)], "target_logp"); // (N, T)
+            string picked = g.Node("Squeeze", [g.Node("GatherElements", [logProbs, target3], "target_logp3", Attr("axis", -1L)), g.Int64Vector(-1)], "target_logp"); // (N, T)
             string nll = g.Node("Where", [valid, g.Node("Neg", [picked], "nll_all"), g.Float(0f)], "nll");         // (N, T)
             string count = g.Node("Cast", [length], "length_f", Attr("to", (long)f32));
             string sum = g.Node("ReduceSum", [nll, g.Int64Vector(1)], "nll_sum", Attr("keepdims", 0L));            // (N)
@@ -421,13 +563,13 @@ public static class OnnxExporter
             g.NodeTo(OnnxNames.RowTokenCount, "Identity", [length]);
             g.Output(OnnxNames.RowTokenCount, i64, N);
 
-            string argmax = g.Node("ArgMax", [logits], "argmax", Attr("axis", -1L), Attr("keepdims", 0L));         // (N, T)
+            string argmax = g.Node("ArgMax", [scores], "argmax", Attr("axis", -1L), Attr("keepdims", 0L));         // (N, T)
             string right = g.Node("And", [valid, g.Node("Equal", [argmax, targets], "argmax_hit")], "right");
             g.NodeTo(OnnxNames.RowCorrect, "ReduceSum", [g.Node("Cast", [right], "right_i64", Attr("to", Int64Type)), g.Int64Vector(1)], Attr("keepdims", 0L));
             g.Output(OnnxNames.RowCorrect, i64, N);
 
             long k = Math.Min(TopK, _cfg.VocabSize);
-            string[] top = g.NodeN("TopK", [logits, g.Int64Vector(k)], 2, "top_k", Attr("axis", -1L));            // (N, T, k)
+            string[] top = g.NodeN("TopK", [scores, g.Int64Vector(k)], 2, "top_k", Attr("axis", -1L));            // (N, T, k)
             string inTop = g.Node("Cast", [g.Node("Equal", [top[1], target3], "top_hit")], "top_hit_i64", Attr("to", Int64Type));
             string anyTop = g.Node("Cast", [g.Node("ReduceMax", [inTop], "top_any", Ints("axes", -1L), Attr("keepdims", 0L))], "top_any_bool", Attr("to", (long)TensorProto.Types.DataType.Bool));
             string topRight = g.Node("And", [valid, anyTop], "top_right");
@@ -493,9 +635,10 @@ public static class OnnxExporter
 
         private string Embed(string ids, string table, string lengthVec)
         {
-            string emb = g.Node("Gather", [table, ids], table.Split('.')[0], Attr("axis", 0L));        // (N, T, E)
-            string pe = g.Node("Slice", [PositionalEncodingName, g.Int64Vector(0), lengthVec, g.Int64Vector(0)], "positions"); // (T, E)
-            return g.Node("Add", [emb, pe], table.Split('.')[0] + "_pos");                              // (N, T, E)
+            string hint = table[..table.LastIndexOf('.')];                                              // tok_emb, ensemble.1.tok_emb
+            string emb = g.Node("Gather", [table, ids], hint, Attr("axis", 0L));                         // (N, T, E)
+            string pe = g.Node("Slice", [prefix + PositionalEncodingName, g.Int64Vector(0), lengthVec, g.Int64Vector(0)], prefix + "positions"); // (T, E)
+            return g.Node("Add", [emb, pe], hint + "_pos");                                              // (N, T, E)
         }
 
         private string Linear(string x, string prefix) => LinearW(x, prefix + ".weight", prefix + ".bias", prefix);

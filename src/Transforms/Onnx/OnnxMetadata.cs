@@ -19,10 +19,17 @@ internal static class OnnxMetadata
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
-    public static void Write(ModelProto model, NextCharacterModelInfo info)
+    /// <summary>Writes the description of member 0 (<paramref name="info"/>) and the architectures of the other members.</summary>
+    public static void Write(ModelProto model, NextCharacterModelInfo info, IReadOnlyList<TransformerModelConfig> otherMembers)
     {
         void Put(string key, string value) => model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
-        Put(OnnxNames.FormatVersionKey, OnnxExporter.FormatVersion.ToString(CultureInfo.InvariantCulture));
+        int version = otherMembers.Count == 0 ? OnnxExporter.SingleModelFormatVersion : OnnxExporter.FormatVersion;
+        Put(OnnxNames.FormatVersionKey, version.ToString(CultureInfo.InvariantCulture));
+        if (otherMembers.Count > 0)
+        {
+            Put(OnnxNames.EnsembleKey, JsonSerializer.Serialize(otherMembers, Json));
+        }
+
         Put(OnnxNames.ConfigKey, JsonSerializer.Serialize(info.Architecture, Json));
         Put(OnnxNames.VocabularyKey, JsonSerializer.Serialize(info.Vocabulary, Json));
         if (info.SourceVocabulary is not null)
@@ -34,8 +41,11 @@ internal static class OnnxMetadata
         Put(OnnxNames.ColumnsKey, JsonSerializer.Serialize(new Columns(info.TextColumnName, info.SourceColumnName, info.SelfSource, info.TrainedOn, info.Normalize, info.LowerCase), Json));
     }
 
-    /// <summary>Rebuilds the model description; <paramref name="fail"/> makes the typed error for a message and a field.</summary>
-    public static NextCharacterModelInfo Read(ModelProto model, Func<string, string, Exception> fail)
+    /// <summary>
+    /// Rebuilds the model description and the architectures of an ensemble's other members (none for a single model);
+    /// <paramref name="fail"/> makes the typed error for a message and a field.
+    /// </summary>
+    public static (NextCharacterModelInfo Info, IReadOnlyList<TransformerModelConfig> OtherMembers) Read(ModelProto model, Func<string, string, Exception> fail)
     {
         var props = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var p in model.MetadataProps)
@@ -96,7 +106,35 @@ internal static class OnnxMetadata
             TrainedOn = columns.TrainedOn,
         };
         CheckVocabularies(info, fail);
-        return info;
+        TransformerModelConfig[] others = [];
+        if (props.TryGetValue(OnnxNames.EnsembleKey, out var ensemble))
+        {
+            if (version < OnnxExporter.FormatVersion)
+            {
+                throw fail($"metadata_props '{OnnxNames.EnsembleKey}' appears in a format version {version} file; ensembles are version {OnnxExporter.FormatVersion}.", Field(OnnxNames.EnsembleKey));
+            }
+
+            others = Parse<TransformerModelConfig[]>(OnnxNames.EnsembleKey, ensemble, fail);
+            for (int i = 0; i < others.Length; i++)
+            {
+                try
+                {
+                    others[i].Validate();
+                }
+                catch (TransformerArgumentException e)
+                {
+                    throw fail($"metadata_props '{OnnxNames.EnsembleKey}' member {i + 1} is not a valid architecture: {e.Message}", Field(OnnxNames.EnsembleKey));
+                }
+
+                if (others[i].VocabSize != config.VocabSize || others[i].PadId != config.PadId || others[i].MaxLength != config.MaxLength
+                    || others[i].Kind != config.Kind || others[i].EffectiveSourceVocabSize != config.EffectiveSourceVocabSize)
+                {
+                    throw fail($"metadata_props '{OnnxNames.EnsembleKey}' member {i + 1} differs from member 0 in vocabulary size, PAD id, maximum length or kind.", Field(OnnxNames.EnsembleKey));
+                }
+            }
+        }
+
+        return (info, others);
     }
 
     /// <summary>Checks that the vocabularies, special ids and source wiring agree with the architecture.</summary>

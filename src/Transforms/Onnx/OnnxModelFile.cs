@@ -35,15 +35,25 @@ public sealed class OnnxModelFormatException : ModelFormatException
     public string? Field { get; }
 }
 
+/// <summary>One model of an export: its description and its weights by PyTorch state-dict name, row-major.</summary>
+/// <param name="Info">Architecture, vocabularies and special ids (the members of an ensemble differ only in architecture).</param>
+/// <param name="State">Every state tensor by PyTorch name (<see cref="StateLayout.For"/> order).</param>
+public sealed record OnnxModelMember(NextCharacterModelInfo Info, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> State)
+{
+    /// <summary>Trainable parameters.</summary>
+    public long ParameterCount => State.Values.Sum(t => t.Data.LongLength);
+}
+
 /// <summary>An exported model as read back: protobuf, description, opset and weights.</summary>
 public sealed class OnnxModelFile
 {
-    private OnnxModelFile(ModelProto model, NextCharacterModelInfo info, int opset, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> state)
+    private OnnxModelFile(ModelProto model, int opset, IReadOnlyList<OnnxModelMember> members)
     {
         Model = model;
-        Info = info;
+        Info = members[0].Info;
         Opset = opset;
-        State = state;
+        State = members[0].State;
+        Members = members;
     }
 
     /// <summary>The newest default-domain opset read (ONNX Runtime 1.31 implements it); the oldest is <see cref="OnnxExporter.Opset"/>.</summary>
@@ -52,14 +62,23 @@ public sealed class OnnxModelFile
     /// <summary>The protobuf.</summary>
     public ModelProto Model { get; }
 
-    /// <summary>Architecture, vocabularies and special ids from the metadata.</summary>
+    /// <summary>Architecture, vocabularies and special ids from the metadata (member 0's, for an ensemble).</summary>
     public NextCharacterModelInfo Info { get; }
 
     /// <summary>The default-domain opset the file imports.</summary>
     public int Opset { get; }
 
-    /// <summary>The weights by PyTorch state-dict name, row-major (<see cref="StateLayout.For"/> order).</summary>
+    /// <summary>The weights by PyTorch state-dict name, row-major (<see cref="StateLayout.For"/> order); member 0's, for an ensemble.</summary>
     public IReadOnlyDictionary<string, (long[] Shape, float[] Data)> State { get; }
+
+    /// <summary>The models the file averages: one, or the members of an ensemble (member 0 first).</summary>
+    public IReadOnlyList<OnnxModelMember> Members { get; }
+
+    /// <summary>True when the file averages several models.</summary>
+    public bool IsEnsemble => Members.Count > 1;
+
+    /// <summary>Trainable parameters over every member.</summary>
+    public long ParameterCount => Members.Sum(m => m.ParameterCount);
 
     /// <summary>The graph's inputs as <c>name: type [dims]</c>, e.g. <c>tokens: int64 [N, T]</c>.</summary>
     public IReadOnlyList<string> Inputs => [.. Model.Graph.Input.Select(Describe)];
@@ -120,9 +139,24 @@ public sealed class OnnxModelFile
         }
 
         int opset = ReadOpset(model, Fail);
-        var info = OnnxMetadata.Read(model, Fail);
-        var state = ReadState(model.Graph, StateLayout.For(info.Architecture), Fail);
-        return new OnnxModelFile(model, info, opset, state);
+        var (info, others) = OnnxMetadata.Read(model, Fail);
+        var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var t in model.Graph.Initializer)
+        {
+            if (!initializers.TryAdd(t.Name, t))
+            {
+                throw Fail($"holds initializer '{t.Name}' twice.", $"graph.initializer[{t.Name}]");
+            }
+        }
+
+        var members = new List<OnnxModelMember> { new(info, ReadState(initializers, "", StateLayout.For(info.Architecture), Fail)) };
+        for (int i = 0; i < others.Count; i++)
+        {
+            string prefix = OnnxExporter.MemberPrefix(i + 1);
+            members.Add(new(info with { Architecture = others[i] }, ReadState(initializers, prefix, StateLayout.For(others[i]), Fail)));
+        }
+
+        return new OnnxModelFile(model, opset, members);
     }
 
     private static string Describe(ValueInfoProto value)
@@ -157,35 +191,28 @@ public sealed class OnnxModelFile
         return (int)version;
     }
 
+    /// <summary>One member's weights: the initializers named <paramref name="prefix"/> + each state-dict name.</summary>
     private static Dictionary<string, (long[] Shape, float[] Data)> ReadState(
-        GraphProto graph, IReadOnlyList<TensorInfo> layout, Func<string, string, Exception> fail)
+        Dictionary<string, TensorProto> byName, string prefix, IReadOnlyList<TensorInfo> layout, Func<string, string, Exception> fail)
     {
-        var byName = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
-        foreach (var t in graph.Initializer)
-        {
-            if (!byName.TryAdd(t.Name, t))
-            {
-                throw fail($"holds initializer '{t.Name}' twice.", $"graph.initializer[{t.Name}]");
-            }
-        }
-
         var state = new Dictionary<string, (long[] Shape, float[] Data)>(StringComparer.Ordinal);
         foreach (var info in layout)
         {
-            string field = $"graph.initializer[{info.Name}]";
-            if (!byName.TryGetValue(info.Name, out var t))
+            string name = prefix + info.Name;
+            string field = $"graph.initializer[{name}]";
+            if (!byName.TryGetValue(name, out var t))
             {
-                throw fail($"has no initializer '{info.Name}' {OnnxExporter.Dims(info.Shape)}, which its metadata's architecture declares.", field);
+                throw fail($"has no initializer '{name}' {OnnxExporter.Dims(info.Shape)}, which its metadata's architecture declares.", field);
             }
 
             if (t.DataType != (int)TensorProto.Types.DataType.Float)
             {
-                throw fail($"initializer '{info.Name}' has data type {t.DataType}; weights are float32 (1).", field);
+                throw fail($"initializer '{name}' has data type {t.DataType}; weights are float32 (1).", field);
             }
 
             if (!t.Dims.SequenceEqual(info.Shape))
             {
-                throw fail($"initializer '{info.Name}' has shape {OnnxExporter.Dims(t.Dims)}; the metadata's architecture declares {OnnxExporter.Dims(info.Shape)}.", field);
+                throw fail($"initializer '{name}' has shape {OnnxExporter.Dims(t.Dims)}; the metadata's architecture declares {OnnxExporter.Dims(info.Shape)}.", field);
             }
 
             float[] data;
@@ -193,7 +220,7 @@ public sealed class OnnxModelFile
             {
                 if (t.RawData.Length != info.ElementCount * sizeof(float))
                 {
-                    throw fail($"initializer '{info.Name}' holds {t.RawData.Length} bytes; shape {OnnxExporter.Dims(info.Shape)} needs {info.ElementCount * sizeof(float)}.", field);
+                    throw fail($"initializer '{name}' holds {t.RawData.Length} bytes; shape {OnnxExporter.Dims(info.Shape)} needs {info.ElementCount * sizeof(float)}.", field);
                 }
 
                 data = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
@@ -202,7 +229,7 @@ public sealed class OnnxModelFile
             {
                 if (t.FloatData.Count != info.ElementCount)
                 {
-                    throw fail($"initializer '{info.Name}' holds {t.FloatData.Count} values; shape {OnnxExporter.Dims(info.Shape)} needs {info.ElementCount}.", field);
+                    throw fail($"initializer '{name}' holds {t.FloatData.Count} values; shape {OnnxExporter.Dims(info.Shape)} needs {info.ElementCount}.", field);
                 }
 
                 data = [.. t.FloatData];

@@ -81,6 +81,12 @@ public static class OnnxNames
     /// <summary>Metadata key: special-token ids, JSON <c>{"pad":0,"bos":1,"eos":2,"unk":3}</c> (unk -1 when absent).</summary>
     public const string SpecialTokensKey = MetadataPrefix + "special_tokens";
 
+    /// <summary>
+    /// Metadata key (ensembles, format version 2): the architectures of members 1, 2, ... as a JSON array; member i's
+    /// weights are the initializers named <c>ensemble.{i}.</c> + the state-dict name. Absent for a single model.
+    /// </summary>
+    public const string EnsembleKey = MetadataPrefix + "ensemble";
+
     /// <summary>Metadata key: pipeline columns and how the encoder is fed, JSON.</summary>
     public const string ColumnsKey = MetadataPrefix + "columns";
 }

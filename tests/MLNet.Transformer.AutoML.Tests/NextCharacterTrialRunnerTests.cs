@@ -1,6 +1,7 @@
 // The real runner end to end on a slice of data/names.txt: a small pruned sweep over the decoder trainer, early
 // stopping inside a trial (the trainer stops where the sweep says and keeps that epoch's weights), and the refits.
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNet.Transformer.AutoML;
 using MLNet.Transformer.LanguageModeling;
 using Xunit;
@@ -207,6 +208,53 @@ public class NextCharacterTrialRunnerTests
         Assert.Equal(best.ValidationLoss, model.History.BestValidationLoss);
         Assert.Equal(SweepRefit.BestTrial, sweep.LastRefit!.Mode);
         Assert.InRange(sweep.LastRefit.Rows, 200, 280); // the trial trained on the 4/5 that the split kept
+    }
+
+    [Fact]
+    public void NextCharacterSweep_FitWithAnEnsemble_ScoresTheMeanOfTheTopConfigurationsRefits()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = NamesData.View(ml, NamesData.Lines(300));
+        var space = ml.TransformerSweep().CreateSearchSpace(BaseOptions()).Choice(o => o.Heads, 1, 2);
+        var sweep = ml.TransformerSweep().NextCharacterSweep(space,
+            new SweepOptions { MaxEpochs = 5, Seed = 4, ThreadsPerTrial = 1, RepeatTopConfigurations = 1, RepeatSeeds = 1 });
+        sweep.Tuner = new GridTuner();
+        sweep.Pruner = new NoPruner();
+        sweep.EnsembleSize = 3;                 // two configurations give two members
+
+        var ensemble = FitAsEstimator(sweep, data);
+
+        var refit = sweep.LastRefit!;
+        var ranked = sweep.LastResult!.Leaderboard.Configurations;
+        Assert.Equal(ranked.Select(c => c.Parameters.Key), refit.Members.Select(m => m.Configuration.Parameters.Key));
+        Assert.Equal(ranked.Select(c => c.Parameters.Get<int>("Heads")), ensemble.Architectures.Select(a => a.Heads));
+        Assert.Equal(ranked[0].Parameters.Get<int>("Heads"), ensemble.Info.Architecture.Heads);
+        Assert.Equal(refit.Members[0].Epochs, ensemble.History!.Epochs.Count);
+
+        // Each member again, by hand, as the refit describes it: the ensemble scores the mean of their probabilities.
+        var scores = refit.Members.Select(m =>
+        {
+            var options = space.Materialize(m.Trial.Parameters);
+            options.Epochs = m.Epochs;
+            options.Seed = m.Trial.Seed;
+            options.ValidationFraction = 0;
+            options.EarlyStoppingPatience = 0;
+            options.Threads = 1;
+            return Scores(ml.MulticlassClassification.Trainers.Transformer(options).Fit(data), data);
+        }).ToArray();
+        var together = Scores(ensemble, data);
+        Assert.Equal(300, together.Length);
+        for (int r = 0; r < together.Length; r++)
+        {
+            for (int k = 0; k < together[r].Length; k++)
+            {
+                double mean = (scores[0][r][k] + scores[1][r][k]) / 2.0;
+                Assert.True(Math.Abs(together[r][k] - mean) <= 1e-5, $"row {r}, token {k}: ensemble {together[r][k]}, mean of the refits {mean}");
+            }
+        }
+
+        static float[][] Scores(ITransformer model, IDataView data) =>
+            [.. model.Transform(data).GetColumn<float[]>(NextCharacterColumns.Score)];
     }
 
     private static NextCharacterPredictionTransformer FitAsEstimator(IEstimator<NextCharacterPredictionTransformer> estimator, IDataView data) => estimator.Fit(data);

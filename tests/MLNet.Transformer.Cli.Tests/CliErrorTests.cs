@@ -25,6 +25,7 @@ public sealed class CliErrorTests : IDisposable
         { "sweep list with a word", ["sweep", "--data", "{names}", "--heads", "1,two", "--out", "m.zip"], ["--heads", "1,two"] },
         { "sweep unknown activation", ["sweep", "--data", "{names}", "--activation", "relu,swish", "--out", "m.zip"], ["--activation", "swish", "gelu"] },
         { "sweep unknown layout", ["sweep", "--data", "{names}", "--norm", "middle", "--out", "m.zip"], ["--norm", "middle", "pre"] },
+        { "sweep ensemble of none", ["sweep", "--data", "{names}", "--ensemble", "0", "--out", "m.zip"], ["--ensemble", "0"] },
         { "--out is a folder", ["train", "--data", "{csv}", "--column", "Name", "--epochs", "1", "--quiet", "--out", "{folder}"], ["--out", "m-folder"] },
     };
 

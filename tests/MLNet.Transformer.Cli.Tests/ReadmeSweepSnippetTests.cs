@@ -30,6 +30,7 @@ public sealed class ReadmeSweepSnippetTests : IDisposable
         sweep.Tuner = new TpeTuner();
         sweep.Pruner = new AshaPruner(minEpochs: 2, reductionFactor: 3);
         sweep.Refit = SweepRefit.AllData;
+        sweep.EnsembleSize = 3;
         var best = sweep.Fit(names);
         string csv = Path.Combine(_folder.Path, "sweep.csv");
         sweep.LastResult!.Report.WriteCsv(csv);
@@ -40,6 +41,7 @@ public sealed class ReadmeSweepSnippetTests : IDisposable
         Assert.Equal(3, winner.Runs.Count);
         Assert.Equal((int)Math.Round(winner.MeanBestEpoch, MidpointRounding.AwayFromZero), best.History!.Epochs.Count);
         Assert.Equal(winner.Parameters.Get<int>("Heads"), best.Info.Architecture.Heads);
+        Assert.Equal(sweep.LastResult.Leaderboard.Configurations.Take(3).Select(c => c.Parameters.Get<int>("Layers")), best.Architectures.Select(a => a.Layers));
     }
 
     public void Dispose() => _folder.Dispose();

@@ -31,6 +31,13 @@ internal static class ModelCommands
             }
 
             var metrics = ml.MulticlassClassification.EvaluateNextCharacter(loaded.Loaded.Model.Transform(view));
+            // An ensemble's members, each alone on the same rows: what averaging them gained.
+            var members = loaded.Loaded.Onnx.IsEnsemble
+                ? loaded.Loaded.Onnx.Members
+                    .Select(m => ml.MulticlassClassification.EvaluateNextCharacter(NextCharacterModel.FromWeights(ml, m.Info, m.State).Transform(view)))
+                    .Select(m => new { m.LogLoss, m.Perplexity, m.Accuracy, m.TopKAccuracy })
+                    .ToArray()
+                : null;
             var result = new
             {
                 data = path,
@@ -43,9 +50,19 @@ internal static class ModelCommands
                 metrics.TopK,
                 metrics.Tokens,
                 metrics.Rows,
+                members,
             };
-            CliHost.Output(parse, result, () => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"log-loss {metrics.LogLoss:F4} nats/char  perplexity {metrics.Perplexity:F3}  accuracy {metrics.Accuracy:P1}  top-{metrics.TopK} {metrics.TopKAccuracy:P1}  over {metrics.Tokens:N0} characters (EOS included) of all {metrics.Rows:N0} rows of {path}, column '{textColumn}'")));
+            CliHost.Output(parse, result, () =>
+            {
+                var c = CultureInfo.InvariantCulture;
+                Console.WriteLine(string.Create(c,
+                    $"log-loss {metrics.LogLoss:F4} nats/char  perplexity {metrics.Perplexity:F3}  accuracy {metrics.Accuracy:P1}  top-{metrics.TopK} {metrics.TopKAccuracy:P1}  over {metrics.Tokens:N0} characters (EOS included) of all {metrics.Rows:N0} rows of {path}, column '{textColumn}'"));
+                for (int i = 0; i < (members?.Length ?? 0); i++)
+                {
+                    var m = members![i];
+                    Console.WriteLine(string.Create(c, $"  member {i} alone: log-loss {m.LogLoss:F4}  perplexity {m.Perplexity:F3}  accuracy {m.Accuracy:P1}  top-{metrics.TopK} {m.TopKAccuracy:P1}"));
+                }
+            });
         });
         return cmd;
     }

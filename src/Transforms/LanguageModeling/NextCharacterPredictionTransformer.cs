@@ -59,7 +59,7 @@ public static class NextCharacterColumns
 public sealed class NextCharacterPredictionTransformer : ITransformer
 {
     private readonly byte[] _onnx;
-    private IReadOnlyList<Engine.TransformerModelConfig>? _members;
+    private IReadOnlyList<Engine.TransformerModelConfig>? _architectures;
 
     internal NextCharacterPredictionTransformer(ITransformer model, NextCharacterModelInfo info, byte[] onnx, TrainingHistory? history)
     {
@@ -79,13 +79,13 @@ public sealed class NextCharacterPredictionTransformer : ITransformer
     public TrainingHistory? History { get; }
 
     /// <summary>Trainable parameters (of every member, for an ensemble).</summary>
-    public long ParameterCount => Members.Sum(a => Engine.StateLayout.For(a).Sum(t => t.ElementCount));
+    public long ParameterCount => Architectures.Sum(a => Engine.StateLayout.For(a).Sum(t => t.ElementCount));
 
     /// <summary>
     /// The architectures of the models the chain averages: one, or the members of an ensemble made by
     /// <see cref="NextCharacterModel.Ensemble"/> (the first is <see cref="Info"/>'s).
     /// </summary>
-    public IReadOnlyList<Engine.TransformerModelConfig> Members => _members ??= [.. Onnx.OnnxModelFile.Read(_onnx, "the fitted model").Members.Select(m => m.Info.Architecture)];
+    public IReadOnlyList<Engine.TransformerModelConfig> Architectures => _architectures ??= [.. Onnx.OnnxModelFile.Read(_onnx, "the fitted model").Members.Select(m => m.Info.Architecture)];
 
     /// <summary>The exported ONNX model the chain runs (code-point input, batch of one), as bytes.</summary>
     public byte[] GetOnnxModel() => (byte[])_onnx.Clone();

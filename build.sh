@@ -9,7 +9,7 @@
 #   ./build.sh bench    engine vs PyTorch-eager benchmark (seconds per epoch and ratio; args go to compare.py)
 #   ./build.sh bench-sweep  ASHA-pruned sweep vs the plain grid: total epochs and best validation loss
 #   ./build.sh bench-sweep-target [SEED...]  issue 13's target: the default sweep on the reference 80/20 split of
-#                           data/names.txt in a 10-minute budget, its refit evaluated on the test part
+#                           data/names.txt in a 10-minute budget, its saved ensemble evaluated on the test part
 #   ./build.sh bench-scoring  scoring throughput: ONNX Runtime vs the engine's forward vs PyTorch eager (args: --rounds N)
 #   ./build.sh bench-distributed  characters/s of 1 process vs 2 data-parallel ranks, all-reduce time per step
 # Environment: TORCH_PREFIX   CMake prefix of another libtorch (e.g. a CUDA PyTorch's cmake_prefix_path)
@@ -174,7 +174,7 @@ PY
     ;;
   bench-sweep-target)
     # Issue 13: the default `sweep` on the training part of data/names.txt split as the PyTorch reference splits it,
-    # 9 minutes of sweep (the refit and start-up fill the 10), the refit evaluated on the test part; one run per seed.
+    # 9 minutes of sweep (the top 3 refits and start-up fill the 10), the saved ensemble evaluated on the test part; one run per seed.
     build_native; build_dotnet
     MLT_CLI="$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" "$ROOT/bench/sweep_target.sh" "$@"
     ;;

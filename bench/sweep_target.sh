@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The sweep target of issue 13: split data/names.txt as the PyTorch reference does (Python's random.seed(42),
-# random.shuffle, first 80% train), sweep the training part with the default search space for 9 minutes (the refit
-# and start-up fill the 10), evaluate the refitted model on the test part and print its log-loss.
+# random.shuffle, first 80% train), sweep the training part with the default search space for 9 minutes (the refits
+# of the top 3 configurations, averaged into one model, and start-up fill the 10), evaluate the saved model on the test
+# part and print its log-loss (and each ensemble member's alone).
 #   bench/sweep_target.sh [SEED...]      (default seed 42; one sweep per seed, one after the other)
 # Environment: MLT_CLI (default: the Release build's mlnet-transformer.dll), PYTHON (default /usr/bin/python3),
 #              BUDGET (sweep seconds, default 540), OUT (default artifacts/sweep-target).

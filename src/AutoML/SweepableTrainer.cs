@@ -143,8 +143,12 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
             LastResult = sweep.RunAsync(CancellationToken).GetAwaiter().GetResult();
             kept = runner.Models;
             CancellationToken.ThrowIfCancellationRequested();
-            _ = LastResult.BestConfiguration ?? throw new TransformerException(
-                $"The sweep finished no trial ({LastResult.Trials.Count} tried: {string.Join(", ", LastResult.Trials.GroupBy(t => t.Status).Select(g => $"{g.Count()} {g.Key}"))}); nothing to refit.");
+            if (LastResult.BestConfiguration is null)
+            {
+                throw new TransformerException(
+                    $"The sweep finished no trial ({LastResult.Trials.Count} tried: {string.Join(", ", LastResult.Trials.GroupBy(t => t.Status).Select(g => $"{g.Count()} {g.Key}"))}); nothing to refit.");
+            }
+
             var chosen = LastResult.Leaderboard.Configurations.Take(EnsembleSize).ToArray();
             var models = new List<NextCharacterPredictionTransformer>();
             var members = new List<SweepRefitMember>();

@@ -148,6 +148,7 @@ public sealed class OnnxEnsembleTests(ITestOutputHelper output) : IDisposable
         { "vocabulary", "its vocabulary" },
         { "max_length", "its maximum length (16, member 0: 12)" },
         { "kind", "kind (decoder-only or encoder-decoder)" },
+        { "vocab_size", "vocabulary size (12, member 0: 11)" },
         { "column", "its columns" },
         { "weights", "Ensemble member 1: State tensor '" },
     };
@@ -163,12 +164,18 @@ public sealed class OnnxEnsembleTests(ITestOutputHelper output) : IDisposable
             "max_length" => cfg with { MaxLength = 16 },
             "kind" => SmallEncoderDecoder(3),
             "weights" => cfg with { ModelDim = 8, Heads = 2 },
+            "vocab_size" => cfg with { VocabSize = 12 },
             _ => cfg,
         };
         using var second = TransformerModel.Create(mismatch == "weights" ? cfg : other);
         var secondInfo = Info(other, selfSource: true) with
         {
-            Vocabulary = mismatch == "vocabulary" ? [.. Info(cfg).Vocabulary.Reverse()] : Info(other).Vocabulary,
+            Vocabulary = mismatch switch
+            {
+                "vocabulary" => [.. Info(cfg).Vocabulary.Reverse()],
+                "vocab_size" => Info(cfg).Vocabulary,     // the same tokens, an architecture with one more
+                _ => Info(other).Vocabulary,
+            },
             TextColumnName = mismatch == "column" ? "Name" : "Text",
         };
         var e = Assert.Throws<TransformerArgumentException>(() => OnnxExporter.Export(

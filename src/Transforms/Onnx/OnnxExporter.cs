@@ -258,9 +258,8 @@ public static class OnnxExporter
         }
 
         other.Architecture.Validate();
-        var a = first.Architecture;
-        var b = other.Architecture;
-        Require(first.IsEncoderDecoder == other.IsEncoderDecoder, "kind (decoder-only or encoder-decoder)");
+        string? shape = OnnxMetadata.SharedArchitectureDifference(first.Architecture, other.Architecture);
+        Require(shape is null, shape!);
         Require(first.Vocabulary.SequenceEqual(other.Vocabulary, StringComparer.Ordinal), "its vocabulary");
         Require(first.SourceVocabulary is null == other.SourceVocabulary is null
             && (first.SourceVocabulary is null || first.SourceVocabulary.SequenceEqual(other.SourceVocabulary!, StringComparer.Ordinal)), "its source vocabulary");
@@ -268,8 +267,6 @@ public static class OnnxExporter
         Require(first.TextColumnName == other.TextColumnName && first.SourceColumnName == other.SourceColumnName && first.SelfSource == other.SelfSource,
             "its columns");
         Require(first.Normalize == other.Normalize && first.LowerCase == other.LowerCase, "its text normalization");
-        Require(a.MaxLength == b.MaxLength, $"its maximum length ({b.MaxLength}, member 0: {a.MaxLength})");
-        Require(a.EffectiveSourceVocabSize == b.EffectiveSourceVocabSize, "its source vocabulary size");
     }
 
     internal static string Dims(IEnumerable<long> shape) => $"[{string.Join(", ", shape)}]";

@@ -126,16 +126,27 @@ internal static class OnnxMetadata
                     throw fail($"metadata_props '{OnnxNames.EnsembleKey}' member {i + 1} is not a valid architecture: {e.Message}", Field(OnnxNames.EnsembleKey));
                 }
 
-                if (others[i].VocabSize != config.VocabSize || others[i].PadId != config.PadId || others[i].MaxLength != config.MaxLength
-                    || others[i].Kind != config.Kind || others[i].EffectiveSourceVocabSize != config.EffectiveSourceVocabSize)
+                if (SharedArchitectureDifference(config, others[i]) is { } difference)
                 {
-                    throw fail($"metadata_props '{OnnxNames.EnsembleKey}' member {i + 1} differs from member 0 in vocabulary size, PAD id, maximum length or kind.", Field(OnnxNames.EnsembleKey));
+                    throw fail($"metadata_props '{OnnxNames.EnsembleKey}' member {i + 1} differs from member 0 in {difference}.", Field(OnnxNames.EnsembleKey));
                 }
             }
         }
 
         return (info, others);
     }
+
+    /// <summary>
+    /// What an ensemble member's architecture may not change from member 0's, because the members read one input and
+    /// their probabilities are averaged: null when nothing differs, else what does (named for an error message).
+    /// </summary>
+    public static string? SharedArchitectureDifference(TransformerModelConfig first, TransformerModelConfig other) =>
+        other.Kind != first.Kind ? "kind (decoder-only or encoder-decoder)"
+        : other.VocabSize != first.VocabSize ? $"vocabulary size ({other.VocabSize}, member 0: {first.VocabSize})"
+        : other.PadId != first.PadId ? $"PAD id ({other.PadId}, member 0: {first.PadId})"
+        : other.MaxLength != first.MaxLength ? $"its maximum length ({other.MaxLength}, member 0: {first.MaxLength})"
+        : other.EffectiveSourceVocabSize != first.EffectiveSourceVocabSize ? $"source vocabulary size ({other.EffectiveSourceVocabSize}, member 0: {first.EffectiveSourceVocabSize})"
+        : null;
 
     /// <summary>Checks that the vocabularies, special ids and source wiring agree with the architecture.</summary>
     public static void CheckVocabularies(NextCharacterModelInfo info, Func<string, string, Exception> fail)

@@ -1,7 +1,9 @@
 // bench_train.cpp - times training epochs of the two seed configurations through libmlt's C ABI only, on
 // data/names.txt with the same 80/20 split, epoch shuffles and batch size as bench/reference_pytorch.py.
 // Prints seconds per epoch and the loss curves as JSON. Built by src/Native/CMakeLists.txt (target mlt_bench).
-// Usage: mlt_bench --model mini|full [--data PATH] [--epochs N] [--seed S] [--threads 1] [--device cpu|cuda:N]
+// Usage: mlt_bench --model mini|full|decoder [--data PATH] [--epochs N] [--seed S] [--threads 1 (0 = automatic)] [--device cpu|cuda:N]
+//        decoder only: [--layers L] [--heads H] [--dim E] [--ff F] [--dropout P] [--batch B] [--precision fp32|bf16]
+// mini and full are the seed's two models; decoder is the decoder-only model at any size (bench/scale uses it).
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -96,8 +98,9 @@ void pack(const Data& d, const std::vector<size_t>& idx, size_t from, size_t n, 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data_path = "data/names.txt", model = "mini", device = "cpu";
-  int epochs = 10, threads = 1;
+  std::string data_path = "data/names.txt", model = "mini", device = "cpu", precision = "fp32";
+  int epochs = 10, threads = 1, layers = 4, heads = 4, dim = 128, ff = 512, batch = 16;
+  float dropout = 0.1f;
   uint64_t seed = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
@@ -107,6 +110,13 @@ int main(int argc, char** argv) {
     else if (k == "--seed") seed = std::strtoull(v.c_str(), nullptr, 10);
     else if (k == "--threads") threads = std::atoi(v.c_str());
     else if (k == "--device") device = v;
+    else if (k == "--layers") layers = std::atoi(v.c_str());
+    else if (k == "--heads") heads = std::atoi(v.c_str());
+    else if (k == "--dim") dim = std::atoi(v.c_str());
+    else if (k == "--ff") ff = std::atoi(v.c_str());
+    else if (k == "--dropout") dropout = static_cast<float>(std::atof(v.c_str()));
+    else if (k == "--batch") batch = std::atoi(v.c_str());
+    else if (k == "--precision") precision = v;
   }
   const Data d = load(data_path);
   const std::vector<size_t> order = permutation(d.rows.size(), 42);
@@ -115,30 +125,41 @@ int main(int argc, char** argv) {
   std::vector<size_t> test_idx(test.size());
   for (size_t i = 0; i < test.size(); ++i) test_idx[i] = i;
 
-  check(mlt_set_num_threads(threads), "mlt_set_num_threads");
   mlt_config c{};
-  const bool full = model == "full";
+  const bool full = model == "full", sized = model == "decoder";
+  if (!full && !sized && model != "mini") {
+    std::fprintf(stderr, "--model must be mini, full or decoder (got %s)\n", model.c_str());
+    return 2;
+  }
+  if (!sized) batch = 16;
   c.kind = full ? MLT_KIND_ENCODER_DECODER : MLT_KIND_DECODER;
   c.vocab_size = d.V;
-  c.d_model = full ? 64 : 32;
-  c.n_heads = full ? 4 : 1;
-  c.n_layers = full ? 2 : 1;
+  c.d_model = sized ? dim : full ? 64 : 32;
+  c.n_heads = sized ? heads : full ? 4 : 1;
+  c.n_layers = sized ? layers : full ? 2 : 1;
   c.n_encoder_layers = full ? 2 : 0;
-  c.d_ff = full ? 128 : 32;
+  c.d_ff = sized ? ff : full ? 128 : 32;
   c.max_len = d.width;
   c.pad_id = 0;
   c.activation = MLT_ACT_RELU;
-  c.dropout = full ? 0.1f : 0.f;
+  c.dropout = sized ? dropout : full ? 0.1f : 0.f;
   c.layer_norm_eps = 1e-5f;
   c.seed = seed;
   mlt_model* m = nullptr;
   check(mlt_model_create(&m, &c, device.c_str()), "mlt_model_create");
+  if (precision != "fp32" && precision != "bf16") {
+    std::fprintf(stderr, "--precision must be fp32 or bf16 (got %s)\n", precision.c_str());
+    return 2;
+  }
+  check(mlt_model_set_precision(m, precision == "bf16" ? MLT_PRECISION_BFLOAT16 : MLT_PRECISION_FLOAT32),
+        "mlt_model_set_precision");
+  check(mlt_model_set_threads(m, threads), "mlt_model_set_threads");  // 0 = the engine's automatic choice
   int64_t params = 0;
   check(mlt_model_num_parameters(&params, m), "mlt_model_num_parameters");
 
   const int T = d.width - 1;
   std::vector<int64_t> x, y;
-  std::vector<double> times, train_curve, test_curve;
+  std::vector<double> times, epoch_times, train_curve, test_curve;  // training only; training + validation
   for (int e = 0; e < epochs; ++e) {
     const std::vector<size_t> perm = permutation(train.size(), 1000 * seed + e);
     std::vector<size_t> idx(perm.size());
@@ -146,8 +167,8 @@ int main(int argc, char** argv) {
     double total = 0.0;
     int steps = 0;
     const auto t0 = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < idx.size(); i += 16) {
-      const size_t n = std::min<size_t>(16, idx.size() - i);
+    for (size_t i = 0; i < idx.size(); i += static_cast<size_t>(batch)) {
+      const size_t n = std::min<size_t>(static_cast<size_t>(batch), idx.size() - i);
       pack(d, idx, i, n, x, y);
       float loss = 0.f;
       const int64_t len = static_cast<int64_t>(x.size());
@@ -159,14 +180,22 @@ int main(int argc, char** argv) {
     }
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     train_curve.push_back(total / steps);
-    pack(d, test, 0, test.size(), x, y);
-    double sum = 0.0;
+    double sum = 0.0;  // validation in chunks of 256 rows
     int64_t count = 0;
-    const int64_t len = static_cast<int64_t>(x.size());
-    check(mlt_model_eval_loss(&sum, &count, m, x.data(), len, y.data(), len, full ? x.data() : nullptr,
-                              full ? len : 0, static_cast<int32_t>(test.size()), T, full ? T : 0),
-          "mlt_model_eval_loss");
+    for (size_t i = 0; i < test.size(); i += 256) {
+      const size_t n = std::min<size_t>(256, test.size() - i);
+      pack(d, test, i, n, x, y);
+      double s = 0.0;
+      int64_t c = 0;
+      const int64_t len = static_cast<int64_t>(x.size());
+      check(mlt_model_eval_loss(&s, &c, m, x.data(), len, y.data(), len, full ? x.data() : nullptr, full ? len : 0,
+                                static_cast<int32_t>(n), T, full ? T : 0),
+            "mlt_model_eval_loss");
+      sum += s;
+      count += c;
+    }
     test_curve.push_back(sum / static_cast<double>(count));
+    epoch_times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   mlt_model_free(m);
 
@@ -186,8 +215,9 @@ int main(int argc, char** argv) {
   char version[32] = {0};
   check(mlt_torch_version(version, sizeof version), "mlt_torch_version");
   std::printf("{\"engine\": \"libmlt\", \"torch\": \"%s\", \"model\": \"%s\", \"device\": \"%s\", \"params\": %lld, \"epochs\": %d, "
-              "\"sec_per_epoch_median\": %.6g, \"sec_per_epoch\": %s, \"train_loss\": %s, \"test_nll\": %s}\n",
-              version, model.c_str(), device.c_str(), static_cast<long long>(params), epochs, median, list(times).c_str(),
-              list(train_curve).c_str(), list(test_curve).c_str());
+              "\"precision\": \"%s\", \"threads\": %d, \"sec_per_epoch_median\": %.6g, \"sec_per_epoch\": %s, "
+              "\"sec_per_epoch_with_validation\": %s, \"train_loss\": %s, \"test_nll\": %s}\n",
+              version, model.c_str(), device.c_str(), static_cast<long long>(params), epochs, precision.c_str(), threads,
+              median, list(times).c_str(), list(epoch_times).c_str(), list(train_curve).c_str(), list(test_curve).c_str());
   return 0;
 }

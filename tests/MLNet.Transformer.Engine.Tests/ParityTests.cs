@@ -78,12 +78,48 @@ public class ParityTests(ITestOutputHelper output)
         result.AssertStep();
     }
 
-    private CaseResult RunCase(string name, TransformerModelConfig architecture, OptimizerSettings optimizer)
+    public static TheoryData<string> BFloat16ArchitectureNames() =>
+        ["decoder_postln_h4_gelu", "decoder_preln_h1_relu_pad3", "encdec_postln_h4_relu", "encdec_preln_h4_gelu_causal_cross"];
+
+    // bfloat16 keeps 8 significant bits: rounding moves a value by up to 2^-9 of itself (u = 2^-9 ~ 2e-3).
+    // Against its own semantics written out in PyTorch (reference.py "bf16"), the engine differs only by the order
+    // of float32 additions (~1e-6), except that such a difference can carry a value across a rounding boundary, which
+    // then moves by one bfloat16 step (2u): so nearly every element agrees to float32 accuracy, and the few that
+    // do not stay within a few steps. Against torch.autocast, which also rounds every matmul output and attention to
+    // bfloat16, differences of order u times the values' size are expected everywhere.
+    private const double BFloat16StepTolerance = 1e-4;       // most elements: float32 reordering noise plus margin
+    private const double BFloat16AgreeingFraction = 0.99;    // ... for at least this fraction of logits and gradients
+    private const double BFloat16MaxLogitTolerance = 3e-2;   // every logit: a few bfloat16 steps (values of order 1-4)
+    private const double BFloat16LossTolerance = 2e-3;       // the mean loss averages those flips out
+    private const double AutocastLogitTolerance = 3e-2;      // measured up to 7.4e-3: u x |logit| per rounding, a few deep
+    private const double AutocastLossTolerance = 3e-3;        // measured up to 7e-4
+
+    [Theory]
+    [MemberData(nameof(BFloat16ArchitectureNames))]
+    public void BFloat16_Architecture_MatchesItsSemanticsAndTorchAutocast(string name)
     {
-        var seed = SmallModels.RunSeed();
-        output.WriteLine($"case {name}: native initialisation seed {seed} (replay with MLT_PARITY_SEED={seed})");
+        var exact = RunCase(name, Architectures[name], new OptimizerSettings(), Precision.BFloat16, "bf16");
+        exact.AssertBFloat16AgainstWrittenOut();
+        var autocast = RunCase(name, Architectures[name], new OptimizerSettings(), Precision.BFloat16, "autocast", exact.Seed);
+        autocast.AssertBFloat16AgainstAutocast();
+        // And bfloat16 really is in use: the engine's float32 run of the same weights differs from its bfloat16 run.
+        var fp32 = RunCase(name, Architectures[name], new OptimizerSettings(), Precision.Float32, "fp32", exact.Seed);
+        var moved = SmallModels.MaxDiff(fp32.Forward.Logits!.GetArray(), exact.Forward.Logits!.GetArray());
+        output.WriteLine($"float32 vs bfloat16 engine logits: max |diff| {moved:E2}");
+        Assert.True(moved > 1e-4, $"the bfloat16 run equals the float32 run (max |diff| {moved:E2}); {exact.Replay}");
+    }
+
+    private CaseResult RunCase(string name, TransformerModelConfig architecture, OptimizerSettings optimizer) =>
+        RunCase(name, architecture, optimizer, Precision.Float32, "fp32");
+
+    private CaseResult RunCase(
+        string name, TransformerModelConfig architecture, OptimizerSettings optimizer, Precision precision, string referencePrecision, ulong? fixedSeed = null)
+    {
+        var seed = fixedSeed ?? SmallModels.RunSeed();
+        output.WriteLine($"case {name} ({precision}, reference {referencePrecision}): native initialisation seed {seed} (replay with MLT_PARITY_SEED={seed})");
         var config = architecture with { Seed = seed, Dropout = 0f };
         using var model = TransformerModel.Create(config);
+        model.Precision = precision;
         model.SetOptimizer(optimizer);
 
         // Fixed batch per case: rows of different lengths, right-padded; sources likewise.
@@ -123,6 +159,7 @@ public class ParityTests(ITestOutputHelper output)
                 causal_cross = config.CausalCross,
                 eps = config.LayerNormEps,
             },
+            precision = referencePrecision,
             B = batch.BatchSize,
             T = batch.TargetLength,
             S = batch.SourceLength,
@@ -147,13 +184,14 @@ public class ParityTests(ITestOutputHelper output)
         output.WriteLine($"torch {r.GetProperty("torch_version").GetString()}; explicit-vs-layer forward: " +
                          string.Join(", ", r.GetProperty("layer_checks").EnumerateArray().Select(c => $"{c.GetProperty("layer").GetString()} {c.GetProperty("max_abs_diff").GetDouble():E1}")) +
                          $"; optimiser step taken on the {r.GetProperty("step_gradients").GetString()}'s gradients");
-        return new CaseResult(output, $"case {name}, seed {seed} (replay with MLT_PARITY_SEED={seed})", model.StateInfo.Select(t => t.Name).ToList(), forward, (lossSum, count), step, gradients, after, reference, r.Clone());
+        return new CaseResult(output, seed, $"case {name}, seed {seed} (replay with MLT_PARITY_SEED={seed})", model.StateInfo.Select(t => t.Name).ToList(), forward, (lossSum, count), step, gradients, after, reference, r.Clone());
     }
 
     private static string ReferenceScript => RepoPaths.Combine("tests", "MLNet.Transformer.Engine.Tests", "python", "reference.py");
 
     private sealed record CaseResult(
         ITestOutputHelper Output,
+        ulong Seed,
         string Replay,
         List<string> Names,
         ForwardResult Forward,
@@ -170,6 +208,38 @@ public class ParityTests(ITestOutputHelper output)
             Compare("self_attn", Forward.SelfAttention, ForwardTolerance);
             Compare("enc_attn", Forward.EncoderAttention, ForwardTolerance);
             Compare("cross_attn", Forward.CrossAttention, ForwardTolerance);
+        }
+
+        public void AssertBFloat16AgainstWrittenOut()
+        {
+            AssertMostlyClose("logits", Reference["logits"].Data, Forward.Logits!.GetArray(), BFloat16MaxLogitTolerance);
+            var loss = Result.GetProperty("loss").GetDouble();
+            Output.WriteLine($"bf16 loss native {Step.Loss:R} reference {loss:R}");
+            Assert.True(Math.Abs(Step.Loss - loss) <= BFloat16LossTolerance, $"bf16 train loss: native {Step.Loss:R}, reference {loss:R}; {Replay}");
+            var all = Names.SelectMany(n => Reference["grad." + n].Data).ToArray();
+            var mine = Names.SelectMany(n => Gradients[n]).ToArray();
+            var scale = all.Max(Math.Abs);
+            AssertMostlyClose("gradients", all, mine, BFloat16MaxLogitTolerance * Math.Max(1, scale));
+        }
+
+        public void AssertBFloat16AgainstAutocast()
+        {
+            var diff = SmallModels.MaxDiff(Reference["logits"].Data, Forward.Logits!.GetArray());
+            var loss = Result.GetProperty("loss").GetDouble();
+            Output.WriteLine($"autocast: logits max |diff| {diff:E2}; loss native {Step.Loss:R} autocast {loss:R}");
+            Assert.True(diff <= AutocastLogitTolerance, $"logits against torch.autocast: max |diff| {diff:E3}; {Replay}");
+            Assert.True(Math.Abs(Step.Loss - loss) <= AutocastLossTolerance, $"loss against torch.autocast: native {Step.Loss:R}, autocast {loss:R}; {Replay}");
+        }
+
+        private void AssertMostlyClose(string what, float[] expected, float[] actual, double maxTolerance)
+        {
+            Assert.Equal(expected.Length, actual.Length);
+            var diffs = expected.Zip(actual, (e, a) => Math.Abs((double)e - a)).ToArray();
+            var agreeing = diffs.Count(d => d <= BFloat16StepTolerance) / (double)diffs.Length;
+            var max = diffs.Max();
+            Output.WriteLine($"bf16 {what}: {agreeing:P2} within {BFloat16StepTolerance:E0}, max |diff| {max:E2}");
+            Assert.True(agreeing >= BFloat16AgreeingFraction, $"bf16 {what}: only {agreeing:P2} within {BFloat16StepTolerance:E0}; {Replay}");
+            Assert.True(max <= maxTolerance, $"bf16 {what}: max |diff| {max:E3} > {maxTolerance:E1}; {Replay}");
         }
 
         public void AssertLoss()

@@ -1,4 +1,5 @@
-// `doctor`: what the engine sees: native library path, libtorch version, CUDA devices, threads.
+// `doctor`: what the engine sees: native library path, libtorch version, CUDA devices, threads, the matmul backend and
+// the precision --precision auto picks.
 using System.CommandLine;
 using MLNet.Transformer.Engine;
 
@@ -8,9 +9,10 @@ internal static class DoctorCommand
 {
     public static Command Create()
     {
-        var cmd = new Command("doctor", "Check the native engine: library path, libtorch version, CUDA devices, threads.");
+        var cmd = new Command("doctor", "Check the native engine: library path, libtorch version, CUDA devices, threads, precision.");
         cmd.SetAction(parse =>
         {
+            string device = EngineRuntime.ResolveDevice("auto");
             var result = new
             {
                 nativeLibrary = EngineRuntime.NativeLibraryPath,
@@ -18,7 +20,10 @@ internal static class DoctorCommand
                 cudaAvailable = EngineRuntime.IsCudaAvailable,
                 cudaDevices = EngineRuntime.CudaDeviceNames,
                 threads = EngineRuntime.NumThreads,
-                defaultDevice = EngineRuntime.ResolveDevice("auto"),
+                defaultDevice = device,
+                cpuMatmulBackend = EngineRuntime.CpuMatmulBackend,
+                bfloat16Native = EngineRuntime.IsBFloat16Native(device),
+                autoPrecision = EngineRuntime.ResolvePrecision(Precision.Auto, device).ToString(),
                 openBlasThreads = Environment.GetEnvironmentVariable("OPENBLAS_NUM_THREADS"),
                 runtime = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
                 os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
@@ -30,6 +35,8 @@ internal static class DoctorCommand
                 Console.WriteLine($"CUDA            {(result.cudaAvailable ? string.Join(", ", result.cudaDevices) : "not available")}");
                 Console.WriteLine($"default device  {result.defaultDevice}");
                 Console.WriteLine($"torch threads   {result.threads} (OPENBLAS_NUM_THREADS={result.openBlasThreads ?? "unset"})");
+                Console.WriteLine($"CPU matmuls     {result.cpuMatmulBackend}");
+                Console.WriteLine($"bfloat16        {(result.bfloat16Native ? "native" : "not native")} on {device}: --precision auto trains in {result.autoPrecision}");
                 Console.WriteLine($".NET            {result.runtime} on {result.os}");
             });
         });

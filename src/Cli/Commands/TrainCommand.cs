@@ -37,7 +37,9 @@ internal static class TrainCommand
         var clip = new Option<float>("--clip") { Description = "Gradient-norm clipping (0 = off).", DefaultValueFactory = _ => 0f };
         var seed = new Option<int>("--seed") { Description = "Seed of the split, initialisation, shuffling and dropout.", DefaultValueFactory = _ => 42 };
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda:N.", DefaultValueFactory = _ => "auto" };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads for the engine." };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads of this training (default: the engine's choice by model size)." };
+        var precision = new Option<string>("--precision") { Description = "auto (bf16 where the device computes it natively, else fp32), fp32 or bf16.", DefaultValueFactory = _ => "auto" };
+        precision.AcceptOnlyFromAmong("auto", "fp32", "bf16");
         var validation = new Option<double>("--validation-fraction") { Description = "Held-out fraction for validation loss and early stopping.", DefaultValueFactory = _ => 0.2 };
         var patience = new Option<int>("--patience") { Description = "Early-stopping patience in epochs (0 = off).", DefaultValueFactory = _ => 0 };
         var maxLength = new Option<int>("--max-length") { Description = "Longest row in tokens (BOS/EOS included).", DefaultValueFactory = _ => 64 };
@@ -56,7 +58,7 @@ internal static class TrainCommand
         var cmd = new Command("train", "Train a next-character transformer and save it as a .zip.")
         {
             data, column, sourceColumn, model, layers, heads, dim, ff, dropout, normFirst, activation, epochs, batch, lr, warmup,
-            schedule, weightDecay, clip, seed, device, threads, validation, patience, maxLength, lengthPolicy, lower, output, plot,
+            schedule, weightDecay, clip, seed, device, threads, precision, validation, patience, maxLength, lengthPolicy, lower, output, plot,
             nproc, nnodes, nodeRank, masterAddr, masterPort, distTimeout,
         };
         cmd.SetAction(parse =>
@@ -94,6 +96,7 @@ internal static class TrainCommand
             options.Seed = parse.GetValue(seed);
             options.Device = parse.GetValue(device)!;
             options.Threads = parse.GetValue(threads);
+            options.Precision = parse.GetValue(precision) switch { "fp32" => Precision.Float32, "bf16" => Precision.BFloat16, _ => Precision.Auto };
             options.ValidationFraction = parse.GetValue(validation);
             options.EarlyStoppingPatience = parse.GetValue(patience);
             options.MaximumLength = parse.GetValue(maxLength);
@@ -149,6 +152,7 @@ internal static class TrainCommand
                 sourceColumn = src,
                 parameters = predictor.ParameterCount,
                 device = predictor.Info.TrainedOn,
+                precision = history.Precision.ToString(),
                 vocabularySize = predictor.Info.Vocabulary.Count,
                 epochs = history.Epochs,
                 finalTrainLoss = last.TrainLoss,
@@ -169,7 +173,7 @@ internal static class TrainCommand
             {
                 var c = CultureInfo.InvariantCulture;
                 string ranks = history.WorldSize > 1 ? string.Create(c, $" x {history.WorldSize} ranks (all-reduce {history.AllReduceTime.TotalMilliseconds / Math.Max(1, history.Steps):F2} ms/step)") : "";
-                Console.WriteLine(string.Create(c, $"Trained {kind} ({predictor.ParameterCount:N0} parameters) on {predictor.Info.TrainedOn}{ranks} in {history.TrainingSeconds:F1} s ({history.TrainingSeconds / history.Epochs.Count:F3} s/epoch)."));
+                Console.WriteLine(string.Create(c, $"Trained {kind} ({predictor.ParameterCount:N0} parameters) on {predictor.Info.TrainedOn} in {history.Precision}{ranks} in {history.TrainingSeconds:F1} s ({history.TrainingSeconds / history.Epochs.Count:F3} s/epoch)."));
                 Console.WriteLine(string.Create(c, $"Final train loss {last.TrainLoss:F4}, validation loss {(last.ValidationLoss is double v ? v.ToString("F4", c) : "n/a")}; best validation {(history.BestValidationLoss is double b ? b.ToString("F4", c) : "n/a")} at epoch {history.BestEpoch?.ToString(c) ?? "-"}{(history.RestoredBestWeights ? " (weights restored)" : "")}."));
                 if (history.TruncatedRows + history.SkippedRows > 0)
                 {
@@ -199,6 +203,7 @@ internal static class TrainCommand
         [nameof(TransformerTrainerOptions.GradientClipNorm)] = "--clip",
         [nameof(TransformerTrainerOptions.Device)] = "--device",
         [nameof(TransformerTrainerOptions.Threads)] = "--threads",
+        [nameof(TransformerTrainerOptions.Precision)] = "--precision",
         [nameof(TransformerTrainerOptions.ValidationFraction)] = "--validation-fraction",
         [nameof(TransformerTrainerOptions.EarlyStoppingPatience)] = "--patience",
         [nameof(TransformerTrainerOptions.LengthPolicy)] = "--length-policy",

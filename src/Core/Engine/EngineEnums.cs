@@ -55,3 +55,25 @@ public enum ForwardOutputs
     /// <summary>Logits and every attention the model has.</summary>
     All = Logits | SelfAttention | EncoderAttention | CrossAttention,
 }
+
+/// <summary>The arithmetic of a model's training steps and evaluations. Saved models and ONNX exports are float32 either way.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720:Identifiers should not contain type names",
+    Justification = "Float32 and BFloat16 are the names of the number formats, as in torch.float32 and torch.bfloat16.")]
+public enum Precision
+{
+    /// <summary>
+    /// <see cref="BFloat16"/> where the device computes it natively (a CPU with AVX512_BF16 or AMX, a CUDA device of
+    /// compute capability 8.0 or later; <see cref="EngineRuntime.IsBFloat16Native"/>), else <see cref="Float32"/>.
+    /// </summary>
+    Auto = -1,
+
+    /// <summary>Every operation in float32.</summary>
+    Float32 = 0,
+
+    /// <summary>
+    /// Matmuls (projections, feed-forward, output head; attention on the stock path) round their inputs to bfloat16
+    /// and accumulate in float32, as <c>torch.autocast(dtype=torch.bfloat16)</c>; weights, gradients, optimiser moments,
+    /// the loss, softmax and LayerNorm statistics stay float32.
+    /// </summary>
+    BFloat16 = 1,
+}

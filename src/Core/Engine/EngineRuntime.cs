@@ -24,6 +24,19 @@ public static unsafe class EngineRuntime
         }
     }
 
+    /// <summary>
+    /// What serves the engine's CPU matmuls: <c>oneDNN</c> (libtorch's libdnnl on the OpenMP pool, float32 and bfloat16)
+    /// or <c>libtorch</c> (its own linear: OpenBLAS or MKL; also when <c>MLT_ONEDNN=0</c> is in the environment).
+    /// </summary>
+    public static string CpuMatmulBackend
+    {
+        get
+        {
+            NativeLibraryLoader.EnsureLoaded();
+            return ReadString((buf, len) => NativeMethods.mlt_cpu_matmul_backend(buf, len));
+        }
+    }
+
     /// <summary>Number of CUDA devices libtorch can use (0 without CUDA).</summary>
     public static int CudaDeviceCount
     {
@@ -76,7 +89,11 @@ public static unsafe class EngineRuntime
         }
     }
 
-    /// <summary>libtorch intra-op threads (also OpenBLAS's pool where present); at least 1.</summary>
+    /// <summary>
+    /// Process-wide intra-op threads (OpenMP: the engine's fused kernels, libtorch's ops and oneDNN's matmuls); at least 1.
+    /// OpenBLAS keeps one thread while oneDNN serves the matmuls, since two spinning pools on the same cores halve the
+    /// speed. A model's own <see cref="TransformerModel.Threads"/> takes precedence.
+    /// </summary>
     /// <exception cref="TransformerArgumentException">Set to less than 1.</exception>
     public static int NumThreads
     {
@@ -103,6 +120,34 @@ public static unsafe class EngineRuntime
             NativeStatus.Check(NativeMethods.mlt_set_num_threads(value));
         }
     }
+
+    /// <summary>
+    /// True when <paramref name="device"/> computes bfloat16 matmuls natively: a CPU with AVX512_BF16 or AMX-BF16, or a
+    /// CUDA device of compute capability 8.0 or later. Elsewhere bfloat16 still works, but slower than float32.
+    /// </summary>
+    /// <param name="device">A resolved device, <c>cpu</c> or <c>cuda:N</c>.</param>
+    public static bool IsBFloat16Native(string device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        NativeLibraryLoader.EnsureLoaded();
+        int supported;
+        NativeStatus.Check(NativeMethods.mlt_bf16_native(&supported, device));
+        return supported != 0;
+    }
+
+    /// <summary>
+    /// The precision a model on <paramref name="device"/> trains in: <see cref="Precision.Auto"/> becomes
+    /// <see cref="Precision.BFloat16"/> where <see cref="IsBFloat16Native"/> says so, else <see cref="Precision.Float32"/>;
+    /// the other values are themselves.
+    /// </summary>
+    /// <param name="precision">The requested precision.</param>
+    /// <param name="device">A resolved device, <c>cpu</c> or <c>cuda:N</c>.</param>
+    public static Precision ResolvePrecision(Precision precision, string device) => precision switch
+    {
+        Precision.Auto => IsBFloat16Native(device) ? Precision.BFloat16 : Precision.Float32,
+        Precision.Float32 or Precision.BFloat16 => precision,
+        _ => throw TransformerArgumentException.ForOption($"Precision {precision} is not Auto, Float32 or BFloat16.", "precision"),
+    };
 
     /// <summary>Seeds libtorch's global generators (CPU and CUDA).</summary>
     /// <param name="seed">The seed.</param>

@@ -23,6 +23,8 @@ namespace MLNet.Transformer.Engine;
 public sealed class TransformerModel : IDisposable
 {
     private const int NameBufferLength = 512;
+    private Precision _precision = Precision.Float32;
+    private int? _threads;
 
     private readonly ModelHandle _handle;
     private readonly Dictionary<string, TensorInfo> _stateByName;
@@ -106,6 +108,47 @@ public sealed class TransformerModel : IDisposable
         var native = settings.ToNative();
         NativeStatus.Check(NativeMethods.mlt_model_set_optimizer(_handle, in native));
         Optimizer = settings;
+    }
+
+    /// <summary>The arithmetic of training steps, evaluations and forwards (<see cref="Engine.Precision.Float32"/> when created).</summary>
+    /// <exception cref="TransformerArgumentException">Set to <see cref="Engine.Precision.Auto"/>: resolve it with <see cref="EngineRuntime.ResolvePrecision"/> first.</exception>
+    public Precision Precision
+    {
+        get => _precision;
+        set
+        {
+            ThrowIfDisposed();
+            if (value is not (Precision.Float32 or Precision.BFloat16))
+            {
+                throw TransformerArgumentException.ForOption(
+                    $"Precision must be Float32 or BFloat16 on a model, not {value} (resolve Auto with EngineRuntime.ResolvePrecision).", "precision");
+            }
+
+            NativeStatus.Check(NativeMethods.mlt_model_set_precision(_handle, (int)value));
+            _precision = value;
+        }
+    }
+
+    /// <summary>
+    /// CPU threads of this model's compute calls, on whichever thread makes them, so that models trained side by side
+    /// split the cores; null (the default) lets the engine choose: the process-wide <see cref="EngineRuntime.NumThreads"/>
+    /// when it was set, else every core for steps large enough to gain from them and one thread for small ones.
+    /// </summary>
+    /// <exception cref="TransformerArgumentException">Set to less than 1.</exception>
+    public int? Threads
+    {
+        get => _threads;
+        set
+        {
+            ThrowIfDisposed();
+            if (value is < 1)
+            {
+                throw TransformerArgumentException.ForOption($"Threads must be at least 1 (or null for automatic), not {value}.", "threads");
+            }
+
+            NativeStatus.Check(NativeMethods.mlt_model_set_threads(_handle, value ?? 0));
+            _threads = value;
+        }
     }
 
     /// <summary>Seeds this model's dropout generator (independent of the global one).</summary>

@@ -89,7 +89,7 @@ internal struct NativeOptimizerConfig
 internal static unsafe partial class NativeMethods
 {
     /// <summary>The <c>MLT_ABI_VERSION</c> this assembly was written against.</summary>
-    internal const int AbiVersion = 3;
+    internal const int AbiVersion = 4;
 
     /// <summary>mlt_status: success.</summary>
     internal const int StatusOk = 0;
@@ -178,6 +178,18 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Lib)]
     internal static partial int mlt_model_set_seed(ModelHandle model, ulong seed);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_model_set_precision(ModelHandle model, int precision);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_model_set_threads(ModelHandle model, int threads);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int mlt_bf16_native(int* supported, string device);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_cpu_matmul_backend(byte* buf, int bufLen);
 
     // ---- compute ----
 

@@ -143,8 +143,19 @@ public class TransformerTrainerOptions
     /// <summary>"auto" (CUDA when present, else CPU), "cpu", "cuda" or "cuda:N". An absent device is an error.</summary>
     public string Device { get; set; } = Defaults.Device;
 
-    /// <summary>CPU threads for the engine during this Fit (the previous process-wide setting is restored after); null leaves it alone.</summary>
+    /// <summary>
+    /// CPU threads of this Fit's model (<see cref="Engine.TransformerModel.Threads"/>; other models and the process are
+    /// left alone, so fits side by side can split the cores); null lets the engine choose: the process-wide
+    /// <see cref="Engine.EngineRuntime.NumThreads"/> when set, else every core for large steps and one thread for small ones.
+    /// </summary>
     public int? Threads { get; set; }
+
+    /// <summary>
+    /// Arithmetic of training and validation: <see cref="Engine.Precision.Auto"/> (the default) trains in bfloat16 where the
+    /// device computes it natively (<see cref="Engine.EngineRuntime.IsBFloat16Native"/>) and in float32 elsewhere. The fitted
+    /// model, its ONNX graph and its scores are float32 either way; <see cref="TrainingHistory.Precision"/> says which was used.
+    /// </summary>
+    public Engine.Precision Precision { get; set; } = Engine.Precision.Auto;
 
     /// <summary>Held-out rows for validation loss and early stopping (takes precedence over <see cref="ValidationFraction"/>).</summary>
     public Microsoft.ML.IDataView? ValidationSet { get; set; }
@@ -212,6 +223,7 @@ public class TransformerTrainerOptions
         Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), $"must be in [0, 1) (got {ValidationFraction}).");
         Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), $"must be >= 0 (got {EarlyStoppingPatience}).");
         Require(Threads is null or >= 1, nameof(Threads), $"must be >= 1 (got {Threads}).");
+        Require(Enum.IsDefined(Precision), nameof(Precision), $"must be Auto, Float32 or BFloat16 (got {Precision}).");
         Require(!string.IsNullOrWhiteSpace(Device), nameof(Device), "must be auto, cpu, cuda or cuda:N.");
         Distributed?.Validate();
     }

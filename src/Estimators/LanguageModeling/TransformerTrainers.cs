@@ -161,41 +161,26 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             TrainedOn = device,
         };
 
-        // The engine's thread count is process-wide: set it for this Fit only, then put it back.
-        int? previousThreads = null;
-        if (Options.Threads is int threads)
+        var precision = EngineRuntime.ResolvePrecision(Options.Precision, device);
+        using var model = TransformerModel.Create(config, device);
+        model.Precision = precision;
+        model.Threads = Options.Threads;
+        if (initial is not null)
         {
-            previousThreads = EngineRuntime.NumThreads;
-            EngineRuntime.NumThreads = threads;
+            model.ImportState(initial.State);
         }
 
-        try
+        if (group is not null)
         {
-            using var model = TransformerModel.Create(config, device);
-            if (initial is not null)
-            {
-                model.ImportState(initial.State);
-            }
-
-            if (group is not null)
-            {
-                model.JoinGroup(group);
-                model.BroadcastParameters(0);
-            }
-
-            var history = new TrainingLoop(Options, CharacterVocabulary.PadId, info.SelfSource).Run(model, train, valid, seed)
-                with { TruncatedRows = lengths.Truncated, SkippedRows = lengths.Skipped };
-            byte[] onnx = OnnxExporter.Export(info, model.ExportState().AsReadOnly(), NextCharacterModel.ChainExport).ToByteArray();
-            var chain = NextCharacterModel.BuildChain(_context, info, onnx, input);
-            return new NextCharacterPredictionTransformer(chain, info, onnx, history);
+            model.JoinGroup(group);
+            model.BroadcastParameters(0);
         }
-        finally
-        {
-            if (previousThreads is int previous)
-            {
-                EngineRuntime.NumThreads = previous;
-            }
-        }
+
+        var history = new TrainingLoop(Options, CharacterVocabulary.PadId, info.SelfSource).Run(model, train, valid, seed)
+            with { TruncatedRows = lengths.Truncated, SkippedRows = lengths.Skipped, Precision = precision };
+        byte[] onnx = OnnxExporter.Export(info, model.ExportState().AsReadOnly(), NextCharacterModel.ChainExport).ToByteArray();
+        var chain = NextCharacterModel.BuildChain(_context, info, onnx, input);
+        return new NextCharacterPredictionTransformer(chain, info, onnx, history);
     }
 
     /// <summary>

@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or struct layout below changes; the C# side refuses a mismatch. */
-#define MLT_ABI_VERSION 3
+#define MLT_ABI_VERSION 4
 
 typedef int32_t mlt_status;
 enum {
@@ -53,6 +53,8 @@ enum { MLT_KIND_DECODER = 0, MLT_KIND_ENCODER_DECODER = 1 };
 enum { MLT_ACT_RELU = 0, MLT_ACT_GELU = 1 };
 enum { MLT_OPTIM_ADAM = 0, MLT_OPTIM_ADAMW = 1 };
 enum { MLT_READ_VALUE = 0, MLT_READ_GRAD = 1 };
+enum { MLT_PRECISION_FLOAT32 = 0, MLT_PRECISION_BFLOAT16 = 1 };
+#define MLT_AUTO_THREADS_MIN_FLOP 2e9
 
 /* Architecture. Blittable: the C# mirror is MLNet.Transformer.Interop.NativeConfig. */
 typedef struct mlt_config {
@@ -93,7 +95,10 @@ MLT_API mlt_status mlt_cuda_device_count(int32_t* count); /* 0 when CUDA is not 
 /* MLT_ERR_DEVICE when the name cannot be read (libmlt built without the CUDA runtime headers). */
 MLT_API mlt_status mlt_cuda_device_name(char* buf, int32_t buf_len, int32_t index);
 MLT_API mlt_status mlt_get_num_threads(int32_t* n);
-MLT_API mlt_status mlt_set_num_threads(int32_t n);        /* torch intra-op threads, and OpenBLAS's pool when present */
+/* Process-wide intra-op threads (OpenMP: the fused kernels, libtorch's ops and oneDNN's matmuls). OpenBLAS keeps one
+ * thread while oneDNN serves the matmuls (two pools would fight over the same cores); without oneDNN it gets n too.
+ * A model's own setting (mlt_model_set_threads) takes precedence. */
+MLT_API mlt_status mlt_set_num_threads(int32_t n);
 MLT_API mlt_status mlt_manual_seed(uint64_t seed);         /* global generators (CPU and CUDA) */
 MLT_API mlt_status mlt_set_deterministic(int32_t on);     /* torch deterministic algorithms */
 
@@ -105,6 +110,23 @@ MLT_API mlt_status mlt_model_num_parameters(int64_t* count, const mlt_model* mod
 MLT_API mlt_status mlt_model_set_optimizer(mlt_model* model, const mlt_optim_config* optim);
 /* Dropout generator of this model (training steps), seeded independently of the global one. */
 MLT_API mlt_status mlt_model_set_seed(mlt_model* model, uint64_t seed);
+/* Compute precision of train_step, eval_loss and forward (MLT_PRECISION_*; a new model computes in float32).
+ * Under MLT_PRECISION_BFLOAT16 every matmul (projections, feed-forward, lm_head; attention on the stock path)
+ * rounds its inputs to bfloat16 and accumulates in float32, as torch.autocast(dtype=torch.bfloat16) does; the
+ * weights, gradients, optimiser moments, the loss, softmax and LayerNorm statistics stay float32. */
+MLT_API mlt_status mlt_model_set_precision(mlt_model* model, int32_t precision);
+/* Intra-op threads of this model's compute calls, on whichever thread makes them (so parallel models can split
+ * the cores). 0 (a new model's setting) = automatic: the process-wide count when mlt_set_num_threads was called,
+ * else every core the process may run on for a step of at least MLT_AUTO_THREADS_MIN_FLOP estimated operations
+ * (6 x parameters x tokens) and one thread below (small steps lose more to synchronisation than they gain). */
+MLT_API mlt_status mlt_model_set_threads(mlt_model* model, int32_t threads);
+MLT_API mlt_status mlt_model_get_threads(int32_t* threads, const mlt_model* model);
+/* supported = 1 when device ("cpu", "cuda", "cuda:N") computes bfloat16 matmuls natively: a CPU with AVX512_BF16
+ * or AMX-BF16, a CUDA device of compute capability 8.0 or later. 0 otherwise (bfloat16 still works, slowly). */
+MLT_API mlt_status mlt_bf16_native(int32_t* supported, const char* device);
+/* Writes what serves the CPU matmuls of the fused path: "oneDNN" (libtorch's libdnnl, threaded by OpenMP) or
+ * "libtorch" (at::linear: OpenBLAS or MKL; also with MLT_ONEDNN=0 in the environment). */
+MLT_API mlt_status mlt_cpu_matmul_backend(char* buf, int32_t buf_len);
 
 /* ---- compute ----
  * tokens:     (B, T) int64 decoder input (decoder-only: the sequence); tokens_len must be B*T

@@ -1,10 +1,12 @@
 // api.cpp - the C ABI of libmlt (include/mlt.h). Every export runs inside MLT_TRY / MLT_CATCH, which maps
 // exceptions to status codes and keeps the message for mlt_last_error; no C++ exception crosses extern "C".
+#include <cpuid.h>
 #include <dlfcn.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -145,6 +147,59 @@ __attribute__((constructor)) void mlt_on_load() {
   if (openblas_setter set = find_openblas()) set(1);
 }
 
+/// AVX512_BF16 (CPUID.(7,1):EAX bit 5) or AMX-BF16 (CPUID.(7,0):EDX bit 22): native bfloat16 dot products.
+bool cpu_has_bf16() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const bool amx = (d >> 22) & 1u;
+  const unsigned max_sub = a;
+  bool avx512 = false;
+  if (max_sub >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) avx512 = (a >> 5) & 1u;
+  return amx || avx512;
+#else
+  return false;
+#endif
+}
+
+/// libgomp's per-thread team size, resolved from the OpenMP runtime libtorch loaded (a PyTorch wheel bundles its
+/// own copy under another file name, so the engine does not link one itself).
+struct OmpThreads {
+  void (*set)(int) = nullptr;
+  int (*get)() = nullptr;
+};
+const OmpThreads& omp() {
+  static const OmpThreads o = [] {
+    OmpThreads r;
+    r.set = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+    r.get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+    if (!r.set || !r.get) r = OmpThreads{};
+    return r;
+  }();
+  return o;
+}
+
+std::atomic<int> g_process_threads{0};  // mlt_set_num_threads; 0 = never called
+
+/// Runs a model's compute call with its thread count on the calling thread, and puts the previous count back.
+class ThreadScope {
+ public:
+  ThreadScope(const mlt::Model& m, const mlt::Batch& batch) {
+    const int n = m.threads_for(batch, g_process_threads.load());
+    if (!omp().set || n == omp().get()) return;
+    previous_ = omp().get();
+    omp().set(n);
+  }
+  ~ThreadScope() {
+    if (previous_ > 0) omp().set(previous_);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
 void check_len(const char* what, int64_t len, int64_t expected, const std::string& dims) {
   if (len != expected) fail_arg(what, " buffer has ", len, " floats, expected ", expected, " (", dims, ")");
 }
@@ -194,7 +249,8 @@ MLT_API mlt_status mlt_set_num_threads(int32_t n) {
   MLT_TRY
   if (n < 1) fail_arg("num_threads must be >= 1 (got ", n, ")");
   at::set_num_threads(n);
-  if (openblas_setter set = find_openblas()) set(n);
+  g_process_threads.store(n);
+  if (openblas_setter set = find_openblas()) set(mlt::gemm::available() ? 1 : n);
   MLT_CATCH
 }
 
@@ -250,6 +306,48 @@ MLT_API mlt_status mlt_model_set_seed(mlt_model* model, uint64_t seed) {
   MLT_CATCH
 }
 
+MLT_API mlt_status mlt_model_set_precision(mlt_model* model, int32_t precision) {
+  MLT_TRY
+  model_of(model).set_precision(precision);
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_model_set_threads(mlt_model* model, int32_t threads) {
+  MLT_TRY
+  if (threads < 0) fail_arg("threads must be >= 0 (0 = automatic) (got ", threads, ")");
+  model_of(model).threads = threads;
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_model_get_threads(int32_t* threads, const mlt_model* model) {
+  MLT_TRY
+  require(threads, "threads");
+  *threads = model_of(model).threads;
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_bf16_native(int32_t* supported, const char* device) {
+  MLT_TRY
+  require(supported, "supported");
+  const at::Device dev = parse_device(device);
+  if (dev.is_cpu()) {
+    *supported = cpu_has_bf16() ? 1 : 0;
+  } else {
+#ifdef MLT_CUDA_PROPERTIES
+    *supported = at::cuda::getDeviceProperties(dev.index())->major >= 8 ? 1 : 0;
+#else
+    *supported = 0;  // no CUDA runtime headers: the capability cannot be read, so bfloat16 is not assumed
+#endif
+  }
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_cpu_matmul_backend(char* buf, int32_t buf_len) {
+  MLT_TRY
+  write_string(buf, buf_len, mlt::gemm::available() ? "oneDNN" : "libtorch", "the matmul backend");
+  MLT_CATCH
+}
+
 MLT_API mlt_status mlt_model_train_step(float* loss, float* grad_norm, mlt_model* model, const int64_t* tokens,
                                         int64_t tokens_len, const int64_t* targets, int64_t targets_len,
                                         const int64_t* src_tokens, int64_t src_len, int32_t B, int32_t T, int32_t S,
@@ -259,6 +357,7 @@ MLT_API mlt_status mlt_model_train_step(float* loss, float* grad_norm, mlt_model
   require(loss, "loss");
   require(targets, "targets");
   const mlt::Batch batch = m.make_batch(tokens, tokens_len, targets, targets_len, src_tokens, src_len, B, T, S, true);
+  ThreadScope threads(m, batch);
   m.train_step(loss, grad_norm, batch, lr);
   MLT_CATCH
 }
@@ -272,6 +371,7 @@ MLT_API mlt_status mlt_model_eval_loss(double* loss_sum, int64_t* count, mlt_mod
   require(count, "count");
   require(targets, "targets");
   const mlt::Batch batch = m.make_batch(tokens, tokens_len, targets, targets_len, src_tokens, src_len, B, T, S, true);
+  ThreadScope threads(m, batch);
   m.eval_loss(loss_sum, count, batch);
   MLT_CATCH
 }
@@ -289,6 +389,7 @@ MLT_API mlt_status mlt_model_forward(float* logits, int64_t logits_len, float* s
     if (cross_attn) fail_arg("cross_attn must be NULL for a decoder-only model");
   }
   const mlt::Batch batch = m.make_batch(tokens, tokens_len, nullptr, 0, src_tokens, src_len, B, T, S, false);
+  ThreadScope threads(m, batch);
   const int64_t b = B, t = T, s = S, H = c.H;
   if (logits) check_len("logits", logits_len, b * t * c.V, mlt::cat("B=", b, ", T=", t, ", V=", c.V));
   if (self_attn)

@@ -27,7 +27,7 @@ class DecoderLM final : public Model {
       if (want) probes->self_attn.push_back(probs);                                        // (B, H, T, T)
     }
     if (cfg.norm_first) x = ops::layer_norm(x, store[norm_.w], store[norm_.b], cfg.eps);
-    return at::linear(x, store[lm_head_.w], store[lm_head_.b]);  // (B, T, V)
+    return ops::linear(x, store[lm_head_.w], store[lm_head_.b], st);  // (B, T, V)
   }
 
  protected:

@@ -43,7 +43,7 @@ class EncoderDecoder final : public Model {
       if (wc) probes->cross_attn.push_back(cp);                                            // (B, H, T, S)
     }
     if (cfg.norm_first) y = ops::layer_norm(y, store[dec_norm_.w], store[dec_norm_.b], cfg.eps);
-    return at::linear(y, store[lm_head_.w], store[lm_head_.b]);  // (B, T, V)
+    return ops::linear(y, store[lm_head_.w], store[lm_head_.b], st);  // (B, T, V)
   }
 
  protected:

@@ -146,13 +146,27 @@ struct Batch {
 struct Step {
   bool train = false;              // dropout active
   bool fused = false;              // use the fused CPU kernels (CPU float only)
+  bool bf16 = false;               // matmuls (and stock attention) in bfloat16, everything else in float32
   float p = 0.f;                   // dropout probability
   DropoutRng* rng = nullptr;       // masks of the fused path
   at::Generator* gen = nullptr;    // masks of the stock path
   bool dropping() const { return train && p > 0.f; }
 };
 
+/// Row-major C (M, N) = op(A) op(B) + beta * C with op = transpose when t*, through oneDNN (gemm.cpp).
+namespace gemm {
+bool available();  // oneDNN's entry points were found (libtorch loads libdnnl); MLT_ONEDNN=0 turns them off
+void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+           float beta, float* C, int64_t ldc);
+/// bfloat16 A and B, float32 accumulation and C.
+void bf16gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const c10::BFloat16* A, int64_t lda,
+              const c10::BFloat16* B, int64_t ldb, float beta, float* C, int64_t ldc);
+}  // namespace gemm
+
 namespace ops {
+/// x W^T + b as nn.Linear; under bfloat16 the inputs are rounded to bfloat16, the product accumulates in float32
+/// and the result is float32 again (what torch.autocast does for linear, minus the bfloat16 output).
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, const Step& st);
 /// Multi-head self-attention with a packed projection, as nn.MultiheadAttention (batch-first).
 /// x (B, T, E) -> (B, T, E); probs (B, H, T, T) when requested (before dropout).
 at::Tensor self_attention(const at::Tensor& x, const at::Tensor& in_w, const at::Tensor& in_b,
@@ -255,6 +269,13 @@ class Model {
   at::Tensor infer(const Batch& batch, Probes* probes);
   void set_seed(uint64_t seed);
   void set_optimizer(const mlt_optim_config& o);
+  /// MLT_PRECISION_*: the precision of training steps and evaluations (weights and optimiser stay float32).
+  void set_precision(int precision);
+  int precision() const { return precision_; }
+  /// Intra-op threads for compute calls; 0 = automatic (mlt.h, mlt_model_set_threads).
+  int threads = 0;
+  /// The thread count a step over this batch runs with; process_threads > 0 is the process-wide setting.
+  int threads_for(const Batch& batch, int process_threads) const;
   /// Data-parallel training: train_step all-reduces the token-weighted loss and the gradients over group in
   /// flat buckets of at most bucket_numel floats. Null detaches (single-process training).
   void set_group(std::shared_ptr<Group> group, int64_t bucket_numel);
@@ -278,6 +299,7 @@ class Model {
 
  private:
   mlt_optim_config optim_{};
+  int precision_ = MLT_PRECISION_FLOAT32;
   at::Tensor adam_m_, adam_v_;
   int64_t adam_step_ = 0;
   DropoutRng rng_;

@@ -74,8 +74,8 @@ namespace {
 /// linear2(dropout(activation(linear1(x)))): (B, T, E) -> (B, T, F) -> (B, T, E)
 at::Tensor feed_forward(const ParamStore& s, const ModelConfig& c, const LinearP& l1, const LinearP& l2,
                         const at::Tensor& x, Step& st) {
-  at::Tensor h = ops::activation(at::linear(x, s[l1.w], s[l1.b]), c.act);  // (B, T, F)
-  return at::linear(ops::dropout(h, st), s[l2.w], s[l2.b]);                 // (B, T, E)
+  at::Tensor h = ops::activation(ops::linear(x, s[l1.w], s[l1.b], st), c.act);  // (B, T, F)
+  return ops::linear(ops::dropout(h, st), s[l2.w], s[l2.b], st);                 // (B, T, E)
 }
 }  // namespace
 

@@ -3,6 +3,9 @@
 // optimiser. The architectures themselves live in decoder_lm.cpp and encoder_decoder.cpp.
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <sched.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -169,10 +172,28 @@ void Model::set_optimizer(const mlt_optim_config& o) {
   optim_ = o;  // moments and step count carry over, as when editing a PyTorch param_group
 }
 
+void Model::set_precision(int precision) {
+  if (precision != MLT_PRECISION_FLOAT32 && precision != MLT_PRECISION_BFLOAT16)
+    fail_arg("precision must be MLT_PRECISION_FLOAT32 (0) or MLT_PRECISION_BFLOAT16 (1) (got ", precision, ")");
+  precision_ = precision;
+}
+
+int Model::threads_for(const Batch& batch, int process_threads) const {
+  if (threads > 0) return threads;
+  if (process_threads > 0) return process_threads;
+  static const int cores = [] {
+    cpu_set_t set;
+    return sched_getaffinity(0, sizeof set, &set) == 0 ? std::max(1, CPU_COUNT(&set)) : 1;
+  }();
+  const double tokens = static_cast<double>(batch.B) * static_cast<double>(batch.T + batch.S);
+  return 6.0 * static_cast<double>(store.numel()) * tokens >= MLT_AUTO_THREADS_MIN_FLOP ? cores : 1;
+}
+
 Step Model::make_step(bool train) {
   Step st;
   st.train = train;
   st.fused = fused;
+  st.bf16 = precision_ == MLT_PRECISION_BFLOAT16;
   st.p = cfg.p;
   st.rng = &rng_;
   st.gen = &gen_;

@@ -1,6 +1,8 @@
 // ops.cpp - the op layer under the transformer blocks: stock libtorch implementations (any device, the CUDA
 // path) and small fused CPU kernels with hand-written backward passes (attention; residual + dropout +
 // LayerNorm; dropout), plus the flat-buffer Adam/AdamW step. Both paths compute the same math.
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -22,6 +24,9 @@ using torch::autograd::variable_list;
 
 // ---------------------------------------------------------------- dropout masks
 
+/// Smallest share of an elementwise loop worth a thread of its own.
+constexpr int64_t kElementGrain = 1 << 15;
+
 inline uint64_t mix64(uint64_t z) {  // splitmix64 finaliser
   z += 0x9E3779B97F4A7C15ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -31,7 +36,7 @@ inline uint64_t mix64(uint64_t z) {  // splitmix64 finaliser
 
 /// Dropout multipliers: m[i] = 1 / (1 - p) with probability 1 - p, else 0, from a counter-based 32-bit hash
 /// (lowbias32) of (stream, i). Stored as floats so that applying them is a plain vectorised multiply.
-MLT_SIMD_CLONES void fill_drop(float* __restrict m, int64_t n, float p, uint64_t stream) {
+MLT_SIMD_CLONES void fill_drop(float* __restrict m, int64_t first, int64_t n, float p, uint64_t stream) {
   const double t = std::floor(static_cast<double>(p) * 4294967296.0);
   const uint32_t thr = static_cast<uint32_t>(std::min(t, 4294967295.0));
   const float scale = 1.0f / (1.0f - p);
@@ -39,7 +44,7 @@ MLT_SIMD_CLONES void fill_drop(float* __restrict m, int64_t n, float p, uint64_t
   const uint32_t k1 = static_cast<uint32_t>(k64), k2 = static_cast<uint32_t>(k64 >> 32);
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
-    uint32_t x = static_cast<uint32_t>(i) * 0x9E3779B1u + k1;
+    uint32_t x = static_cast<uint32_t>(first + i) * 0x9E3779B1u + k1;
     x ^= x >> 16;
     x *= 0x7FEB352Du;
     x ^= x >> 15;
@@ -51,7 +56,8 @@ MLT_SIMD_CLONES void fill_drop(float* __restrict m, int64_t n, float p, uint64_t
 
 at::Tensor drop_mask(const at::Tensor& like, float p, uint64_t stream) {
   at::Tensor m = at::empty(like.sizes());
-  fill_drop(m.data_ptr<float>(), m.numel(), p, stream);
+  float* d = m.data_ptr<float>();
+  at::parallel_for(0, m.numel(), kElementGrain, [&](int64_t i0, int64_t i1) { fill_drop(d + i0, i0, i1 - i0, p, stream); });
   return m;
 }
 
@@ -87,14 +93,15 @@ inline __attribute__((always_inline)) void axpy_h(float w, const float* __restri
 /// out (B, T, E) = (drop * softmax(q k^T / sqrt(D) + mask)) v per head; P (B, H, T, S) before dropout.
 /// Rows with no visible key give P = 0 and out = 0.
 template <int DC>
-inline __attribute__((always_inline)) void attn_forward_body(const AttnView& a, float* out, float* P,
-                                                             const float* drop) {
-  const int64_t B = a.B, T = a.T, S = a.S, H = a.H, D = DC > 0 ? DC : a.D, E = H * D;
+inline __attribute__((always_inline)) void attn_forward_body(const AttnView& a, int64_t bh0, int64_t bh1, float* out,
+                                                             float* P, const float* drop) {
+  const int64_t T = a.T, S = a.S, H = a.H, D = DC > 0 ? DC : a.D, E = H * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const float ninf = -std::numeric_limits<float>::infinity();
-  for (int64_t b = 0; b < B; ++b) {
+  for (int64_t bh = bh0; bh < bh1; ++bh) {  // the (batch, head) pairs of this thread
+    const int64_t b = bh / H, h = bh % H;
     const uint8_t* kp = a.key_pad + b * S;
-    for (int64_t h = 0; h < H; ++h) {
+    {
       for (int64_t t = 0; t < T; ++t) {
         const float* qr = a.q + b * a.q_bs + t * a.q_ts + h * D;
         float* pr = P + ((b * H + h) * T + t) * S;
@@ -134,9 +141,10 @@ inline __attribute__((always_inline)) void attn_forward_body(const AttnView& a, 
 
 /// Backward of attn_forward. dq/dk/dv share the strides of q/k/v and are accumulated into (pre-zeroed).
 template <int DC>
-inline __attribute__((always_inline)) void attn_backward_body(const AttnView& a, const float* dout, const float* P,
-                                                              const float* drop, float* dq, float* dk, float* dv) {
-  const int64_t B = a.B, T = a.T, S = a.S, H = a.H, D = DC > 0 ? DC : a.D, E = H * D;
+inline __attribute__((always_inline)) void attn_backward_body(const AttnView& a, int64_t bh0, int64_t bh1,
+                                                              const float* dout, const float* P, const float* drop,
+                                                              float* dq, float* dk, float* dv) {
+  const int64_t T = a.T, S = a.S, H = a.H, D = DC > 0 ? DC : a.D, E = H * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   float dp[512];
   std::vector<float> dp_big;
@@ -145,8 +153,9 @@ inline __attribute__((always_inline)) void attn_backward_body(const AttnView& a,
     dp_big.resize(static_cast<size_t>(S));
     dpp = dp_big.data();
   }
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t h = 0; h < H; ++h) {
+  for (int64_t bh = bh0; bh < bh1; ++bh) {  // a (batch, head) pair touches only its own rows of dq, dk, dv
+    const int64_t b = bh / H, h = bh % H;
+    {
       for (int64_t t = 0; t < T; ++t) {
         const float* go = dout + (b * T + t) * E + h * D;
         const float* pr = P + ((b * H + h) * T + t) * S;
@@ -181,25 +190,37 @@ inline __attribute__((always_inline)) void attn_backward_body(const AttnView& a,
   }
 }
 
-MLT_SIMD_CLONES void attn_forward(const AttnView& a, float* out, float* P, const float* drop) {
+MLT_SIMD_CLONES void attn_forward_range(const AttnView& a, int64_t bh0, int64_t bh1, float* out, float* P,
+                                        const float* drop) {
   switch (a.D) {
-    case 8: return attn_forward_body<8>(a, out, P, drop);
-    case 16: return attn_forward_body<16>(a, out, P, drop);
-    case 32: return attn_forward_body<32>(a, out, P, drop);
-    case 64: return attn_forward_body<64>(a, out, P, drop);
-    default: return attn_forward_body<0>(a, out, P, drop);
+    case 8: return attn_forward_body<8>(a, bh0, bh1, out, P, drop);
+    case 16: return attn_forward_body<16>(a, bh0, bh1, out, P, drop);
+    case 32: return attn_forward_body<32>(a, bh0, bh1, out, P, drop);
+    case 64: return attn_forward_body<64>(a, bh0, bh1, out, P, drop);
+    default: return attn_forward_body<0>(a, bh0, bh1, out, P, drop);
   }
 }
 
-MLT_SIMD_CLONES void attn_backward(const AttnView& a, const float* dout, const float* P, const float* drop,
-                                   float* dq, float* dk, float* dv) {
+MLT_SIMD_CLONES void attn_backward_range(const AttnView& a, int64_t bh0, int64_t bh1, const float* dout,
+                                         const float* P, const float* drop, float* dq, float* dk, float* dv) {
   switch (a.D) {
-    case 8: return attn_backward_body<8>(a, dout, P, drop, dq, dk, dv);
-    case 16: return attn_backward_body<16>(a, dout, P, drop, dq, dk, dv);
-    case 32: return attn_backward_body<32>(a, dout, P, drop, dq, dk, dv);
-    case 64: return attn_backward_body<64>(a, dout, P, drop, dq, dk, dv);
-    default: return attn_backward_body<0>(a, dout, P, drop, dq, dk, dv);
+    case 8: return attn_backward_body<8>(a, bh0, bh1, dout, P, drop, dq, dk, dv);
+    case 16: return attn_backward_body<16>(a, bh0, bh1, dout, P, drop, dq, dk, dv);
+    case 32: return attn_backward_body<32>(a, bh0, bh1, dout, P, drop, dq, dk, dv);
+    case 64: return attn_backward_body<64>(a, bh0, bh1, dout, P, drop, dq, dk, dv);
+    default: return attn_backward_body<0>(a, bh0, bh1, dout, P, drop, dq, dk, dv);
   }
+}
+
+/// Splits the (batch, head) pairs over the intra-op threads.
+void attn_forward(const AttnView& a, float* out, float* P, const float* drop) {
+  at::parallel_for(0, a.B * a.H, 1, [&](int64_t b0, int64_t b1) { attn_forward_range(a, b0, b1, out, P, drop); });
+}
+
+void attn_backward(const AttnView& a, const float* dout, const float* P, const float* drop, float* dq, float* dk,
+                   float* dv) {
+  at::parallel_for(0, a.B * a.H, 1,
+                   [&](int64_t b0, int64_t b1) { attn_backward_range(a, b0, b1, dout, P, drop, dq, dk, dv); });
 }
 
 /// Views for self-attention over a packed (B, T, 3E) tensor.
@@ -220,6 +241,14 @@ AttnView cross_view(const at::Tensor& q, const at::Tensor& kv, const at::Tensor&
 }
 
 const float* ptr_or_null(const at::Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; }
+
+/// Rows of width w per thread share: at least kElementGrain elements.
+int64_t row_grain(int64_t w) { return std::max<int64_t>(1, kElementGrain / std::max<int64_t>(1, w)); }
+
+/// Fixed chunks for reductions (one partial result each): as many as threads, each at least grain items.
+int64_t chunk_count(int64_t n, int64_t grain) {
+  return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), n / std::max<int64_t>(1, grain)));
+}
 
 struct AttnResult {
   at::Tensor out, P, drop;
@@ -378,9 +407,14 @@ struct AddNormFn : torch::autograd::Function<AddNormFn> {
     at::Tensor y = at::empty_like(xc), xhat = at::empty_like(xc), rstd = at::empty({N});
     at::Tensor drop;
     if (p > 0.0) drop = drop_mask(xc, static_cast<float>(p), static_cast<uint64_t>(stream));
-    add_norm_forward(N, E, xc.data_ptr<float>(), sc.data_ptr<float>(), ptr_or_null(drop), g.data_ptr<float>(),
-                     b.data_ptr<float>(), static_cast<float>(eps), y.data_ptr<float>(), xhat.data_ptr<float>(),
-                     rstd.data_ptr<float>());
+    const float *xp = xc.data_ptr<float>(), *sp = sc.data_ptr<float>(), *dp = ptr_or_null(drop);
+    const float *gp = g.data_ptr<float>(), *bp = b.data_ptr<float>();
+    float *yp = y.data_ptr<float>(), *hp = xhat.data_ptr<float>(), *rp = rstd.data_ptr<float>();
+    at::parallel_for(0, N, row_grain(E), [&](int64_t n0, int64_t n1) {
+      const int64_t o = n0 * E;
+      add_norm_forward(n1 - n0, E, xp + o, sp + o, dp ? dp + o : nullptr, gp, bp, static_cast<float>(eps), yp + o,
+                       hp + o, rp + n0);
+    });
     ctx->save_for_backward({xhat, rstd, g, drop});
     return {y};
   }
@@ -390,11 +424,21 @@ struct AddNormFn : torch::autograd::Function<AddNormFn> {
     const int64_t E = xhat.size(-1), N = xhat.numel() / E;
     at::Tensor dy = grads[0].contiguous();
     at::Tensor dx = at::empty_like(xhat), dsub = at::empty_like(xhat);
-    at::Tensor dg = at::zeros({E}), db = at::zeros({E});
-    add_norm_backward(N, E, xhat.data_ptr<float>(), saved[1].data_ptr<float>(), saved[2].data_ptr<float>(),
-                      ptr_or_null(saved[3]), dy.data_ptr<float>(), dx.data_ptr<float>(), dsub.data_ptr<float>(),
-                      dg.data_ptr<float>(), db.data_ptr<float>());
-    return {dx, dsub, dg, db, at::Tensor(), at::Tensor(), at::Tensor()};
+    // Each chunk of rows sums its own dg, db (chunk c: partial[c] = [dg (E), db (E)]); the chunks are added after.
+    const int64_t chunks = chunk_count(N, row_grain(E));
+    at::Tensor partial = at::zeros({chunks, 2, E});
+    const float *hp = xhat.data_ptr<float>(), *rp = saved[1].data_ptr<float>(), *gp = saved[2].data_ptr<float>();
+    const float *mp = ptr_or_null(saved[3]), *yp = dy.data_ptr<float>();
+    float *dxp = dx.data_ptr<float>(), *dsp = dsub.data_ptr<float>(), *pp = partial.data_ptr<float>();
+    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t n0 = N * c / chunks, n1 = N * (c + 1) / chunks, o = n0 * E;
+        add_norm_backward(n1 - n0, E, hp + o, rp + n0, gp, mp ? mp + o : nullptr, yp + o, dxp + o, dsp + o,
+                          pp + c * 2 * E, pp + c * 2 * E + E);
+      }
+    });
+    at::Tensor sums = partial.sum(0);  // (2, E)
+    return {dx, dsub, sums[0], sums[1], at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -416,8 +460,12 @@ at::Tensor apply_drop(const at::Tensor* x, const at::Tensor& sub, const at::Tens
   at::Tensor sc = sub.contiguous();
   at::Tensor y = at::empty_like(sc);
   at::Tensor xc = x ? x->contiguous() : at::Tensor();
-  drop_kernel(sc.numel(), x ? xc.data_ptr<float>() : nullptr, sc.data_ptr<float>(), drop.data_ptr<float>(),
-              y.data_ptr<float>());
+  const float* xp = x ? xc.data_ptr<float>() : nullptr;
+  const float *sp = sc.data_ptr<float>(), *mp = drop.data_ptr<float>();
+  float* yp = y.data_ptr<float>();
+  at::parallel_for(0, sc.numel(), kElementGrain, [&](int64_t i0, int64_t i1) {
+    drop_kernel(i1 - i0, xp ? xp + i0 : nullptr, sp + i0, mp + i0, yp + i0);
+  });
   return y;
 }
 
@@ -487,6 +535,30 @@ MLT_SIMD_CLONES void ce_backward(int64_t N, int64_t V, const float* __restrict x
   }
 }
 
+/// ce_forward over chunks of rows on the intra-op threads; the chunks' sums are added in chunk order.
+double ce_forward_parallel(const at::Tensor& x, const at::Tensor& t, int64_t ignore, at::Tensor& lse, int64_t* count) {
+  const int64_t N = x.size(0), V = x.size(1);
+  const int64_t chunks = chunk_count(N, row_grain(V));
+  std::vector<double> totals(static_cast<size_t>(chunks), 0.0);
+  std::vector<int64_t> counts(static_cast<size_t>(chunks), 0);
+  const float* xp = x.data_ptr<float>();
+  const int64_t* tp = t.data_ptr<int64_t>();
+  float* lp = lse.data_ptr<float>();
+  at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t n0 = N * c / chunks, n1 = N * (c + 1) / chunks;
+      totals[c] = ce_forward(n1 - n0, V, xp + n0 * V, tp + n0, ignore, lp + n0, &counts[c]);
+    }
+  });
+  double total = 0.0;
+  *count = 0;
+  for (int64_t c = 0; c < chunks; ++c) {
+    total += totals[c];
+    *count += counts[c];
+  }
+  return total;
+}
+
 /// Mean cross-entropy over non-ignored targets of logits (N, V): one node instead of log_softmax + nll_loss.
 struct CrossEntropyFn : torch::autograd::Function<CrossEntropyFn> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& logits, const at::Tensor& targets,
@@ -495,8 +567,7 @@ struct CrossEntropyFn : torch::autograd::Function<CrossEntropyFn> {
     const int64_t N = x.size(0), V = x.size(1);
     at::Tensor lse = at::empty({N});
     int64_t count = 0;
-    const double total = ce_forward(N, V, x.data_ptr<float>(), t.data_ptr<int64_t>(), ignore,
-                                    lse.data_ptr<float>(), &count);
+    const double total = ce_forward_parallel(x, t, ignore, lse, &count);
     ctx->save_for_backward({x, t, lse});
     ctx->saved_data["ignore"] = ignore;
     ctx->saved_data["count"] = count;
@@ -508,25 +579,94 @@ struct CrossEntropyFn : torch::autograd::Function<CrossEntropyFn> {
     const int64_t N = x.size(0), V = x.size(1);
     const float scale = grads[0].item<float>() / static_cast<float>(ctx->saved_data["count"].toInt());
     at::Tensor dx = at::empty_like(x);
-    ce_backward(N, V, x.data_ptr<float>(), saved[1].data_ptr<int64_t>(), ctx->saved_data["ignore"].toInt(),
-                saved[2].data_ptr<float>(), scale, dx.data_ptr<float>());
+    const float *xp = x.data_ptr<float>(), *lp = saved[2].data_ptr<float>();
+    const int64_t* tp = saved[1].data_ptr<int64_t>();
+    const int64_t ignore = ctx->saved_data["ignore"].toInt();
+    float* dp = dx.data_ptr<float>();
+    at::parallel_for(0, N, row_grain(V), [&](int64_t n0, int64_t n1) {
+      ce_backward(n1 - n0, V, xp + n0 * V, tp + n0, ignore, lp + n0, scale, dp + n0 * V);
+    });
     return {dx, at::Tensor(), at::Tensor()};
+  }
+};
+
+// ---------------------------------------------------------------- linear through oneDNN
+
+/// y (N, O) = x (N, K) W^T + b with W (O, K). Under bfloat16, x and W are rounded to bfloat16 once and kept so for
+/// backward; every product accumulates in float32 and writes float32 (dx and dW are not rounded).
+at::Tensor linear_forward(const at::Tensor& x2, const at::Tensor& w, const at::Tensor& b, bool bf16) {
+  const int64_t N = x2.size(0), K = x2.size(1), O = w.size(0);
+  at::Tensor y = at::empty({N, O});
+  y.copy_(b.expand({N, O}));  // bias first, then accumulate the product (beta = 1)
+  if (bf16)
+    gemm::bf16gemm(false, true, N, O, K, x2.data_ptr<c10::BFloat16>(), K, w.data_ptr<c10::BFloat16>(), K, 1.f,
+                   y.data_ptr<float>(), O);
+  else
+    gemm::sgemm(false, true, N, O, K, x2.data_ptr<float>(), K, w.data_ptr<float>(), K, 1.f, y.data_ptr<float>(), O);
+  return y;  // (N, O)
+}
+
+struct LinearFn : torch::autograd::Function<LinearFn> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
+                            bool bf16) {
+    const int64_t K = x.size(-1);
+    at::Tensor x2 = x.reshape({-1, K});                                        // (N, K)
+    x2 = bf16 ? x2.to(at::kBFloat16).contiguous() : x2.contiguous();
+    at::Tensor wc = bf16 ? w.to(at::kBFloat16).contiguous() : w.contiguous();  // (O, K)
+    at::Tensor y = linear_forward(x2, wc, b, bf16);                            // (N, O)
+    ctx->save_for_backward({x2, wc});
+    ctx->saved_data["bf16"] = bf16;
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape.back() = w.size(0);
+    return y.view(shape);  // (..., O)
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor& x2 = saved[0];  // (N, K)
+    const at::Tensor& w = saved[1];   // (O, K)
+    const bool bf16 = ctx->saved_data["bf16"].toBool();
+    const int64_t N = x2.size(0), K = x2.size(1), O = w.size(0);
+    at::Tensor dy = grads[0].reshape({N, O}).contiguous();  // (N, O)
+    at::Tensor dyb = bf16 ? dy.to(at::kBFloat16) : dy;
+    at::Tensor dx, dw = at::empty({O, K});
+    if (ctx->needs_input_grad(0)) dx = at::empty({N, K});
+    if (bf16) {
+      const auto* g = dyb.data_ptr<c10::BFloat16>();
+      if (dx.defined())
+        gemm::bf16gemm(false, false, N, K, O, g, O, w.data_ptr<c10::BFloat16>(), K, 0.f, dx.data_ptr<float>(), K);
+      gemm::bf16gemm(true, false, O, K, N, g, O, x2.data_ptr<c10::BFloat16>(), K, 0.f, dw.data_ptr<float>(), K);
+    } else {
+      const float* g = dy.data_ptr<float>();
+      if (dx.defined()) gemm::sgemm(false, false, N, K, O, g, O, w.data_ptr<float>(), K, 0.f, dx.data_ptr<float>(), K);
+      gemm::sgemm(true, false, O, K, N, g, O, x2.data_ptr<float>(), K, 0.f, dw.data_ptr<float>(), K);
+    }
+    at::Tensor db = dy.sum(0);  // (O,)
+    if (dx.defined()) {
+      std::vector<int64_t> shape = grads[0].sizes().vec();
+      shape.back() = K;
+      dx = dx.view(shape);
+    }
+    return {dx, dw, db, at::Tensor()};
   }
 };
 
 // ---------------------------------------------------------------- stock attention
 
-/// q (B, H, T, D), k, v (B, H, S, D) -> (B, T, E); probs (B, H, T, S) before dropout.
+/// q (B, H, T, D), k, v (B, H, S, D) -> (B, T, E); probs (B, H, T, S) before dropout. Under bfloat16 both
+/// matmuls take bfloat16 operands; the scores, the mask and the softmax are float32.
 at::Tensor stock_attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const AttnMask& mask,
                         Step& st, at::Tensor* probs) {
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
-  at::Tensor scores = at::matmul(q * (1.0 / std::sqrt(static_cast<double>(D))), k.transpose(-2, -1));  // (B, H, T, S)
+  auto mm = [&](const at::Tensor& a, const at::Tensor& b) {
+    return st.bf16 ? at::matmul(a.to(at::kBFloat16), b.to(at::kBFloat16)).to(at::kFloat) : at::matmul(a, b);
+  };
+  at::Tensor scores = mm(q * (1.0 / std::sqrt(static_cast<double>(D))), k.transpose(-2, -1));  // (B, H, T, S)
   scores = scores + mask.additive;
   at::Tensor P = at::softmax(scores, -1);  // (B, H, T, S)
   if (mask.dead.defined()) P = P.masked_fill(mask.dead, 0.0);
   if (probs) *probs = P.detach();
   at::Tensor Pd = ops::dropout(P, st);
-  return at::matmul(Pd, v).transpose(1, 2).reshape({B, T, H * D});  // (B, H, T, D) -> (B, T, E)
+  return mm(Pd, v).transpose(1, 2).reshape({B, T, H * D});  // (B, H, T, D) -> (B, T, E)
 }
 
 /// PyTorch's Adam / AdamW element update; decay multiplies the parameter first (AdamW), l2 adds to the gradient.
@@ -551,11 +691,25 @@ int64_t stream_of(Step& st) { return static_cast<int64_t>(st.rng->next_stream())
 
 namespace ops {
 
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, const Step& st) {
+  if (use_fused(st, x) && gemm::available()) {
+    if (at::GradMode::is_enabled()) return LinearFn::apply(x, w, b, st.bf16);
+    const int64_t K = x.size(-1);
+    at::Tensor x2 = x.reshape({-1, K});
+    x2 = st.bf16 ? x2.to(at::kBFloat16).contiguous() : x2.contiguous();
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape.back() = w.size(0);
+    return linear_forward(x2, st.bf16 ? w.to(at::kBFloat16).contiguous() : w.contiguous(), b, st.bf16).view(shape);
+  }
+  if (!st.bf16) return at::linear(x, w, b);
+  return at::linear(x.to(at::kBFloat16), w.to(at::kBFloat16), b.to(at::kBFloat16)).to(at::kFloat);
+}
+
 at::Tensor self_attention(const at::Tensor& x, const at::Tensor& in_w, const at::Tensor& in_b,
                           const at::Tensor& out_w, const at::Tensor& out_b, int64_t H, const AttnMask& mask,
                           Step& st, at::Tensor* probs) {
   const int64_t B = x.size(0), T = x.size(1), E = x.size(2), D = E / H;
-  at::Tensor qkv = at::linear(x, in_w, in_b);  // (B, T, 3E)
+  at::Tensor qkv = linear(x, in_w, in_b, st);  // (B, T, 3E)
   at::Tensor ctx;
   if (use_fused(st, x)) {
     const double p = st.dropping() ? st.p : 0.0;
@@ -573,15 +727,15 @@ at::Tensor self_attention(const at::Tensor& x, const at::Tensor& in_w, const at:
     at::Tensor qkv5 = qkv.view({B, T, 3, H, D}).permute({2, 0, 3, 1, 4});  // (3, B, H, T, D)
     ctx = stock_attend(qkv5[0], qkv5[1], qkv5[2], mask, st, probs);
   }
-  return at::linear(ctx, out_w, out_b);  // (B, T, E)
+  return linear(ctx, out_w, out_b, st);  // (B, T, E)
 }
 
 at::Tensor cross_attention(const at::Tensor& x, const at::Tensor& mem, const at::Tensor& in_w,
                            const at::Tensor& in_b, const at::Tensor& out_w, const at::Tensor& out_b, int64_t H,
                            const AttnMask& mask, Step& st, at::Tensor* probs) {
   const int64_t B = x.size(0), T = x.size(1), E = x.size(2), S = mem.size(1), D = E / H;
-  at::Tensor q = at::linear(x, in_w.narrow(0, 0, E), in_b.narrow(0, 0, E));              // (B, T, E)
-  at::Tensor kv = at::linear(mem, in_w.narrow(0, E, 2 * E), in_b.narrow(0, E, 2 * E));   // (B, S, 2E)
+  at::Tensor q = linear(x, in_w.narrow(0, 0, E), in_b.narrow(0, 0, E), st);              // (B, T, E)
+  at::Tensor kv = linear(mem, in_w.narrow(0, E, 2 * E), in_b.narrow(0, E, 2 * E), st);   // (B, S, 2E)
   at::Tensor ctx;
   if (use_fused(st, x)) {
     const double p = st.dropping() ? st.p : 0.0;
@@ -601,7 +755,7 @@ at::Tensor cross_attention(const at::Tensor& x, const at::Tensor& mem, const at:
     at::Tensor kv5 = kv.view({B, S, 2, H, D}).permute({2, 0, 3, 1, 4});            // (2, B, H, S, D)
     ctx = stock_attend(qh, kv5[0], kv5[1], mask, st, probs);
   }
-  return at::linear(ctx, out_w, out_b);  // (B, T, E)
+  return linear(ctx, out_w, out_b, st);  // (B, T, E)
 }
 
 at::Tensor add_dropout_norm(const at::Tensor& x, const at::Tensor& sub, const at::Tensor& g, const at::Tensor& b,
@@ -638,8 +792,7 @@ double cross_entropy_sum(const at::Tensor& logits, const at::Tensor& targets, in
     at::Tensor x = logits.contiguous(), t = targets.contiguous();
     at::Tensor lse = at::empty({x.size(0)});
     int64_t count = 0;
-    return ce_forward(x.size(0), x.size(1), x.data_ptr<float>(), t.data_ptr<int64_t>(), ignore,
-                      lse.data_ptr<float>(), &count);
+    return ce_forward_parallel(x, t, ignore, lse, &count);
   }
   at::Tensor per = at::cross_entropy_loss(logits, targets, {}, at::Reduction::None, ignore);  // (N,), 0 if ignored
   return per.to(at::kDouble).sum().item<double>();
@@ -660,10 +813,13 @@ void adam_step(at::Tensor& param, const at::Tensor& grad, at::Tensor& m, at::Ten
   const double bc2_sqrt = std::sqrt(bc2);
   const bool adamw = o.kind == MLT_OPTIM_ADAMW;
   if (param.is_cpu() && param.scalar_type() == at::kFloat) {
-    adam_kernel(param.numel(), param.data_ptr<float>(), grad.data_ptr<float>(), m.data_ptr<float>(),
-                v.data_ptr<float>(), (float)b1, (float)b2, (float)(1.0 - b1), (float)(1.0 - b2),
-                adamw ? (float)(1.0 - lr * wd) : 1.f, adamw ? 0.f : (float)wd, (float)step_size, (float)bc2_sqrt,
-                o.eps);
+    float *pp = param.data_ptr<float>(), *mp = m.data_ptr<float>(), *vp = v.data_ptr<float>();
+    const float* gp = grad.data_ptr<float>();
+    at::parallel_for(0, param.numel(), kElementGrain, [&](int64_t i0, int64_t i1) {
+      adam_kernel(i1 - i0, pp + i0, gp + i0, mp + i0, vp + i0, (float)b1, (float)b2, (float)(1.0 - b1),
+                  (float)(1.0 - b2), adamw ? (float)(1.0 - lr * wd) : 1.f, adamw ? 0.f : (float)wd,
+                  (float)step_size, (float)bc2_sqrt, o.eps);
+    });
     return;
   }
   at::Tensor g = grad;

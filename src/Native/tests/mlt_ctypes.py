@@ -1,5 +1,5 @@
 # mlt_ctypes.py - minimal ctypes binding of libmlt (include/mlt.h) for the engine's own checks and benchmarks.
-# Not the product interop (that is src/Core/Interop in C#); kept in step with MLT_ABI_VERSION 3.
+# Not the product interop (that is src/Core/Interop in C#); kept in step with MLT_ABI_VERSION 4.
 import ctypes as C
 import os
 from pathlib import Path
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[3]
-ABI_VERSION = 3
+ABI_VERSION = 4
 STATUS_NON_FINITE = 6
 
 
@@ -109,6 +109,12 @@ class Model:
 
     def set_seed(self, seed):
         self._check(self.lib.mlt_model_set_seed(self.h, C.c_uint64(seed)))
+
+    def set_precision(self, bf16):
+        self._check(self.lib.mlt_model_set_precision(self.h, 1 if bf16 else 0))
+
+    def set_threads(self, n):
+        self._check(self.lib.mlt_model_set_threads(self.h, n))
 
     def train_step(self, tokens, targets, src=None, lr=1e-3):
         tokens, targets = np.ascontiguousarray(tokens, np.int64), np.ascontiguousarray(targets, np.int64)

@@ -25,6 +25,9 @@ public sealed record TrainingHistory(
     /// <summary>Training and validation rows longer than the maximum length that were left out (<see cref="LengthPolicy.Skip"/>).</summary>
     public int SkippedRows { get; init; }
 
+    /// <summary>The arithmetic training and validation ran in (<see cref="Engine.Precision.Auto"/> resolved for the device).</summary>
+    public Engine.Precision Precision { get; init; } = Engine.Precision.Float32;
+
     /// <summary>Processes that trained together (1 without data-parallel training).</summary>
     public int WorldSize { get; init; } = 1;
 

@@ -7,6 +7,11 @@ optimiser step. Runs in train mode with dropout 0: python3-torch 1.13's eval fas
 outputs. Each block is computed explicitly from the layer's own modules (to capture attention weights) and
 checked against the layer's own forward.
 
+case.json's "precision" picks the arithmetic: "fp32" (the default), "bf16" (the engine's bfloat16 semantics
+written out: every linear rounds its input and weight to bfloat16 and its incoming gradient too, and accumulates
+and returns float32; attention scores, softmax, LayerNorm and the loss stay float32), or "autocast" (PyTorch's own
+torch.autocast("cpu", dtype=torch.bfloat16), which also rounds matmul outputs and attention to bfloat16).
+
 Usage: reference.py WORKDIR   (reads case.json, state_in.{json,bin} and optionally grad_native.{json,bin};
                               writes out.{json,bin} and result.json)
 Tensor bundles: NAME.json = {"count": n, "tensors": [{"name", "shape", "offset"}]}, NAME.bin = float32 LE.
@@ -24,6 +29,32 @@ import torch.nn.functional as F
 
 # Explicit forward vs the layer's own forward: same ops, so only reduction-order noise is allowed.
 LAYER_CHECK_TOLERANCE = 1e-5
+
+
+class Bf16Linear(torch.autograd.Function):
+    """y = bf16(x) bf16(W)^T + b accumulated in float32; dx = bf16(dy) bf16(W), dW = bf16(dy)^T bf16(x), db = sum dy.
+
+    bfloat16 x bfloat16 products are exact in float32, so float32 matmuls of rounded operands are what oneDNN's
+    bf16 gemm computes, up to the order of the float32 additions."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        xb, wb = x.to(torch.bfloat16).float(), w.to(torch.bfloat16).float()
+        ctx.save_for_backward(xb, wb)
+        y = xb @ wb.t()
+        return y if b is None else y + b
+
+    @staticmethod
+    def backward(ctx, dy):
+        xb, wb = ctx.saved_tensors
+        dyb = dy.to(torch.bfloat16).float()
+        dx = dyb @ wb
+        dw = dyb.reshape(-1, wb.shape[0]).t() @ xb.reshape(-1, wb.shape[1])
+        return dx, dw, dy.reshape(-1, wb.shape[0]).sum(0)
+
+
+def bf16_linear(x, w, b=None):
+    return Bf16Linear.apply(x, w, b)
 
 
 def read_bundle(workdir, name):
@@ -216,7 +247,13 @@ def main():
     source = torch.tensor(case["source"], dtype=torch.long).reshape(B, S) if S > 0 else None
 
     report = []
-    logits, self_attn, enc_attn, cross_attn = forward(model, cfg, tokens, source, report)
+    precision = case.get("precision", "fp32")
+    if precision == "bf16":
+        F.linear = bf16_linear  # nn.Linear and nn.MultiheadAttention's projections both call F.linear
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "autocast")
+    with autocast:
+        logits, self_attn, enc_attn, cross_attn = forward(model, cfg, tokens, source, report if precision == "fp32" else [])
+    logits = logits.float()
     V = cfg["vocab_size"]
     loss = F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1), ignore_index=cfg["pad_id"])
     summed = F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1), ignore_index=cfg["pad_id"], reduction="sum")

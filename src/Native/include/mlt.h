@@ -117,7 +117,8 @@ MLT_API mlt_status mlt_model_set_seed(mlt_model* model, uint64_t seed);
 MLT_API mlt_status mlt_model_set_precision(mlt_model* model, int32_t precision);
 /* Intra-op threads of this model's compute calls, on whichever thread makes them (so parallel models can split
  * the cores). 0 (a new model's setting) = automatic: the process-wide count when mlt_set_num_threads was called,
- * else every core the process may run on for a step of at least MLT_AUTO_THREADS_MIN_FLOP estimated operations
+ * else every core the process may run on (at most OMP_NUM_THREADS when that is set) for a step of at least
+ * MLT_AUTO_THREADS_MIN_FLOP estimated operations
  * (6 x parameters x tokens) and one thread below (small steps lose more to synchronisation than they gain). */
 MLT_API mlt_status mlt_model_set_threads(mlt_model* model, int32_t threads);
 MLT_API mlt_status mlt_model_get_threads(int32_t* threads, const mlt_model* model);

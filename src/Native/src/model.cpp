@@ -181,9 +181,16 @@ void Model::set_precision(int precision) {
 int Model::threads_for(const Batch& batch, int process_threads) const {
   if (threads > 0) return threads;
   if (process_threads > 0) return process_threads;
+  // The cores this process may run on, capped by OMP_NUM_THREADS when set (the data-parallel launcher gives each
+  // of its workers a share that way).
   static const int cores = [] {
     cpu_set_t set;
-    return sched_getaffinity(0, sizeof set, &set) == 0 ? std::max(1, CPU_COUNT(&set)) : 1;
+    int n = sched_getaffinity(0, sizeof set, &set) == 0 ? std::max(1, CPU_COUNT(&set)) : 1;
+    if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+      const int cap = std::atoi(env);
+      if (cap >= 1) n = std::min(n, cap);
+    }
+    return n;
   }();
   const double tokens = static_cast<double>(batch.B) * static_cast<double>(batch.T + batch.S);
   return 6.0 * static_cast<double>(store.numel()) * tokens >= MLT_AUTO_THREADS_MIN_FLOP ? cores : 1;

@@ -10,6 +10,7 @@
 #   ./build.sh bench-sweep  ASHA-pruned sweep vs the plain grid: total epochs and best validation loss
 #   ./build.sh bench-sweep-target [SEED...]  issue 13's target: the default sweep on the reference 80/20 split of
 #                           data/names.txt in a 10-minute budget, its saved ensemble evaluated on the test part
+#   ./build.sh bench-scale  engine vs PyTorch fp32 / bf16 autocast at 1 and 2 threads, seed to large models (issue 18)
 #   ./build.sh bench-scoring  scoring throughput: ONNX Runtime vs the engine's forward vs PyTorch eager (args: --rounds N)
 #   ./build.sh bench-distributed  characters/s of 1 process vs 2 data-parallel ranks, all-reduce time per step
 # Environment: TORCH_PREFIX   CMake prefix of another libtorch (e.g. a CUDA PyTorch's cmake_prefix_path)
@@ -142,6 +143,12 @@ PY
     build_native; deps_python
     "$MLT_PYTHON" "$ROOT/bench/native/compare.py" --bench "$NATIVE_DIR/mlt_bench" "$@"
     ;;
+  bench-scale)
+    # Seed, medium and large models on rows of Debian's fortunes (installed here), alternated in each round; args go to
+    # bench/scale/compare.py (e.g. --sizes medium --rounds 3 --epochs 2).
+    build_native; deps_python; apt_ensure fortunes
+    "$MLT_PYTHON" "$ROOT/bench/scale/compare.py" --bench "$NATIVE_DIR/mlt_bench" "$@" | tee "$ROOT/artifacts/bench-scale.log"
+    ;;
   bench-scoring)
     # Next-character scoring over data/names.txt at batch 1 and 64: ONNX Runtime (lean and full exports), the
     # engine's batched forward and PyTorch eager inference, alternated in each round; extra args go to the program.
@@ -178,5 +185,5 @@ PY
     build_native; build_dotnet
     MLT_CLI="$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" "$ROOT/bench/sweep_target.sh" "$@"
     ;;
-  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-scoring|bench-sweep|bench-sweep-target" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-scale|bench-scoring|bench-sweep|bench-sweep-target" >&2; exit 2 ;;
 esac

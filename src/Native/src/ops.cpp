@@ -564,8 +564,7 @@ struct CrossEntropyFn : torch::autograd::Function<CrossEntropyFn> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& logits, const at::Tensor& targets,
                                int64_t ignore) {
     at::Tensor x = logits.contiguous(), t = targets.contiguous();
-    const int64_t N = x.size(0), V = x.size(1);
-    at::Tensor lse = at::empty({N});
+    at::Tensor lse = at::empty({x.size(0)});
     int64_t count = 0;
     const double total = ce_forward_parallel(x, t, ignore, lse, &count);
     ctx->save_for_backward({x, t, lse});

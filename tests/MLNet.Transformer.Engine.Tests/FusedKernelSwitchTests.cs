@@ -46,6 +46,39 @@ public partial class FusedKernelSwitchTests
 
     [Fact]
     [Trait("Category", "GlobalState")]
+    public void StockKernels_HeadsLargeEnoughForMatrixProducts_SameForwardAndGradientsAsFused()
+    {
+        // T x S x D >= 2^15: the fused path computes each head's attention as oneDNN matrix products (ops.cpp,
+        // kAttnGemmMinWork) instead of its loops; libtorch's stock attention is the reference.
+        var decoder = SmallModels.SmallDecoder(seed: 35) with { VocabSize = 30, ModelDim = 64, Heads = 2, FeedForwardDim = 96, MaxLength = 48 };
+        foreach (var config in new[] { decoder, decoder with { Kind = ModelKind.EncoderDecoder, EncoderLayers = 1, CausalCross = true } })
+        {
+            using var fused = TransformerModel.Create(config);
+            using var stock = CreateStock(config);
+            int[] lengths = [48, 40, 0, 45];  // row 2 all padding: no visible key
+            var batch = config.Kind == ModelKind.EncoderDecoder
+                ? TestModels.Batch(config, new Random(8), lengths, 48, [44, 0, 48, 30], 48)
+                : TestModels.Batch(config, new Random(8), lengths, 48);
+
+            var a = fused.Forward(batch, ForwardOutputs.All);
+            var b = stock.Forward(batch, ForwardOutputs.All);
+            SmallModels.AssertClose(a.Logits!.GetArray(), b.Logits!.GetArray(), Tolerance, $"{config.Kind} logits");
+            SmallModels.AssertClose(a.SelfAttention!.GetArray(), b.SelfAttention!.GetArray(), Tolerance, $"{config.Kind} self-attention");
+            if (config.Kind == ModelKind.EncoderDecoder)
+            {
+                SmallModels.AssertClose(a.CrossAttention!.GetArray(), b.CrossAttention!.GetArray(), Tolerance, $"{config.Kind} cross-attention");
+            }
+
+            Assert.True(Math.Abs(fused.TrainStep(batch, 0f).Loss - stock.TrainStep(batch, 0f).Loss) <= Tolerance, $"{config.Kind} loss");
+            foreach (var t in fused.StateInfo)
+            {
+                SmallModels.AssertClose(stock.ReadState(t.Name, gradient: true), fused.ReadState(t.Name, gradient: true), 1e-4, $"{config.Kind} grad {t.Name}");
+            }
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "GlobalState")]
     public void StockKernels_WithDropout_DrawDifferentMasksThanFused()
     {
         var config = SmallModels.SmallDecoder(seed: 33) with { Dropout = 0.5f };

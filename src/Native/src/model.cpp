@@ -263,6 +263,9 @@ void build_additive(AttnMask& m, const at::Device& device) {
       }
       d[b * T + t] = !alive;
       any_dead = any_dead || !alive;
+      // A row with no visible key gets a finite (all-zero) mask: its softmax is then finite, masked to 0 by `dead`
+      // in the forward, and its backward is 0 instead of the NaN an all -inf row would give (0 x NaN).
+      if (!alive) std::fill(a + (b * T + t) * S, a + (b * T + t + 1) * S, 0.f);
     }
   m.additive = add.to(device);
   if (any_dead) m.dead = dead.to(device);

@@ -212,15 +212,117 @@ MLT_SIMD_CLONES void attn_backward_range(const AttnView& a, int64_t bh0, int64_t
   }
 }
 
+// The same attention with its four products per (batch, head) pair as matrix products through oneDNN: worth it once
+// a head's score matrix is large (the full T x S product also computes the masked half; the loops above skip it).
+constexpr int64_t kAttnGemmMinWork = 1 << 15;  // T * S * D
+
+bool attn_by_gemm(const AttnView& a) { return gemm::available() && a.T * a.S * a.D >= kAttnGemmMinWork; }
+
+/// Row t of a head's (T, S) scores: scale, mask, softmax in place (all-masked rows become 0). Same math as the loop
+/// kernel: p = exp(s * scale - max) / sum over the visible keys.
+MLT_SIMD_CLONES void softmax_rows(const AttnView& a, int64_t b, float* Ph) {
+  const int64_t T = a.T, S = a.S;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(a.D));
+  const float ninf = -std::numeric_limits<float>::infinity();
+  const uint8_t* kp = a.key_pad + b * S;
+  for (int64_t t = 0; t < T; ++t) {
+    float* pr = Ph + t * S;
+    const int64_t send = a.causal ? std::min(t + 1, S) : S;
+    float mx = ninf;
+    for (int64_t s = 0; s < send; ++s) {
+      pr[s] = kp[s] ? ninf : pr[s] * scale;
+      mx = std::max(mx, pr[s]);
+    }
+    if (mx == ninf) {
+      for (int64_t s = 0; s < S; ++s) pr[s] = 0.f;
+      continue;
+    }
+    float sum = 0.f;
+    for (int64_t s = 0; s < send; ++s) {
+      pr[s] = std::exp(pr[s] - mx);  // exp(-inf) = 0 for padded keys
+      sum += pr[s];
+    }
+    const float inv = 1.0f / sum;
+    for (int64_t s = 0; s < send; ++s) pr[s] *= inv;
+    for (int64_t s = send; s < S; ++s) pr[s] = 0.f;
+  }
+}
+
+void attn_forward_gemm(const AttnView& a, int64_t bh0, int64_t bh1, float* out, float* P, const float* drop) {
+  const int64_t T = a.T, S = a.S, H = a.H, D = a.D, E = H * D;
+  std::vector<float> pd(drop ? static_cast<size_t>(T * S) : 0);  // dropped probabilities of one head
+  for (int64_t bh = bh0; bh < bh1; ++bh) {
+    const int64_t b = bh / H, h = bh % H;
+    const float* Qh = a.q + b * a.q_bs + h * D;  // (T, D), row stride q_ts
+    const float* Kh = a.k + b * a.k_bs + h * D;  // (S, D), row stride k_ts
+    const float* Vh = a.v + b * a.v_bs + h * D;  // (S, D), row stride v_ts
+    float* Ph = P + bh * T * S;                  // (T, S)
+    gemm::sgemm(false, true, T, S, D, Qh, a.q_ts, Kh, a.k_ts, 0.f, Ph, S);  // scores
+    softmax_rows(a, b, Ph);
+    const float* Pd = Ph;
+    if (drop) {
+      const float* dr = drop + bh * T * S;
+      for (int64_t i = 0; i < T * S; ++i) pd[i] = Ph[i] * dr[i];
+      Pd = pd.data();
+    }
+    gemm::sgemm(false, false, T, D, S, Pd, S, Vh, a.v_ts, 0.f, out + b * T * E + h * D, E);  // (T, D)
+  }
+}
+
+void attn_backward_gemm(const AttnView& a, int64_t bh0, int64_t bh1, const float* dout, const float* P,
+                        const float* drop, float* dq, float* dk, float* dv) {
+  const int64_t T = a.T, S = a.S, H = a.H, D = a.D, E = H * D;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  std::vector<float> g(static_cast<size_t>(T * S)), pd(drop ? static_cast<size_t>(T * S) : 0);
+  for (int64_t bh = bh0; bh < bh1; ++bh) {
+    const int64_t b = bh / H, h = bh % H;
+    const int64_t qo = b * a.q_bs + h * D, ko = b * a.k_bs + h * D, vo = b * a.v_bs + h * D;
+    const float* dOh = dout + b * T * E + h * D;  // (T, D), row stride E
+    const float* Ph = P + bh * T * S;             // (T, S)
+    const float* dr = drop ? drop + bh * T * S : nullptr;
+    const float* Pd = Ph;
+    if (dr) {
+      for (int64_t i = 0; i < T * S; ++i) pd[i] = Ph[i] * dr[i];
+      Pd = pd.data();
+    }
+    gemm::sgemm(false, true, T, S, D, dOh, E, a.v + vo, a.v_ts, 0.f, g.data(), S);  // d(dropped P)
+    gemm::sgemm(true, false, S, D, T, Pd, S, dOh, E, 1.f, dv + vo, a.v_ts);         // dV += Pd^T dO
+    for (int64_t t = 0; t < T; ++t) {  // dS = P * (dP - sum(P * dP)) * scale, dP = d(dropped P) * drop
+      float* gr = g.data() + t * S;
+      const float* pr = Ph + t * S;
+      const float* mr = dr ? dr + t * S : nullptr;
+      float dsum = 0.f;
+      for (int64_t s = 0; s < S; ++s) {
+        if (mr) gr[s] *= mr[s];
+        dsum += pr[s] * gr[s];
+      }
+      for (int64_t s = 0; s < S; ++s) gr[s] = pr[s] * (gr[s] - dsum) * scale;
+    }
+    gemm::sgemm(false, false, T, D, S, g.data(), S, a.k + ko, a.k_ts, 1.f, dq + qo, a.q_ts);  // dQ += dS K
+    gemm::sgemm(true, false, S, D, T, g.data(), S, a.q + qo, a.q_ts, 1.f, dk + ko, a.k_ts);   // dK += dS^T Q
+  }
+}
+
 /// Splits the (batch, head) pairs over the intra-op threads.
 void attn_forward(const AttnView& a, float* out, float* P, const float* drop) {
-  at::parallel_for(0, a.B * a.H, 1, [&](int64_t b0, int64_t b1) { attn_forward_range(a, b0, b1, out, P, drop); });
+  const bool by_gemm = attn_by_gemm(a);
+  at::parallel_for(0, a.B * a.H, 1, [&](int64_t b0, int64_t b1) {
+    if (by_gemm)
+      attn_forward_gemm(a, b0, b1, out, P, drop);
+    else
+      attn_forward_range(a, b0, b1, out, P, drop);
+  });
 }
 
 void attn_backward(const AttnView& a, const float* dout, const float* P, const float* drop, float* dq, float* dk,
                    float* dv) {
-  at::parallel_for(0, a.B * a.H, 1,
-                   [&](int64_t b0, int64_t b1) { attn_backward_range(a, b0, b1, dout, P, drop, dq, dk, dv); });
+  const bool by_gemm = attn_by_gemm(a);
+  at::parallel_for(0, a.B * a.H, 1, [&](int64_t b0, int64_t b1) {
+    if (by_gemm)
+      attn_backward_gemm(a, b0, b1, dout, P, drop, dq, dk, dv);
+    else
+      attn_backward_range(a, b0, b1, dout, P, drop, dq, dk, dv);
+  });
 }
 
 /// Views for self-attention over a packed (B, T, 3E) tensor.

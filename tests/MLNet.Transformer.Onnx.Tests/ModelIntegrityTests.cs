@@ -81,7 +81,7 @@ public sealed class SavedModelZip : IDisposable
                     continue;
                 }
 
-                using var target = rebuilt.CreateEntry(entry.FullName).Open();
+                using var target = rebuilt.CreateEntry(entry.FullName, CompressionLevel.Fastest).Open();
                 target.Write(content);
             }
         }

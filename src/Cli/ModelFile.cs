@@ -9,7 +9,7 @@ using MLNet.Transformer.LanguageModeling;
 namespace MLNet.Transformer.Cli;
 
 /// <summary>A loaded model .zip: the ML.NET chain, its description and the training record `train` stored with it.</summary>
-internal sealed class ModelFile
+internal sealed class ModelFile : IDisposable
 {
     /// <summary>Zip entry where `train` keeps the training history (ML.NET ignores entries it does not know).</summary>
     public const string HistoryEntry = "MLNet.Transformer.Cli/TrainingHistory.json";
@@ -40,8 +40,10 @@ internal sealed class ModelFile
 
         try
         {
-            var loaded = NextCharacterModel.Load(ml, path);
-            return new ModelFile(path, loaded, ReadHistory(path));
+            // One read of the file: every entry checked (CRC-32, sizes), the chain and the history loaded from those bytes.
+            var archive = ModelArchive.Read(path);
+            var history = ReadHistory(archive);
+            return new ModelFile(path, NextCharacterModel.Load(ml, archive), history);
         }
         catch (Exception e) when (e is ModelFormatException or InvalidDataException or JsonException)
         {
@@ -83,6 +85,11 @@ internal sealed class ModelFile
     /// <summary>Scores <paramref name="texts"/> (one row each); <paramref name="source"/> feeds a model with a source column.</summary>
     public IDataView Score(MLContext ml, IReadOnlyList<string> texts, string? source)
     {
+        if (!Info.HasSource && source is not null)
+        {
+            throw new ArgumentException("--source: this model reads no source text (it is not an encoder-decoder trained with --source-column); leave --source out.");
+        }
+
         if (Info.HasSource && source is null)
         {
             throw new ArgumentException($"--source: this encoder-decoder model reads its source from column '{Info.SourceColumnName}'; give the source text with --source.");
@@ -91,16 +98,9 @@ internal sealed class ModelFile
         return Loaded.Model.Transform(NextCharacterModel.CreateInput(ml, Info, texts.Select(t => (t, source))));
     }
 
-    private static TrainingHistory? ReadHistory(string path)
-    {
-        using var zip = ZipFile.OpenRead(path);
-        var entry = zip.GetEntry(HistoryEntry);
-        if (entry is null)
-        {
-            return null;
-        }
+    /// <summary>Disposes the chain, removing ML.NET's temporary copy of the ONNX model.</summary>
+    public void Dispose() => Loaded.Dispose();
 
-        using var stream = entry.Open();
-        return JsonSerializer.Deserialize<TrainingHistory>(stream, CliHost.JsonOptions);
-    }
+    private static TrainingHistory? ReadHistory(ModelArchive archive) =>
+        archive.GetEntry(HistoryEntry) is { } entry ? JsonSerializer.Deserialize<TrainingHistory>(entry.Span, CliHost.JsonOptions) : null;
 }

@@ -36,6 +36,7 @@ internal sealed record LaunchPlan(int NodeCount, int NodeRank, int ProcessesPerN
         }
 
         Require(ProcessesPerNode >= 1, "--nproc-per-node", $"must be >= 1 (got {ProcessesPerNode}).");
+        Require(ProcessesPerNode <= TransformerLimits.MaxProcessesPerNode, "--nproc-per-node", $"must be <= {TransformerLimits.MaxProcessesPerNode}, two per logical processor of this machine (got {ProcessesPerNode}).");
         Require(NodeCount >= 1, "--nnodes", $"must be >= 1 (got {NodeCount}).");
         Require(NodeRank >= 0 && NodeRank < NodeCount, "--node-rank", $"must be in [0, {NodeCount}) (got {NodeRank}).");
 
@@ -244,6 +245,7 @@ internal static class WorkerLauncher
             env["WORLD_SIZE"] = plan.WorldSize.ToString(CultureInfo.InvariantCulture);
             env["LOCAL_RANK"] = localRank.ToString(CultureInfo.InvariantCulture);
             env[ProgressVariable] = "1";
+            env[ParentDeath.LauncherPidVariable] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
             // As torchrun: the workers share this machine's cores instead of each taking all of them.
             if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_NUM_THREADS")))
             {

@@ -176,6 +176,108 @@ public sealed class CliDistributedTests
     }
 
     [Fact]
+    public void Train_LauncherKilled_WorkersDieWithItAndSaveNothing()
+    {
+        using var folder = new TempFolder();
+        int port = LoopbackRanks.FreePort();
+        string model = folder.File("never.zip");
+        var start = ChildProcess.StartInfo(folder.Path, [ChildProcess.CliDll, "train", "--data", Names, "--epochs", "500", "--batch-size", "8",
+            "--nproc-per-node", "2", "--master-port", port.ToString(CultureInfo.InvariantCulture), "--out", model]);
+        using var launcher = Process.Start(start)!;
+        var pids = new List<int>();
+        var stderr = new StringBuilder();
+        bool trained = false;
+        using var ready = new ManualResetEventSlim();
+        launcher.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not { } line)
+            {
+                return;
+            }
+
+            lock (stderr)
+            {
+                stderr.AppendLine(line);
+                trained |= line.StartsWith("epoch ", StringComparison.Ordinal);
+                if (trained)
+                {
+                    ready.Set();
+                }
+            }
+        };
+        launcher.BeginErrorReadLine();
+        launcher.BeginOutputReadLine();
+        try
+        {
+            Assert.True(ready.Wait(TimeSpan.FromMinutes(3)), $"no epoch finished:\n{stderr}");
+            pids.AddRange(ChildrenOf(launcher.Id));
+            Assert.Equal(2, pids.Count);
+            launcher.Kill(); // SIGKILL: the launcher's own signal handlers never run
+            launcher.WaitForExit();
+
+            var clock = Stopwatch.StartNew();
+            while (pids.Any(IsAlive) && clock.Elapsed < TimeSpan.FromSeconds(15))
+            {
+                Thread.Sleep(100);
+            }
+
+            Assert.False(pids.Any(IsAlive), $"workers {string.Join(", ", pids.Where(IsAlive))} outlived their launcher by {clock.Elapsed}");
+            Assert.False(File.Exists(model), "a worker saved a model after its launcher died");
+        }
+        finally
+        {
+            foreach (int pid in pids.Where(IsAlive))
+            {
+                Process.GetProcessById(pid).Kill();
+            }
+        }
+    }
+
+    /// <summary>The processes whose parent is <paramref name="parent"/> (from /proc/PID/stat).</summary>
+    private static List<int> ChildrenOf(int parent)
+    {
+        var children = new List<int>();
+        foreach (string dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), CultureInfo.InvariantCulture, out int pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                // pid (comm) state ppid ...: the command may hold spaces and parentheses, so read after the last ')'.
+                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1], CultureInfo.InvariantCulture) == parent)
+                {
+                    children.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+                // The process ended while we looked.
+            }
+        }
+
+        return children;
+    }
+
+    /// <summary>True while process <paramref name="pid"/> runs (a zombie waiting to be reaped counts as gone).</summary>
+    private static bool IsAlive(int pid)
+    {
+        string status = $"/proc/{pid}/status";
+        try
+        {
+            return File.Exists(status) && !File.ReadAllLines(status).Any(l => l.StartsWith("State:", StringComparison.Ordinal) && l.Contains('Z', StringComparison.Ordinal));
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
     public void Train_WorkerWhoseMasterPortHasNoListener_FailsWithinTheTimeoutNamingAddressAndPort()
     {
         using var folder = new TempFolder();

@@ -27,6 +27,21 @@ public sealed class CliErrorTests : IDisposable
         { "sweep unknown layout", ["sweep", "--data", "{names}", "--norm", "middle", "--out", "m.zip"], ["--norm", "middle", "pre"] },
         { "sweep ensemble of none", ["sweep", "--data", "{names}", "--ensemble", "0", "--out", "m.zip"], ["--ensemble", "0"] },
         { "--out is a folder", ["train", "--data", "{csv}", "--column", "Name", "--epochs", "1", "--quiet", "--out", "{folder}"], ["--out", "m-folder"] },
+        { "export-onnx --out is its --model", ["export-onnx", "--model", "{corrupt}", "--out", "{corrupt}"], ["--out", "--model", "corrupt.zip"] },
+        { "attention --out is its --model", ["attention", "--model", "{corrupt}", "--text", "ab", "--out", "{corrupt}"], ["--out", "--model"] },
+        { "train --out is its --data", ["train", "--data", "{csv}", "--column", "Name", "--epochs", "1", "--out", "{csv}"], ["--out", "--data", "people.csv"] },
+        { "train --plot is its --out", ["train", "--data", "{csv}", "--column", "Name", "--epochs", "1", "--out", "m.zip", "--plot", "m.zip"], ["--plot", "--out"] },
+        { "sweep --report is its --data", ["sweep", "--data", "{csv}", "--report", "{csv}"], ["--report", "--data"] },
+        { "--nproc-per-node far beyond the cores", ["train", "--data", "{names}", "--nproc-per-node", "100000", "--out", "m.zip"], ["--nproc-per-node", "100000"] },
+        { "--layers beyond the limit", ["train", "--data", "{names}", "--layers", "100000", "--out", "m.zip"], ["--layers", "256"] },
+        { "--threads beyond the limit", ["train", "--data", "{names}", "--threads", "100000", "--out", "m.zip"], ["--threads", "100000"] },
+        { "--dim beyond the limit", ["train", "--data", "{names}", "--dim", "1000000", "--out", "m.zip"], ["--dim", "1000000"] },
+        { "model far beyond memory", ["train", "--data", "{names}", "--dim", "16384", "--ff", "65536", "--layers", "64", "--heads", "16", "--out", "m.zip"], ["--dim", "GiB", "--layers", "--batch-size"] },
+        { "CSV column empty in every row", ["train", "--data", "{emptycolumn}", "--column", "Name", "--epochs", "1", "--out", "m.zip"], ["'Name'", "empty"] },
+        { "score --top 0", ["score", "--model", "{corrupt}", "--text", "ab", "--top", "0"], ["--top", "0"] },
+        { "sweep heads that divide no dimension", ["sweep", "--data", "{names}", "--heads", "3", "--dim", "32", "--out", "m.zip"], ["--heads 3", "--dim 32"] },
+        { "sweep --parallel beyond the limit", ["sweep", "--data", "{names}", "--parallel", "100000", "--out", "m.zip"], ["--parallel", "100000"] },
+        { "sweep time budget not positive", ["sweep", "--data", "{names}", "--time-budget", "-5", "--out", "m.zip"], ["--time-budget"] },
     };
 
     [Theory]
@@ -82,12 +97,15 @@ public sealed class CliErrorTests : IDisposable
         File.WriteAllText(corrupt, "this is a text file, not a zip archive\n");
         string csv = _folder.File("people.csv");
         File.WriteAllText(csv, CliDataOptionsTests.PeopleCsv);
+        string emptyColumn = _folder.File("empty-column.csv");
+        File.WriteAllText(emptyColumn, "Name,Age\n,31\n\"\",40\n,7\n");
         string folder = _folder.File("m-folder");
         Directory.CreateDirectory(folder);
         return [.. args.Select(a => a
             .Replace("{names}", TrainedCliModel.NamesPath, StringComparison.Ordinal)
             .Replace("{corrupt}", corrupt, StringComparison.Ordinal)
             .Replace("{csv}", csv, StringComparison.Ordinal)
+            .Replace("{emptycolumn}", emptyColumn, StringComparison.Ordinal)
             .Replace("{folder}", folder, StringComparison.Ordinal))];
     }
 }

@@ -99,6 +99,7 @@ public sealed class OnnxModelFileTests : IDisposable
         { "no_config", "metadata_props[mlnet_transformer.config]" },
         { "bad_config_json", "metadata_props[mlnet_transformer.config]" },
         { "config_heads_do_not_divide", "metadata_props[mlnet_transformer.config]" },
+        { "config_max_length_overflows", "metadata_props[mlnet_transformer.config]" },
         { "vocabulary_too_short", "metadata_props[mlnet_transformer.vocabulary]" },
         { "initializer_missing", "graph.initializer[layers.0.linear2.bias]" },
         { "initializer_shape", "graph.initializer[tok_emb.weight]" },
@@ -171,6 +172,10 @@ public sealed class OnnxModelFileTests : IDisposable
                 break;
             case "config_heads_do_not_divide":
                 SetMeta(OnnxNames.ConfigKey, config.Replace("\"heads\":4", "\"heads\":3", StringComparison.Ordinal));
+                break;
+            case "config_max_length_overflows":
+                Assert.Contains("\"maxLength\":12", config, StringComparison.Ordinal);
+                SetMeta(OnnxNames.ConfigKey, config.Replace("\"maxLength\":12", "\"maxLength\":2147483647", StringComparison.Ordinal));
                 break;
             case "vocabulary_too_short":
                 SetMeta(OnnxNames.VocabularyKey, "[\"<PAD>\",\"a\"]");

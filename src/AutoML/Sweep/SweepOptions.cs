@@ -94,6 +94,16 @@ public sealed class SweepOptions
             throw new TransformerArgumentException($"SweepOptions.ThreadsPerTrial must be at least 1, not {ThreadsPerTrial}.", nameof(ThreadsPerTrial));
         }
 
+        if (Parallelism > Engine.TransformerLimits.MaxThreads)
+        {
+            throw new TransformerArgumentException($"SweepOptions.Parallelism must be at most {Engine.TransformerLimits.MaxThreads} (four per logical processor), not {Parallelism}.", nameof(Parallelism));
+        }
+
+        if (ThreadsPerTrial > Engine.TransformerLimits.MaxThreads)
+        {
+            throw new TransformerArgumentException($"SweepOptions.ThreadsPerTrial must be at most {Engine.TransformerLimits.MaxThreads} (four per logical processor), not {ThreadsPerTrial}.", nameof(ThreadsPerTrial));
+        }
+
         if (MaxEpochs < 1)
         {
             throw new TransformerArgumentException($"SweepOptions.MaxEpochs must be at least 1, not {MaxEpochs}.", nameof(MaxEpochs));

@@ -18,8 +18,9 @@ internal static class AttentionCommand
         var cmd = new Command("attention", "Write an offline HTML page of a text's attention: head view and all layers x heads.") { model, text, output, bertviz, source };
         cmd.SetAction(parse =>
         {
+            OutputPaths.CheckDistinct([("--model", parse.GetValue(model))], [("--out", parse.GetValue(output)), ("--bertviz-json", parse.GetValue(bertviz))]);
             var ml = new MLContext(0);
-            var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
+            using var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
             string t = parse.GetValue(text)!;
             var a = loaded.Info.Architecture;
             string title = $"'{t}' - {a.Kind} {a.Layers} layer(s) x {a.Heads} head(s), d_model {a.ModelDim}";

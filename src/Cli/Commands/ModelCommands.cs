@@ -22,7 +22,7 @@ internal static class ModelCommands
         cmd.SetAction(parse =>
         {
             var ml = new MLContext(0);
-            var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
+            using var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
             string path = parse.GetValue(data)!;
             var (view, textColumn) = DataLoading.Load(ml, path, parse.GetValue(column) ?? loaded.Info.TextColumnName, loaded.Info.SourceColumnName);
             if (textColumn != loaded.Info.TextColumnName)
@@ -76,8 +76,13 @@ internal static class ModelCommands
         var cmd = new Command("score", "Predict the next character of a text, with probabilities and teacher-forced predictions.") { model, text, top, source };
         cmd.SetAction(parse =>
         {
+            if (parse.GetValue(top) < 1)
+            {
+                throw new ArgumentException($"--top must be at least 1 (got {parse.GetValue(top)}).");
+            }
+
             var ml = new MLContext(0);
-            var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
+            using var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
             var scored = loaded.Score(ml, [parse.GetValue(text)!], parse.GetValue(source));
             var row = ml.Data.CreateEnumerable<ScoredRow>(scored, reuseRowObject: false).Single();
             var vocabulary = loaded.Info.Vocabulary;
@@ -86,7 +91,7 @@ internal static class ModelCommands
                 throw new InvalidDataException($"--model: '{loaded.Path}' scores {row.Score.Length} tokens but its vocabulary has {vocabulary.Count}.");
             }
 
-            var candidates = row.Score.Select((p, i) => (Token: vocabulary[i], Probability: p)).OrderByDescending(x => x.Probability).Take(Math.Max(1, parse.GetValue(top))).ToArray();
+            var candidates = row.Score.Select((p, i) => (Token: vocabulary[i], Probability: p)).OrderByDescending(x => x.Probability).Take(parse.GetValue(top)).ToArray();
             var result = new
             {
                 text = parse.GetValue(text),
@@ -127,7 +132,7 @@ internal static class ModelCommands
         cmd.SetAction(parse =>
         {
             var ml = new MLContext(0);
-            var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
+            using var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
             var options = new GenerationOptions
             {
                 Prefix = parse.GetValue(prefix)!,
@@ -138,7 +143,17 @@ internal static class ModelCommands
                 Seed = parse.GetValue(seed),
                 MaximumLength = parse.GetValue(maxLength),
             };
-            var words = loaded.Loaded.Generate(options);
+            IReadOnlyList<string> words;
+            try
+            {
+                words = loaded.Loaded.Generate(options);
+            }
+            catch (ArgumentException e) when (GenerateFlags.FirstOrDefault(f => e.Message.StartsWith($"Option {f.Key}:", StringComparison.Ordinal)) is { Key: not null } flag)
+            {
+                // The library names its GenerationOptions; the user typed flags.
+                throw new ArgumentException(flag.Value + e.Message[$"Option {flag.Key}".Length..].Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal), flag.Value, e);
+            }
+
             CliHost.Output(parse, new { samples = words, options }, () =>
             {
                 foreach (string w in words)
@@ -164,7 +179,7 @@ internal static class ModelCommands
             }
 
             var ml = new MLContext(0);
-            var loaded = ModelFile.Load(ml, path);
+            using var loaded = ModelFile.Load(ml, path);
             // What export-onnx writes (token ids, symbolic batch), from the weights inside the zip.
             var onnx = OnnxModelFile.Read(OnnxExporter.Export(loaded.Loaded.Onnx.Members).ToByteArray(), path);
             DescribeOnnx(parse, onnx, loaded.Info.TextColumnName, loaded.Info.SourceColumnName, loaded.History);
@@ -183,8 +198,9 @@ internal static class ModelCommands
         var cmd = new Command("export-onnx", "Export a model .zip as ONNX (opset 17) for ONNX Runtime, ML.NET's OnnxTransformer or PyTorch tooling.") { model, output, lean };
         cmd.SetAction(parse =>
         {
+            OutputPaths.CheckDistinct([("--model", parse.GetValue(model))], [("--out", parse.GetValue(output))]);
             var ml = new MLContext(0);
-            var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
+            using var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
             string path = parse.GetValue(output)!;
             // The token-id model with a symbolic batch (the zip holds the code-point, batch-of-one variant ML.NET runs).
             OnnxExporter.Save(OnnxExporter.Export(loaded.Loaded.Onnx.Members, parse.GetValue(lean) ? OnnxExportOptions.NextTokenOnly : null), path);
@@ -200,6 +216,17 @@ internal static class ModelCommands
         return cmd;
     }
 
+    /// <summary>The flag of each generation option.</summary>
+    private static readonly Dictionary<string, string> GenerateFlags = new(StringComparer.Ordinal)
+    {
+        [nameof(GenerationOptions.Prefix)] = "--prefix",
+        [nameof(GenerationOptions.Source)] = "--source",
+        [nameof(GenerationOptions.Count)] = "--count",
+        [nameof(GenerationOptions.Temperature)] = "--temperature",
+        [nameof(GenerationOptions.TopK)] = "--top-k",
+        [nameof(GenerationOptions.MaximumLength)] = "--max-length",
+    };
+
     private static bool IsOnnx(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
 
     private static OnnxModelFile ReadOnnx(string path)
@@ -211,7 +238,10 @@ internal static class ModelCommands
 
         try
         {
-            return OnnxModelFile.Read(path);
+            var file = OnnxModelFile.Read(path);
+            // The metadata and weights agree; ONNX Runtime must also be able to run the graph.
+            using var session = OnnxNextCharacterScorer.Load(path);
+            return file;
         }
         catch (OnnxModelFormatException e)
         {

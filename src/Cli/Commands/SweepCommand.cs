@@ -65,6 +65,9 @@ internal static class SweepCommand
         };
         cmd.SetAction(parse =>
         {
+            OutputPaths.CheckDistinct(
+                [("--data", parse.GetValue(data))],
+                [("--out", parse.GetValue(output)), ("--report", parse.GetValue(report)), ("--report-json", parse.GetValue(reportJson)), ("--plot", parse.GetValue(plot))]);
             var ml = new MLContext(parse.GetValue(seed));
             var (view, textColumn) = DataLoading.Load(ml, parse.GetValue(data)!, parse.GetValue(column), null);
             var space = ml.TransformerSweep().CreateDefaultSearchSpace(new TransformerDecoderTrainerOptions { TextColumnName = textColumn });
@@ -81,6 +84,8 @@ internal static class SweepCommand
                 RepeatSeeds = parse.GetValue(repeatSeeds),
                 Devices = parse.GetValue(device)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
+            ValidateAsFlags(sweepOptions);
+            CheckHeadsDivideSomeDimension(parse.GetValue(heads), parse.GetValue(dim));
             SearchSpaceSpec.Apply(space, parse.GetValue(heads), "--heads", o => o.Heads);
             SearchSpaceSpec.Apply(space, parse.GetValue(layers), "--layers", o => o.Layers);
             SearchSpaceSpec.Apply(space, parse.GetValue(dim), "--dim", o => o.ModelDimension);
@@ -305,6 +310,73 @@ internal static class SweepCommand
             {
                 Console.Error.WriteLine(line);
             }
+        }
+    }
+
+    /// <summary>The flag of each sweep option, so errors name what the user typed.</summary>
+    private static readonly Dictionary<string, string> Flags = new(StringComparer.Ordinal)
+    {
+        [nameof(SweepOptions.MaxTrials)] = "--trials",
+        [nameof(SweepOptions.TimeBudget)] = "--time-budget",
+        [nameof(SweepOptions.Parallelism)] = "--parallel",
+        [nameof(SweepOptions.ThreadsPerTrial)] = "--threads-per-trial",
+        [nameof(SweepOptions.MaxEpochs)] = "--epochs",
+        [nameof(SweepOptions.Devices)] = "--device",
+        [nameof(SweepOptions.EarlyStoppingPatience)] = "--patience",
+        [nameof(SweepOptions.EarlyStoppingMinDelta)] = "--min-delta",
+        [nameof(SweepOptions.RepeatTopConfigurations)] = "--repeat-top",
+        [nameof(SweepOptions.RepeatSeeds)] = "--repeat-seeds",
+    };
+
+    /// <summary>Validates the sweep options, naming the command-line flag instead of the C# option.</summary>
+    private static void ValidateAsFlags(SweepOptions options)
+    {
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e) when (e.ParamName is { } name && Flags.TryGetValue(name, out string? flag))
+        {
+            string message = e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal)
+                .Replace($"SweepOptions.{name} must", $"{flag} must", StringComparison.Ordinal);
+            throw new ArgumentException(message, flag, e);
+        }
+    }
+
+    /// <summary>
+    /// Refuses head counts and dimensions of which no pair fits (heads must divide the dimension) before any trial is
+    /// drawn; ranges are left to the sampler.
+    /// </summary>
+    private static void CheckHeadsDivideSomeDimension(string? heads, string? dims)
+    {
+        static int[]? Values(string? spec, string flag, int[] fallback)
+        {
+            if (spec is null)
+            {
+                return fallback;
+            }
+
+            try
+            {
+                return SearchSpaceSpec.List(spec, flag, SearchSpaceSpec.ParseInt);
+            }
+            catch (ArgumentException)
+            {
+                return null; // a range: some values may fit
+            }
+        }
+
+        int[]? h = Values(heads, "--heads", [1, 2, 4]);
+        int[]? d = Values(dims, "--dim", [32, 48, 64]);
+        if (h is null || d is null || (heads is null && dims is null))
+        {
+            return;
+        }
+
+        if (!h.Any(x => x > 0 && d.Any(y => y % x == 0)))
+        {
+            throw new ArgumentException(
+                $"--heads {string.Join(',', h)} and --dim {string.Join(',', d)}: no head count divides any dimension, so every trial would be skipped. Give head counts that divide a dimension.");
         }
     }
 }

@@ -63,6 +63,12 @@ internal static class TrainCommand
         };
         cmd.SetAction(parse =>
         {
+            if (WorkerLauncher.ReportsToLauncher)
+            {
+                ParentDeath.DieWithLauncher();
+            }
+
+            OutputPaths.CheckDistinct([("--data", parse.GetValue(data))], [("--out", parse.GetValue(output)), ("--plot", parse.GetValue(plot))]);
             var ml = new MLContext(parse.GetValue(seed));
             var (view, textColumn) = DataLoading.Load(ml, parse.GetValue(data)!, parse.GetValue(column), parse.GetValue(sourceColumn));
             string kind = parse.GetValue(model)!;
@@ -236,6 +242,8 @@ internal static class TrainCommand
         {
             string message = e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal)
                 .Replace($"Option {name}:", $"{flag}:", StringComparison.Ordinal);
+            // Any other option the message names (the memory estimate lists several) reads as its flag too.
+            message = System.Text.RegularExpressions.Regex.Replace(message, @"\b[A-Z][A-Za-z]+\b", m => Flags.TryGetValue(m.Value, out string? f) ? f : m.Value);
             throw new ArgumentException(message, flag, e);
         }
     }

@@ -114,6 +114,21 @@ public sealed record TransformerModelConfig
             throw Bad(nameof(MaxLength), $"must be at least 1, got {MaxLength}");
         }
 
+        CheckUpper(nameof(VocabSize), VocabSize, TransformerLimits.MaxVocabularySize);
+        CheckUpper(nameof(SourceVocabSize), SourceVocabSize, TransformerLimits.MaxVocabularySize);
+        CheckUpper(nameof(ModelDim), ModelDim, TransformerLimits.MaxModelDimension);
+        CheckUpper(nameof(Heads), Heads, TransformerLimits.MaxHeads);
+        CheckUpper(nameof(Layers), Layers, TransformerLimits.MaxLayers);
+        CheckUpper(nameof(EncoderLayers), EncoderLayers, TransformerLimits.MaxLayers);
+        CheckUpper(nameof(FeedForwardDim), FeedForwardDim, TransformerLimits.MaxFeedForwardDimension);
+        CheckUpper(nameof(MaxLength), MaxLength, TransformerLimits.MaxLength);
+        // Every tensor is one array: the largest (embedding, output head, feed-forward, positional table) must fit.
+        long largest = Math.Max(Math.Max((long)Math.Max(VocabSize, EffectiveSourceVocabSize) * ModelDim, (long)FeedForwardDim * ModelDim), Math.Max(3L * ModelDim * ModelDim, (long)MaxLength * ModelDim));
+        if (largest > Array.MaxLength)
+        {
+            throw Bad(nameof(ModelDim), $"({ModelDim}) makes a tensor of {largest:N0} values; one tensor holds at most {Array.MaxLength:N0}");
+        }
+
         if (PadId < 0 || PadId >= VocabSize)
         {
             throw Bad(nameof(PadId), $"({PadId}) must lie in [0, VocabSize) = [0, {VocabSize})");
@@ -177,6 +192,14 @@ public sealed record TransformerModelConfig
             LayerNormEps = LayerNormEps,
             Seed = Seed,
         };
+    }
+
+    private static void CheckUpper(string option, int value, int max)
+    {
+        if (value > max)
+        {
+            throw Bad(option, $"must be at most {max.ToString("N0", CultureInfo.InvariantCulture)}, got {value.ToString("N0", CultureInfo.InvariantCulture)}");
+        }
     }
 
     private static TransformerArgumentException Bad(string option, string problem) =>

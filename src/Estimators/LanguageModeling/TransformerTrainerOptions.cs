@@ -1,5 +1,7 @@
 // Options of the next-character transformer trainers (decoder-only and encoder-decoder), ML.NET style:
 // one Defaults class shared by options, constructors and catalog methods.
+using MLNet.Transformer.Engine;
+
 namespace MLNet.Transformer.LanguageModeling;
 
 /// <summary>Feed-forward activation of every block.</summary>
@@ -224,8 +226,45 @@ public class TransformerTrainerOptions
         Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), $"must be >= 0 (got {EarlyStoppingPatience}).");
         Require(Threads is null or >= 1, nameof(Threads), $"must be >= 1 (got {Threads}).");
         Require(Enum.IsDefined(Precision), nameof(Precision), $"must be Auto, Float32 or BFloat16 (got {Precision}).");
+        Require(Layers <= TransformerLimits.MaxLayers, nameof(Layers), $"must be <= {TransformerLimits.MaxLayers} (got {Layers}).");
+        Require(Heads <= TransformerLimits.MaxHeads, nameof(Heads), $"must be <= {TransformerLimits.MaxHeads} (got {Heads}).");
+        Require(ModelDimension <= TransformerLimits.MaxModelDimension, nameof(ModelDimension), $"must be <= {TransformerLimits.MaxModelDimension} (got {ModelDimension}).");
+        Require(FeedForwardDimension <= TransformerLimits.MaxFeedForwardDimension, nameof(FeedForwardDimension), $"must be <= {TransformerLimits.MaxFeedForwardDimension} (got {FeedForwardDimension}).");
+        Require(MaximumLength <= TransformerLimits.MaxLength, nameof(MaximumLength), $"must be <= {TransformerLimits.MaxLength} (got {MaximumLength}).");
+        Require(Threads is null || Threads <= TransformerLimits.MaxThreads, nameof(Threads), $"must be <= {TransformerLimits.MaxThreads}, four per logical processor (got {Threads}).");
+        // The vocabulary is not known before Fit: a small one stands in (Fit checks again with the real one).
+        CheckMemory(ToConfig(vocabularySize: 64));
         Require(!string.IsNullOrWhiteSpace(Device), nameof(Device), "must be auto, cpu, cuda or cuda:N.");
         Distributed?.Validate();
+    }
+
+    /// <summary>The architecture these options describe, for a vocabulary of <paramref name="vocabularySize"/> tokens.</summary>
+    internal virtual TransformerModelConfig ToConfig(int vocabularySize) => new()
+    {
+        Kind = ModelKind.Decoder,
+        VocabSize = vocabularySize,
+        ModelDim = ModelDimension,
+        Heads = Heads,
+        Layers = Layers,
+        FeedForwardDim = FeedForwardDimension,
+        MaxLength = MaximumLength,
+    };
+
+    /// <summary>
+    /// Refuses a model whose training would need more memory than this process may use
+    /// (<see cref="TransformerLimits.EstimateTrainingBytes"/> against <see cref="TransformerLimits.AvailableMemoryBytes"/>).
+    /// </summary>
+    internal void CheckMemory(TransformerModelConfig config)
+    {
+        long needed = TransformerLimits.EstimateTrainingBytes(config, BatchSize);
+        long available = TransformerLimits.AvailableMemoryBytes;
+        if (needed > available)
+        {
+            throw TransformerArgumentException.ForOption(
+                string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"Option {nameof(ModelDimension)}: training this model needs about {needed / (double)(1L << 30):F1} GiB ({TransformerLimits.EstimateParameters(config):N0} parameters with their gradients and Adam's moments, and one batch's activations), more than the {available / (double)(1L << 30):F1} GiB this process may use. Lower {nameof(ModelDimension)}, {nameof(Layers)}, {nameof(FeedForwardDimension)}, {nameof(MaximumLength)} or {nameof(BatchSize)}."),
+                nameof(ModelDimension));
+        }
     }
 }
 
@@ -251,11 +290,18 @@ public sealed class TransformerEncoderDecoderTrainerOptions : TransformerTrainer
     public override void Validate()
     {
         base.Validate();
-        if (EncoderLayers is < 1)
+        if (EncoderLayers is < 1 or > TransformerLimits.MaxLayers)
         {
-            throw new ArgumentException($"Option {nameof(EncoderLayers)}: must be >= 1 (got {EncoderLayers}).", nameof(EncoderLayers));
+            throw new ArgumentException($"Option {nameof(EncoderLayers)}: must be in [1, {TransformerLimits.MaxLayers}] (got {EncoderLayers}).", nameof(EncoderLayers));
         }
     }
+
+    /// <inheritdoc />
+    internal override TransformerModelConfig ToConfig(int vocabularySize) => base.ToConfig(vocabularySize) with
+    {
+        Kind = ModelKind.EncoderDecoder,
+        EncoderLayers = EncoderLayers ?? Layers,
+    };
 }
 
 /// <summary>A training report sent to <see cref="TransformerTrainerOptions.Progress"/>.</summary>

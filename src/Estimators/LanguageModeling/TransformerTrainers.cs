@@ -63,6 +63,11 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             throw new ArgumentException("The training data has no rows.", nameof(input));
         }
 
+        if (texts.All(t => t.Text.Length == 0))
+        {
+            throw new ArgumentException($"Column '{Options.TextColumnName}' is empty in every one of the {texts.Count} rows of the training data: there is no text to learn from.", nameof(input));
+        }
+
         string device = EngineRuntime.ResolveDevice(Options.Device);
         using var group = JoinGroup(ref device);
         if (group is not null && Options.Seed is null)
@@ -138,6 +143,8 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         {
             CheckSameArchitecture(initial.Info.Architecture, config);
         }
+
+        Options.CheckMemory(config);
 
         if (group is not null)
         {

@@ -1,16 +1,16 @@
 // Building the ML.NET scoring chain of a next-character model from its exported ONNX bytes, and getting the model
 // back from a saved ML.NET zip: the chain ML.NET loads, plus the description and the ONNX bytes that generation and
 // the attention page need (read from the zip's OnnxModel entry, since a loaded OnnxTransformer exposes neither).
-using System.IO.Compression;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.Transformer.IO;
 using MLNet.Transformer.Onnx;
 using MLNet.Transformer.Text;
 
 namespace MLNet.Transformer.LanguageModeling;
 
 /// <summary>A next-character model loaded from an ML.NET zip: the chain to score with, its description and its ONNX model.</summary>
-public sealed class LoadedNextCharacterModel
+public sealed class LoadedNextCharacterModel : IDisposable
 {
     private readonly byte[] _onnx;
 
@@ -38,6 +38,9 @@ public sealed class LoadedNextCharacterModel
     /// <summary>The ONNX bytes.</summary>
     public byte[] GetOnnxModel() => (byte[])_onnx.Clone();
 
+    /// <summary>Disposes the chain's ONNX Runtime sessions and removes ML.NET's temporary copy of the ONNX model.</summary>
+    public void Dispose() => (Model as IDisposable)?.Dispose();
+
     /// <summary>Generates text with the loaded model (ONNX Runtime, no training engine).</summary>
     public IReadOnlyList<string> Generate(GenerationOptions options)
     {
@@ -52,7 +55,7 @@ public static class NextCharacterModel
     /// <summary>
     /// Registers this library's stateless mappings with <paramref name="mlContext"/>, so that
     /// <c>mlContext.Model.Load</c> can rebuild a saved next-character pipeline (ML.NET finds a CustomMapping's
-    /// factory only in registered assemblies). <see cref="Load"/> calls it.
+    /// factory only in registered assemblies). <see cref="Load(MLContext, string)"/> calls it.
     /// </summary>
     public static void RegisterMappings(MLContext mlContext)
     {
@@ -62,88 +65,108 @@ public static class NextCharacterModel
 
     /// <summary>
     /// Loads a zip written by <c>mlContext.Model.Save</c> from a pipeline that ends in a next-character model:
-    /// the ML.NET chain, plus the model's description and ONNX bytes for generation and attention pages.
-    /// Only load models from trusted sources.
+    /// the ML.NET chain, plus the model's description and ONNX bytes for generation and attention pages. Every zip
+    /// entry's CRC-32 and the ONNX model's content hash are checked before ML.NET sees the file, within
+    /// <see cref="ModelArchiveLimits.Default"/>. Dispose the result to remove ML.NET's temporary copy of the ONNX
+    /// model at once (else it goes when the process exits). Only load models from trusted sources.
     /// </summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
-    /// <exception cref="ModelFormatException">The zip holds no next-character ONNX model, or it is not readable.</exception>
+    /// <exception cref="ModelFormatException">The zip is damaged, over a limit, holds no next-character ONNX model,
+    /// or ML.NET or ONNX Runtime cannot load it; the message names the file.</exception>
     public static LoadedNextCharacterModel Load(MLContext mlContext, string path)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"Model file '{path}' not found.", path);
-        }
+        return Load(mlContext, ModelArchive.Read(path));
+    }
 
-        var (file, bytes) = ReadOnnxModel(path);
-        var model = LoadPipeline(mlContext, path, out var schema);
+    /// <summary>
+    /// Loads a model from an archive already read and checked by <see cref="ModelArchive.Read"/> (for callers that
+    /// also read their own entries from it); see <see cref="Load(MLContext, string)"/>.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The archive holds no next-character ONNX model, or ML.NET or ONNX Runtime cannot load it.</exception>
+    public static LoadedNextCharacterModel Load(MLContext mlContext, ModelArchive archive)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(archive);
+        var (file, bytes) = ReadOnnxModel(archive);
+        var model = LoadPipeline(mlContext, archive, out var schema);
         return new LoadedNextCharacterModel(model, schema, file, bytes);
     }
 
     /// <summary>
-    /// <c>mlContext.Model.Load</c> for any pipeline that holds this library's stages: registers its mappings first, and
-    /// creates the ONNX Runtime sessions again in the rare case where ML.NET's random temporary file name makes ONNX
-    /// Runtime misread the model (dotnet/machinelearning#7339). Only load models from trusted sources.
+    /// <c>mlContext.Model.Load</c> for any pipeline that holds this library's stages: checks the zip first (as
+    /// <see cref="ModelArchive.Read"/>), registers the library's mappings, and creates the ONNX Runtime sessions again
+    /// in the rare case where ML.NET's random temporary file name makes ONNX Runtime misread the model
+    /// (dotnet/machinelearning#7339). Only load models from trusted sources.
     /// </summary>
-    /// <exception cref="ModelFormatException">ML.NET cannot load the file.</exception>
+    /// <exception cref="ModelFormatException">The zip is damaged, or ML.NET cannot load it.</exception>
     public static ITransformer LoadPipeline(MLContext mlContext, string path, out DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return LoadPipeline(mlContext, ModelArchive.Read(path), out inputSchema);
+    }
+
+    private static ITransformer LoadPipeline(MLContext mlContext, ModelArchive archive, out DataViewSchema inputSchema)
+    {
         RegisterMappings(mlContext);
         try
         {
             DataViewSchema schema = null!;
-            var model = OnnxSessionRetry.Run(() => mlContext.Model.Load(path, out schema));
+            var model = TemporaryFiles.InProcessFolder(mlContext, () => OnnxSessionRetry.Run(() =>
+            {
+                using var stream = archive.OpenRead();
+                return mlContext.Model.Load(stream, out schema);
+            }));
             inputSchema = schema;
             return model;
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException or ArgumentException)
+        catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException or ArgumentException
+            or System.Reflection.TargetInvocationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
-            throw new ModelFormatException($"{path}: ML.NET cannot load the pipeline: {e.Message}", "zip", e);
+            throw new ModelFormatException($"{archive.Path}: ML.NET cannot load the pipeline: {ExceptionCause.Describe(e)}", "zip", e);
         }
     }
 
     /// <summary>
     /// The next-character ONNX model inside an ML.NET zip: the <c>OnnxModel</c> entry (a 4-byte little-endian length,
-    /// then the ModelProto) whose metadata describes a next-character model.
+    /// then the ModelProto) whose metadata describes a next-character model. The zip is checked as by <see cref="ModelArchive.Read"/>.
     /// </summary>
-    /// <exception cref="ModelFormatException">Not a zip, or no such entry.</exception>
+    /// <exception cref="ModelFormatException">Not a zip, a damaged one, or no such entry.</exception>
     public static (OnnxModelFile File, byte[] Bytes) ReadOnnxModel(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        try
+        return ReadOnnxModel(ModelArchive.Read(path));
+    }
+
+    /// <summary>The next-character ONNX model inside a checked archive (see <see cref="ReadOnnxModel(string)"/>).</summary>
+    /// <exception cref="ModelFormatException">No such entry, or a damaged one.</exception>
+    public static (OnnxModelFile File, byte[] Bytes) ReadOnnxModel(ModelArchive archive)
+    {
+        ArgumentNullException.ThrowIfNull(archive);
+        string path = archive.Path;
+        foreach (var name in archive.EntryNames.Where(n => n == "OnnxModel" || n.EndsWith("/OnnxModel", StringComparison.Ordinal)))
         {
-            using var zip = ZipFile.OpenRead(path);
-            foreach (var entry in zip.Entries.Where(e => e.Name == "OnnxModel"))
+            var all = archive.GetEntry(name)!.Value.Span;
+            if (all.Length < 4)
             {
-                using var stream = entry.Open();
-                using var buffer = new MemoryStream();
-                stream.CopyTo(buffer);
-                var all = buffer.ToArray();
-                if (all.Length < 4)
-                {
-                    continue;
-                }
-
-                int length = BitConverter.ToInt32(all, 0);
-                if (length != all.Length - 4)
-                {
-                    throw new ModelFormatException($"{path}: entry '{entry.FullName}' says {length} bytes but holds {all.Length - 4}.", entry.FullName);
-                }
-
-                var bytes = all[4..];
-                if (!OnnxModelFile.IsNextCharacterModel(bytes))
-                {
-                    continue;
-                }
-
-                return (OnnxModelFile.Read(bytes, $"{path}!{entry.FullName}"), bytes);
+                continue;
             }
-        }
-        catch (InvalidDataException e)
-        {
-            throw new ModelFormatException($"{path}: not a zip archive ({e.Message}).", "zip", e);
+
+            int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(all);
+            if (length != all.Length - 4)
+            {
+                throw new ModelFormatException($"{path}: entry '{name}' says {length} bytes but holds {all.Length - 4}.", name);
+            }
+
+            var bytes = all[4..];
+            if (!OnnxModelFile.IsNextCharacterModel(bytes))
+            {
+                continue;
+            }
+
+            return (OnnxModelFile.Read(bytes, $"{path}!{name}"), bytes.ToArray());
         }
 
         throw new ModelFormatException($"{path}: holds no next-character ONNX model (no OnnxModel entry with MLNet.Transformer metadata).", "OnnxModel");
@@ -289,7 +312,7 @@ public static class NextCharacterModel
         }
 
         var estimator = chain.Append(ml.Transforms.DropColumns(drop));
-        return OnnxSessionRetry.Run(() => estimator.Fit(data));
+        return TemporaryFiles.InProcessFolder(ml, () => OnnxSessionRetry.Run(() => estimator.Fit(data)));
     }
 
     private sealed class TextOnly

@@ -53,7 +53,7 @@ public static class NextCharacterColumns
 /// <summary>
 /// A fitted next-character transformer (decoder-only or encoder-decoder). <see cref="Transform"/> appends the
 /// <see cref="NextCharacterColumns"/>; <see cref="Model"/> is the ML.NET chain that computes them, which is what
-/// <c>mlContext.Model.Save</c> writes and <c>mlContext.Model.Load</c> gives back (use <see cref="NextCharacterModel.Load"/>
+/// <c>mlContext.Model.Save</c> writes and <c>mlContext.Model.Load</c> gives back (use <see cref="NextCharacterModel.Load(Microsoft.ML.MLContext, string)"/>
 /// to get the model description and generation as well).
 /// </summary>
 public sealed class NextCharacterPredictionTransformer : ITransformer

@@ -1,8 +1,7 @@
 // A guard around ML.NET's OnnxTransformer creation. ML.NET writes the ONNX bytes to a temporary file named by
 // Path.GetRandomFileName(); one such name in 32,768 ends in ".ort", which ONNX Runtime takes for its own ORT format
 // and rejects ("ORT model verification failed", dotnet/machinelearning#7339). Creating the transformer again draws
-// another name. The library's internal ML.NET contexts also keep those temporary files in one folder per process,
-// removed when the process exits (ML.NET keeps a stream-created model's file for as long as it may be saved).
+// another name. The library's internal ML.NET contexts keep those temporary files in TemporaryFiles.Folder.
 
 using Microsoft.ML;
 
@@ -12,7 +11,6 @@ namespace MLNet.Transformer.LanguageModeling;
 internal static class OnnxSessionRetry
 {
     private const int Attempts = 4;
-    private static readonly Lazy<string> s_tempFolder = new(CreateTempFolder);
 
     /// <summary>Runs <paramref name="create"/>, again (up to 4 times in all) when it failed only because of the ".ort" name.</summary>
     public static T Run<T>(Func<T> create)
@@ -45,23 +43,5 @@ internal static class OnnxSessionRetry
     }
 
     /// <summary>A context for the library's own ML.NET pipelines, its temporary model files in this process's folder.</summary>
-    public static MLContext Context(int? seed = null) => new(seed) { TempFilePath = s_tempFolder.Value };
-
-    private static string CreateTempFolder()
-    {
-        string folder = Path.Combine(Path.GetTempPath(), $"mlnet-transformer-{Environment.ProcessId}");
-        Directory.CreateDirectory(folder);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // A leftover temporary folder is harmless.
-            }
-        };
-        return folder;
-    }
+    public static MLContext Context(int? seed = null) => new(seed) { TempFilePath = TemporaryFiles.Folder };
 }

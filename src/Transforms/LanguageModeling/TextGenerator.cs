@@ -74,6 +74,11 @@ internal static class TextGenerator
         var rng = new Random(options.Seed);
         long[] prefix = CodePoints.Encode(options.Prefix, info.Normalize, info.LowerCase, addEos: false);
         long[]? source = null;
+        if (!info.HasSource && options.Source is not null)
+        {
+            throw new ArgumentException("Option Source: this model reads no source column; leave Source unset.", nameof(options));
+        }
+
         if (info.HasSource)
         {
             source = CodePoints.Encode(
@@ -81,14 +86,14 @@ internal static class TextGenerator
                 info.Normalize, info.LowerCase, addEos: true);
             if (source.Length > info.Architecture.MaxLength)
             {
-                throw new ArgumentException($"Option Source: '{options.Source}' is longer than the model's maximum length ({info.Architecture.MaxLength}).", nameof(options));
+                throw new ArgumentException($"Option Source: '{Shorten(options.Source)}' ({options.Source.Length:N0} characters) is longer than the model's maximum length ({info.Architecture.MaxLength}).", nameof(options));
             }
         }
 
         int limit = Math.Min(options.MaximumLength, info.Architecture.MaxLength - prefix.Length);
         if (limit < 1)
         {
-            throw new ArgumentException($"Option Prefix: '{options.Prefix}' leaves no room under the model's maximum length ({info.Architecture.MaxLength}).", nameof(options));
+            throw new ArgumentException($"Option Prefix: '{Shorten(options.Prefix)}' ({options.Prefix.Length:N0} characters) leaves no room under the model's maximum length ({info.Architecture.MaxLength}).", nameof(options));
         }
 
         string start = string.Concat(prefix.Skip(1).Select(c => c == CodePoints.Unknown ? "\uFFFD" : char.ConvertFromUtf32((int)c)));
@@ -117,13 +122,21 @@ internal static class TextGenerator
         return samples;
     }
 
+    /// <summary>A text for an error message: at most 40 characters of it.</summary>
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
+
     private static int Pick(float[] p, GenerationOptions o, Random rng, NextCharacterModelInfo info)
     {
-        // Never emit PAD or BOS: they are not characters.
+        // Never emit PAD, BOS or UNK: they are not characters (UNK stands for any character the model never saw).
         p[info.PadId] = 0;
         if (info.BosId >= 0)
         {
             p[info.BosId] = 0;
+        }
+
+        if (info.UnkId >= 0)
+        {
+            p[info.UnkId] = 0;
         }
 
         if (o.Temperature == 0)

@@ -175,6 +175,7 @@ public static class OnnxExporter
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
         OnnxMetadata.Write(model, info, [.. members.Skip(1).Select(m => m.Info.Architecture)]);
+        OnnxContentHash.Stamp(model);
         return model;
     }
 

@@ -96,7 +96,16 @@ public sealed class OnnxModelFile
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         try
         {
-            return File.ReadAllBytes(path);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            long max = Math.Min(IO.ModelArchiveLimits.Default.MaxFileBytes, Array.MaxLength);
+            if (stream.Length > max)
+            {
+                throw new OnnxModelFormatException($"is {stream.Length:N0} bytes; the limit is {max:N0} (ModelArchiveLimits.MaxFileBytes).", path, "file");
+            }
+
+            var bytes = new byte[stream.Length];
+            stream.ReadExactly(bytes);
+            return bytes;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -156,7 +165,42 @@ public sealed class OnnxModelFile
             members.Add(new(info with { Architecture = others[i] }, ReadState(initializers, prefix, StateLayout.For(others[i]), Fail)));
         }
 
+        CheckOutputs(model, info, Fail);
+        // Last, so that a structural problem is reported as such; any other change to the content fails here.
+        OnnxContentHash.Verify(model, Fail);
         return new OnnxModelFile(model, opset, members);
+    }
+
+    /// <summary>
+    /// The graph agrees with the metadata: the probability outputs end in the vocabulary's size, and the token tables the
+    /// graph maps predictions through are the metadata's vocabularies (else a predicted token and its probability
+    /// would name different characters).
+    /// </summary>
+    private static void CheckOutputs(ModelProto model, NextCharacterModelInfo info, Func<string, string, Exception> fail)
+    {
+        int vocab = info.Vocabulary.Count;
+        foreach (var output in model.Graph.Output.Where(o => o.Name is OnnxNames.NextTokenProbabilities or OnnxNames.Probabilities))
+        {
+            var dims = output.Type?.TensorType?.Shape?.Dim;
+            if (dims is { Count: > 0 } && dims[^1].HasDimValue && dims[^1].DimValue != vocab)
+            {
+                throw fail($"output '{output.Name}' has {dims[^1].DimValue} probabilities per position; the metadata's vocabulary has {vocab} tokens.", $"graph.output[{output.Name}]");
+            }
+        }
+
+        foreach (var (name, expected) in new[] { ("vocabulary", info.Vocabulary), ("source_vocabulary", info.SourceVocabulary) })
+        {
+            var table = model.Graph.Initializer.FirstOrDefault(t => t.Name == name && t.DataType == (int)TensorProto.Types.DataType.String);
+            if (table is null || expected is null)
+            {
+                continue;
+            }
+
+            if (!table.StringData.Select(b => b.ToStringUtf8()).SequenceEqual(expected, StringComparer.Ordinal))
+            {
+                throw fail($"the graph's token table '{name}' differs from the metadata's {name.Replace('_', ' ')}.", $"graph.initializer[{name}]");
+            }
+        }
     }
 
     private static string Describe(ValueInfoProto value)

@@ -89,4 +89,10 @@ public static class OnnxNames
 
     /// <summary>Metadata key: pipeline columns and how the encoder is fed, JSON.</summary>
     public const string ColumnsKey = MetadataPrefix + "columns";
+
+    /// <summary>
+    /// Metadata key: SHA-256 (lowercase hex) of the whole model as serialized without this entry (graph, weights and
+    /// every other metadata entry). Written by every export; a reader refuses a file whose content does not match it.
+    /// </summary>
+    public const string ContentHashKey = MetadataPrefix + "sha256";
 }

@@ -43,7 +43,7 @@ public sealed class OnnxNextCharacterScorer : IDisposable
     /// <param name="model">The ONNX bytes.</param>
     /// <param name="source">Names the bytes in errors (a file path, or a description).</param>
     /// <param name="intraOpThreads">ONNX Runtime's intra-op threads; 0 lets it choose (one per core).</param>
-    /// <exception cref="OnnxModelFormatException">The bytes are not a consistent exported model.</exception>
+    /// <exception cref="OnnxModelFormatException">The bytes are not a consistent exported model, or ONNX Runtime cannot load the graph.</exception>
     public OnnxNextCharacterScorer(byte[] model, string source, int intraOpThreads = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -51,7 +51,16 @@ public sealed class OnnxNextCharacterScorer : IDisposable
         var file = OnnxModelFile.Read(model, source);
         Info = file.Info;
         using var options = new SessionOptions { IntraOpNumThreads = intraOpThreads, InterOpNumThreads = 1 };
-        _session = new InferenceSession(model, options);
+        try
+        {
+            _session = new InferenceSession(model, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            // Metadata and weights agree, but the graph does not run (an unknown operator, a dropped node, a bad type).
+            throw new OnnxModelFormatException($"ONNX Runtime cannot load the graph: {e.Message}", source, "graph", e);
+        }
+
         _outputs = [.. _session.OutputMetadata.Keys];
         Input = _session.InputMetadata.ContainsKey(OnnxNames.CodePoints) ? OnnxInput.CodePoints : OnnxInput.TokenIds;
         HasSourceInput = _session.InputMetadata.ContainsKey(Input == OnnxInput.CodePoints ? OnnxNames.SourceCodePoints : OnnxNames.Source);

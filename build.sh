@@ -12,6 +12,8 @@
 #                           data/names.txt in a 10-minute budget, its saved ensemble evaluated on the test part
 #   ./build.sh bench-scoring  scoring throughput: ONNX Runtime vs the engine's forward vs PyTorch eager (args: --rounds N)
 #   ./build.sh bench-distributed  characters/s of 1 process vs 2 data-parallel ranks, all-reduce time per step
+#   ./build.sh bench-playground [--rounds N] [--screenshot PNG]  the playground over the demo model in headless chromium:
+#                           first prediction after load and time per keystroke, beside onnxruntime-node (run demo first)
 # Environment: TORCH_PREFIX   CMake prefix of another libtorch (e.g. a CUDA PyTorch's cmake_prefix_path)
 #              CONFIGURATION  Release (default) or Debug
 #              MLT_SKIP_APT=1 never call apt-get (packages must already be present)
@@ -69,6 +71,17 @@ deps_python() {
 
 deps_browser() { apt_ensure chromium fonts-dejavu-core; }
 
+# The playground's JavaScript (package.json, package-lock.json): onnxruntime-web, copied into the CLI's output and
+# from there into every site; onnxruntime-node and playwright-core for the tests. npm ci only when the lock changed.
+deps_web() {
+  command -v npm >/dev/null || apt_ensure nodejs npm
+  if ! cmp -s "$ROOT/package-lock.json" "$ROOT/node_modules/.mlt-package-lock.json"; then
+    log "npm ci (playground: onnxruntime-web; tests: onnxruntime-node, playwright-core)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
+    cp "$ROOT/package-lock.json" "$ROOT/node_modules/.mlt-package-lock.json"
+  fi
+}
+
 build_native() {
   deps_native
   local args=(-S "$ROOT/src/Native" -B "$NATIVE_DIR" -DCMAKE_BUILD_TYPE=Release)
@@ -90,9 +103,9 @@ cli() { dotnet "$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" 
 verb=${1:-build}; shift || true
 case "$verb" in
   native) build_native ;;
-  build) build_native; build_dotnet ;;
+  build) build_native; deps_web; build_dotnet ;;
   test)
-    build_native; deps_python; deps_browser; build_dotnet
+    build_native; deps_python; deps_browser; deps_web; build_dotnet
     log "dotnet test"
     mkdir -p "$ROOT/artifacts"
     status=0
@@ -103,7 +116,7 @@ case "$verb" in
     exit "$status"
     ;;
   demo)
-    build_native; build_dotnet
+    build_native; deps_web; build_dotnet
     out="$ROOT/artifacts/demo"; mkdir -p "$out"
     # Every fifth name is held out for the quality figure; training sees the rest (and keeps 20% of it for validation
     # and early stopping), so the evaluation below is over names the model never saw.
@@ -119,6 +132,7 @@ case "$verb" in
     cli generate --model "$out/names.zip" --count 8 --temperature 0.8 --seed 7
     cli attention --model "$out/names.zip" --text flycatcher --out "$out/attention.html"
     cli export-onnx --model "$out/names.zip" --out "$out/names.onnx"
+    cli playground --model "$out/names.zip" --out "$out/playground"
     log "demo: data parallel, 2 workers x batch 8 (train --nproc-per-node 2) against 1 process x batch 16, 5 epochs"
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     cli train --data "$out/train.txt" --epochs 5 --batch-size 16 --seed 42 --json --quiet --out "$out/dp-1.zip" > "$out/dp-1.json"
@@ -134,7 +148,7 @@ diff = abs(a["finalValidationLoss"] - b["finalValidationLoss"])
 print(f"difference {diff:.1e}")
 sys.exit(0 if diff <= 1e-5 else 1)
 PY
-    log "demo artifacts in artifacts/demo (ML.NET model zip, names.onnx, loss.svg, attention.html)"
+    log "demo artifacts in artifacts/demo (ML.NET model zip, names.onnx, loss.svg, attention.html, playground/)"
     ;;
   bench)
     # Engine vs PyTorch eager on the seed's two models, alternated in one run; extra args go to compare.py
@@ -153,6 +167,13 @@ PY
     build_native; build_dotnet
     python3 "$ROOT/bench/distributed/compare.py" --cli "dotnet $ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" \
       --data "$ROOT/data/names.txt" "$@"
+    ;;
+  bench-playground)
+    build_native; deps_browser; deps_web; build_dotnet
+    model="$ROOT/artifacts/demo/names.zip"
+    [ -f "$model" ] || { log "no demo model at $model: run ./build.sh demo first"; exit 1; }
+    cli playground --model "$model" --out "$ROOT/artifacts/bench-playground" >/dev/null
+    node "$ROOT/bench/playground/bench.mjs" "$ROOT/artifacts/bench-playground" "$@"
     ;;
   bench-sweep)
     # ASHA pruning vs the plain grid on data/names.txt (heads {1,2,4} x layers {1,2,3}, 18 epochs): total epochs and best.
@@ -178,5 +199,5 @@ PY
     build_native; build_dotnet
     MLT_CLI="$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" "$ROOT/bench/sweep_target.sh" "$@"
     ;;
-  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-scoring|bench-sweep|bench-sweep-target" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-scoring|bench-sweep|bench-sweep-target|bench-distributed|bench-playground" >&2; exit 2 ;;
 esac

@@ -198,6 +198,49 @@ public sealed class PlaygroundTests(PlaygroundModel model)
     }
 
     [Fact]
+    public void Page_SourceColumnModel_ShowsTheSourceBoxAndEqualsScoreWithTheSource()
+    {
+        var csv = new StringBuilder("Word,Reversed\n");
+        foreach (string w in File.ReadLines(TrainedCliModel.NamesPath).Take(200))
+        {
+            csv.Append(w).Append(',').Append(new string([.. w.Reverse()])).Append('\n');
+        }
+
+        string data = model.Folder.File("reverse.csv");
+        File.WriteAllText(data, csv.ToString());
+        string reverse = model.Folder.File("reverse.zip");
+        string site = model.Folder.File("reverse-site");
+        model.Run("train", "--model", "encoder-decoder", "--data", data, "--column", "Reversed", "--source-column", "Word", "--epochs", "2", "--heads", "2", "--out", reverse, "--json");
+        model.Run("playground", "--model", reverse, "--out", site);
+        int vocabulary = JsonNode.Parse(File.ReadAllText(Path.Combine(site, "model.json")))!["vocabulary"]!.AsArray().Count;
+        (string Text, string Source)[] rows = [("ar", "zebra"), ("", "anna"), ("ar", "apple")];
+
+        JsonNode result = PlaygroundBrowser.Run(site, new JsonObject
+        {
+            ["texts"] = new JsonArray([.. rows.Select(r => (JsonNode)new JsonObject { ["text"] = r.Text, ["source"] = r.Source })]),
+            ["top"] = vocabulary,
+        });
+
+        foreach (var (row, page) in rows.Zip(result["predictions"]!.AsArray()))
+        {
+            Assert.True((int)page!["errorCount"]! == 0, (string?)page["errors"]);
+            Assert.True((bool)page["sourceShown"]!);
+            Assert.Equal(row.Source, (string?)page["source"]);
+            Assert.Equal(["attention", "encoder_attention", "cross_attention"], page["sections"]!.AsArray().Select(k => (string?)k));
+            using var json = JsonDocument.Parse(model.Run("score", "--model", reverse, "--source", row.Source, "--text", row.Text, "--top", "100000", "--json").StdOut);
+            var pageRows = page["rows"]!.AsArray().ToDictionary(r => (string)r!["token"]!, r => (double)r!["probability"]!);
+            foreach (var c in json.RootElement.GetProperty("candidates").EnumerateArray())
+            {
+                double p = c.GetProperty("probability").GetDouble();
+                string token = c.GetProperty("token").GetString()!;
+                Assert.True(Math.Abs(p - pageRows[token]) <= 1e-5, $"'{row.Source}' -> '{row.Text}' token '{token}': page {pageRows[token]} vs score {p}");
+            }
+        }
+
+        AssertLoopbackOnly(result);
+    }
+
+    [Fact]
     public void FileUrl_Opened_ModuleIsBlockedAndThePageSaysToServeIt()
     {
         JsonNode result = PlaygroundBrowser.Run(model.Site, new JsonObject { ["fileUrl"] = true });

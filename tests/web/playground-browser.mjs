@@ -2,7 +2,7 @@
 // server on 127.0.0.1, which logs every request and stops when the run ends. Used by the C# tests (PlaygroundTests)
 // and by ./build.sh bench-playground. Input: a JSON job on stdin; output: one JSON result on stdout.
 //   { site, chromium, texts: [{text, source}], top, screenshot: {path, text, source}, type: {text, source},
-//     sample: {text, source, temperature, topK, seed}, fileUrl: true }
+//     sample: {text, source, temperature, topK, seed}, fileUrl: true, cache: false }
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
@@ -18,8 +18,12 @@ const server = createServer(async (req, res) => {
   try {
     const path = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
     const file = normalize(join(job.site, path.endsWith('/') ? path + 'index.html' : path));
-    if (!file.startsWith(normalize(job.site) + sep) || !(await stat(file)).isFile()) throw new Error('not found');
-    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' });
+    const info = await stat(file).catch(() => null);
+    if (!file.startsWith(normalize(job.site) + sep) || !info || !info.isFile()) throw new Error('not found');
+    // Nothing is cached unless the job asks for a returning visitor (job.cache): then revalidated by ETag.
+    const etag = `"${info.size}-${info.mtimeMs}"`;
+    if (job.cache && req.headers['if-none-match'] === etag) { res.writeHead(304, { ETag: etag }).end(); return; }
+    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream', 'Cache-Control': job.cache ? 'no-cache' : 'no-store', ETag: etag });
     res.end(await readFile(file));
   } catch {
     res.writeHead(404).end();
@@ -54,6 +58,8 @@ try {
       firstPredictionMs: Number(b.firstPredictionMs), notice: document.getElementById('notice').hidden ? '' : document.getElementById('notice').textContent,
       rows: Array.from(document.querySelectorAll('#top tr[data-token]'), (r) => ({ token: r.dataset.token, probability: Number(r.dataset.probability) })),
       heatmaps: document.querySelectorAll('#grid figure.hm').length,
+      sections: Array.from(document.querySelectorAll('#sections button'), (b) => b.dataset.kind),
+      sourceShown: !document.getElementById('source-field').hidden, source: b.source,
     };
   });
 
@@ -66,12 +72,22 @@ try {
   if (job.screenshot) {
     await page.goto(url(job.screenshot.text, job.screenshot.source));
     await settled(job.screenshot.text);
+    if (job.screenshot.sample) {
+      await page.click('#sample');
+      await page.waitForFunction(() => document.body.dataset.sample !== undefined, null, { timeout: 30000 });
+    }
     await page.screenshot({ path: job.screenshot.path, fullPage: true });
     result.screenshot = await state();
   }
 
   if (job.type) {
-    // Fresh load, then one key at a time, each waited for: first prediction after load and time per keystroke.
+    // Fresh load (after one earlier visit when job.type.warm), then one key at a time, each waited for: first
+    // prediction after navigation start and time per keystroke.
+    if (job.type.warm) {
+      await page.goto(url('', job.type.source));
+      await settled('');
+      await page.goto('about:blank');
+    }
     await page.goto(url('', job.type.source));
     await settled('');
     result.firstPredictionMs = await page.evaluate(() => Number(document.body.dataset.firstPredictionMs));

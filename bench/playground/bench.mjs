@@ -52,7 +52,7 @@ for (let round = 0; round < rounds; round++) {
   keys.push(...r.keystrokeMs);
   warm.push(browser({ cache: true, type: { text: text.slice(0, 1), warm: true } }).firstPredictionMs);
 }
-if (screenshot) browser({ screenshot: { path: resolve(screenshot), text: text.slice(0, 5), sample: true } });
+if (screenshot) browser({ screenshot: { path: resolve(screenshot), text: text.slice(0, 3), sample: 3 } });
 
 const keyMedian = median(keys), nodeMedian = median(nodeMs);
 console.log(`model: ${meta.name}, ${meta.parameters} parameters, max length ${meta.config.maxLength}; ${rounds} fresh loads typing '${text}'`);

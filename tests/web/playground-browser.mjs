@@ -1,7 +1,7 @@
 // Drives the playground in Debian's headless chromium (playwright-core, no downloaded browser) from its own static
 // server on 127.0.0.1, which logs every request and stops when the run ends. Used by the C# tests (PlaygroundTests)
 // and by ./build.sh bench-playground. Input: a JSON job on stdin; output: one JSON result on stdout.
-//   { site, chromium, texts: [{text, source}], top, screenshot: {path, text, source}, type: {text, source},
+//   { site, chromium, texts: [{text, source}], top, screenshot: {path, text, source, sample: seed}, type: {text, source},
 //     sample: {text, source, temperature, topK, seed}, fileUrl: true, cache: false }
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
@@ -73,6 +73,7 @@ try {
     await page.goto(url(job.screenshot.text, job.screenshot.source));
     await settled(job.screenshot.text);
     if (job.screenshot.sample) {
+      await page.fill('#seed', String(job.screenshot.sample));
       await page.click('#sample');
       await page.waitForFunction(() => document.body.dataset.sample !== undefined, null, { timeout: 30000 });
     }

@@ -5,7 +5,6 @@ import * as ort from './ort/ort.wasm.min.mjs';
 import { encode, lookupTable } from './tokenizer.js';
 
 const PALETTE = ['#f7fbff', '#deebf7', '#c6dbef', '#9ecae1', '#6baed6', '#4292c6', '#2171b5', '#08519c', '#08306b'];
-const MASKED = '#eceff3';
 const HEAD_COLORS = ['#2563eb', '#ea580c', '#16a34a', '#db2777', '#7c3aed', '#0891b2', '#ca8a04', '#dc2626',
   '#475569', '#65a30d', '#c026d3', '#0d9488'];
 const SECTION_LABEL = { attention: 'Decoder self', encoder_attention: 'Encoder self', cross_attention: 'Cross' };
@@ -35,6 +34,11 @@ function rampColor(w) { // sqrt scale, as the attention page
   const i = Math.min(rgbStops.length - 2, Math.floor(t)), f = t - i, a = rgbStops[i], b = rgbStops[i + 1];
   return `rgb(${Math.round(a[0] + (b[0] - a[0]) * f)},${Math.round(a[1] + (b[1] - a[1]) * f)},${Math.round(a[2] + (b[2] - a[2]) * f)})`;
 }
+// The ramp at 1024 steps as little-endian RGBA words for ImageData (every browser this page runs in is little-endian).
+const toPixel = ([r, g, b]) => ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0;
+const RAMP_PIXELS = Uint32Array.from({ length: 1024 }, (_, i) => toPixel(rampColor(i / 1023).match(/\d+/g).map(Number)));
+const MASKED_PIXEL = toPixel([0xec, 0xef, 0xf3]); // #eceff3, the attention page's masked (future) cells
+
 function el(tag, attrs, parent, text) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
@@ -152,7 +156,7 @@ function drawAttention(r) {
   const q = section === 'encoder_attention' ? src : target;
   const k = section === 'attention' ? target : src;
   const px = clamp(Math.floor(132 / Math.max(Tq, Tk)), 2, 16);
-  const cw = Tk * px, ch = Tq * px, dpr = window.devicePixelRatio || 1;
+  const cw = Tk * px, ch = Tq * px;
   box.style.gridTemplateColumns = `auto repeat(${H}, ${cw + 14}px)`;
   el('div', null, box);
   for (let h = 0; h < H; h++) {
@@ -165,17 +169,19 @@ function drawAttention(r) {
     el('div', { class: 'gl' }, box, `Layer ${l + 1}`);
     for (let h = 0; h < H; h++) {
       const fig = el('figure', { class: 'hm', 'data-layer': l, 'data-head': h, style: `--c:${headColor(h)}`, title: `Layer ${l + 1}, head ${h + 1}` }, box);
-      const canvas = el('canvas', { width: Math.round(cw * dpr), height: Math.round(ch * dpr), style: `width:${cw}px;height:${ch}px` }, fig);
+      // One pixel per weight, scaled up by CSS (image-rendering: pixelated): a colour table instead of T^2 fillRects.
+      const canvas = el('canvas', { width: Tk, height: Tq, style: `width:${cw}px;height:${ch}px` }, fig);
       const ctx = canvas.getContext('2d');
-      ctx.scale(dpr, dpr);
+      const image = ctx.createImageData(Tk, Tq);
+      const pixels = new Uint32Array(image.data.buffer);
       const base = (l * H + h) * Tq * Tk;
       for (let i = 0; i < Tq; i++) {
         for (let j = 0; j < Tk; j++) {
           const v = w[base + i * Tk + j];
-          ctx.fillStyle = causal && j > i && v === 0 ? MASKED : rampColor(v);
-          ctx.fillRect(j * px, i * px, px, px);
+          pixels[i * Tk + j] = causal && j > i && v === 0 ? MASKED_PIXEL : RAMP_PIXELS[Math.round(clamp(v, 0, 1) * 1023)];
         }
       }
+      ctx.putImageData(image, 0, 0);
       canvas.addEventListener('mousemove', (evt) => {
         const rect = canvas.getBoundingClientRect();
         const j = clamp(Math.floor((evt.clientX - rect.left) / px), 0, Tk - 1), i = clamp(Math.floor((evt.clientY - rect.top) / px), 0, Tq - 1);

@@ -72,14 +72,17 @@ deps_python() {
 deps_browser() { apt_ensure chromium fonts-dejavu-core; }
 
 # The playground's JavaScript (package.json, package-lock.json): onnxruntime-web, copied into the CLI's output and
-# from there into every site; onnxruntime-node and playwright-core for the tests. npm ci only when the lock changed.
+# from there into every site; with `deps_web dev`, also onnxruntime-node and playwright-core for the tests and the
+# benchmark. npm ci only when the lock changed or the dev packages are wanted and missing.
 deps_web() {
+  local want=${1:-prod} have=""
   command -v npm >/dev/null || apt_ensure nodejs npm
-  if ! cmp -s "$ROOT/package-lock.json" "$ROOT/node_modules/.mlt-package-lock.json"; then
-    log "npm ci (playground: onnxruntime-web; tests: onnxruntime-node, playwright-core)"
-    (cd "$ROOT" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
-    cp "$ROOT/package-lock.json" "$ROOT/node_modules/.mlt-package-lock.json"
-  fi
+  cmp -s "$ROOT/package-lock.json" "$ROOT/node_modules/.mlt-package-lock.json" && have=$(cat "$ROOT/node_modules/.mlt-mode" 2>/dev/null || true)
+  if [ "$have" = dev ] || [ "$have" = "$want" ]; then return 0; fi
+  log "npm ci ($want: onnxruntime-web$([ "$want" = dev ] && echo ', onnxruntime-node, playwright-core'))"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --ignore-scripts $([ "$want" = dev ] || echo --omit=dev) >/dev/null)
+  cp "$ROOT/package-lock.json" "$ROOT/node_modules/.mlt-package-lock.json"
+  echo "$want" > "$ROOT/node_modules/.mlt-mode"
 }
 
 build_native() {
@@ -105,7 +108,7 @@ case "$verb" in
   native) build_native ;;
   build) build_native; deps_web; build_dotnet ;;
   test)
-    build_native; deps_python; deps_browser; deps_web; build_dotnet
+    build_native; deps_python; deps_browser; deps_web dev; build_dotnet
     log "dotnet test"
     mkdir -p "$ROOT/artifacts"
     status=0
@@ -169,7 +172,7 @@ PY
       --data "$ROOT/data/names.txt" "$@"
     ;;
   bench-playground)
-    build_native; deps_browser; deps_web; build_dotnet
+    build_native; deps_browser; deps_web dev; build_dotnet
     model="$ROOT/artifacts/demo/names.zip"
     [ -f "$model" ] || { log "no demo model at $model: run ./build.sh demo first"; exit 1; }
     cli playground --model "$model" --out "$ROOT/artifacts/bench-playground" >/dev/null

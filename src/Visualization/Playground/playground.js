@@ -93,17 +93,18 @@ async function load() {
   session = await sessionReady;
 }
 
-function options(forSource) {
+/** The tokenizer's settings for this model (text and source rows share them). */
+function options() {
   return { specialTokens: model.specialTokens, normalize: model.columns.normalize, lowerCase: model.columns.lowerCase, maxLength: model.config.maxLength };
 }
 
 /** Runs the graph on one text (and source); `names` picks the outputs. */
 async function run(text, source, names) {
-  const t = encode(text, options(false), table, false);
+  const t = encode(text, options(), table, false);
   const feeds = { tokens: new ort.Tensor('int64', BigInt64Array.from(t.ids, BigInt), [1, t.ids.length]) };
   let s = null;
   if (model.columns.source !== null) {
-    s = encode(source, options(true), sourceTable, true);
+    s = encode(source, options(), sourceTable, true);
     feeds.source = new ort.Tensor('int64', BigInt64Array.from(s.ids, BigInt), [1, s.ids.length]);
   }
   const outputs = await session.run(feeds, names);

@@ -13,6 +13,8 @@
 #   ./build.sh bench-scale  engine vs PyTorch fp32 / bf16 autocast at 1 and 2 threads, seed to large models (issue 18)
 #   ./build.sh bench-scoring  scoring throughput: ONNX Runtime vs the engine's forward vs PyTorch eager (args: --rounds N)
 #   ./build.sh bench-distributed  characters/s of 1 process vs 2 data-parallel ranks, all-reduce time per step
+#   ./build.sh bench-playground [--rounds N] [--screenshot PNG]  the playground over the demo model in headless chromium:
+#                           first prediction after load and time per keystroke, beside onnxruntime-node (run demo first)
 # Environment: TORCH_PREFIX   CMake prefix of another libtorch (e.g. a CUDA PyTorch's cmake_prefix_path)
 #              CONFIGURATION  Release (default) or Debug
 #              MLT_SKIP_APT=1 never call apt-get (packages must already be present)
@@ -70,6 +72,20 @@ deps_python() {
 
 deps_browser() { apt_ensure chromium fonts-dejavu-core; }
 
+# The playground's JavaScript (package.json, package-lock.json): onnxruntime-web, copied into the CLI's output and
+# from there into every site; with `deps_web dev`, also onnxruntime-node and playwright-core for the tests and the
+# benchmark. npm ci only when the lock changed or the dev packages are wanted and missing.
+deps_web() {
+  local want=${1:-prod} have=""
+  command -v npm >/dev/null || apt_ensure nodejs npm
+  cmp -s "$ROOT/package-lock.json" "$ROOT/node_modules/.mlt-package-lock.json" && have=$(cat "$ROOT/node_modules/.mlt-mode" 2>/dev/null || true)
+  if [ "$have" = dev ] || [ "$have" = "$want" ]; then return 0; fi
+  log "npm ci ($want: onnxruntime-web$([ "$want" = dev ] && echo ', onnxruntime-node, playwright-core'))"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --ignore-scripts $([ "$want" = dev ] || echo --omit=dev) >/dev/null)
+  cp "$ROOT/package-lock.json" "$ROOT/node_modules/.mlt-package-lock.json"
+  echo "$want" > "$ROOT/node_modules/.mlt-mode"
+}
+
 build_native() {
   deps_native
   local args=(-S "$ROOT/src/Native" -B "$NATIVE_DIR" -DCMAKE_BUILD_TYPE=Release)
@@ -91,9 +107,9 @@ cli() { dotnet "$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" 
 verb=${1:-build}; shift || true
 case "$verb" in
   native) build_native ;;
-  build) build_native; build_dotnet ;;
+  build) build_native; deps_web; build_dotnet ;;
   test)
-    build_native; deps_python; deps_browser; build_dotnet
+    build_native; deps_python; deps_browser; deps_web dev; build_dotnet
     log "dotnet test"
     mkdir -p "$ROOT/artifacts"
     status=0
@@ -104,7 +120,7 @@ case "$verb" in
     exit "$status"
     ;;
   demo)
-    build_native; build_dotnet
+    build_native; deps_web; build_dotnet
     out="$ROOT/artifacts/demo"; mkdir -p "$out"
     # Every fifth name is held out for the quality figure; training sees the rest (and keeps 20% of it for validation
     # and early stopping), so the evaluation below is over names the model never saw.
@@ -120,6 +136,7 @@ case "$verb" in
     cli generate --model "$out/names.zip" --count 8 --temperature 0.8 --seed 7
     cli attention --model "$out/names.zip" --text flycatcher --out "$out/attention.html"
     cli export-onnx --model "$out/names.zip" --out "$out/names.onnx"
+    cli playground --model "$out/names.zip" --out "$out/playground"
     log "demo: data parallel, 2 workers x batch 8 (train --nproc-per-node 2) against 1 process x batch 16, 5 epochs"
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     cli train --data "$out/train.txt" --epochs 5 --batch-size 16 --seed 42 --json --quiet --out "$out/dp-1.zip" > "$out/dp-1.json"
@@ -135,7 +152,7 @@ diff = abs(a["finalValidationLoss"] - b["finalValidationLoss"])
 print(f"difference {diff:.1e}")
 sys.exit(0 if diff <= 1e-5 else 1)
 PY
-    log "demo artifacts in artifacts/demo (ML.NET model zip, names.onnx, loss.svg, attention.html)"
+    log "demo artifacts in artifacts/demo (ML.NET model zip, names.onnx, loss.svg, attention.html, playground/)"
     ;;
   bench)
     # Engine vs PyTorch eager on the seed's two models, alternated in one run; extra args go to compare.py
@@ -161,6 +178,13 @@ PY
     python3 "$ROOT/bench/distributed/compare.py" --cli "dotnet $ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" \
       --data "$ROOT/data/names.txt" "$@"
     ;;
+  bench-playground)
+    build_native; deps_browser; deps_web dev; build_dotnet
+    model="$ROOT/artifacts/demo/names.zip"
+    [ -f "$model" ] || { log "no demo model at $model: run ./build.sh demo first"; exit 1; }
+    cli playground --model "$model" --out "$ROOT/artifacts/bench-playground" >/dev/null
+    node "$ROOT/bench/playground/bench.mjs" "$ROOT/artifacts/bench-playground" "$@"
+    ;;
   bench-sweep)
     # ASHA pruning vs the plain grid on data/names.txt (heads {1,2,4} x layers {1,2,3}, 18 epochs): total epochs and best.
     build_native; build_dotnet
@@ -185,5 +209,5 @@ PY
     build_native; build_dotnet
     MLT_CLI="$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" "$ROOT/bench/sweep_target.sh" "$@"
     ;;
-  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-scale|bench-scoring|bench-sweep|bench-sweep-target" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-scale|bench-scoring|bench-sweep|bench-sweep-target|bench-distributed|bench-playground" >&2; exit 2 ;;
 esac

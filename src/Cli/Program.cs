@@ -1,4 +1,4 @@
-// Entry point of the mlnet-transformer command line: train, evaluate, score, generate, attention, sweep, info, export-onnx, doctor.
+// Entry point of the mlnet-transformer command line: train, evaluate, score, generate, attention, playground, sweep, info, export-onnx, doctor.
 using System.CommandLine;
 using System.Globalization;
 using MLNet.Transformer.Cli;
@@ -16,6 +16,7 @@ root.Add(ModelCommands.Generate());
 root.Add(ModelCommands.Info());
 root.Add(ModelCommands.ExportOnnx());
 root.Add(AttentionCommand.Create());
+root.Add(PlaygroundCommand.Create());
 root.Add(SweepCommand.Create());
 root.Add(DoctorCommand.Create());
 return CliHost.Run(root, args);

@@ -33,7 +33,7 @@ internal sealed class ModelFile
     /// <summary>Loads <paramref name="path"/>; every failure names --model and the file.</summary>
     public static ModelFile Load(MLContext ml, string path)
     {
-        if (!File.Exists(path))
+        if (!File.Exists(path) && !(Directory.Exists(path) && Checkpoints.Checkpoint.IsCheckpoint(path)))
         {
             throw new FileNotFoundException($"--model: file '{path}' not found.", path);
         }
@@ -41,7 +41,7 @@ internal sealed class ModelFile
         try
         {
             var loaded = NextCharacterModel.Load(ml, path);
-            return new ModelFile(path, loaded, ReadHistory(path));
+            return new ModelFile(path, loaded, File.Exists(path) ? ReadHistory(path) : null);
         }
         catch (Exception e) when (e is ModelFormatException or InvalidDataException or JsonException)
         {

@@ -51,13 +51,16 @@ internal static class TrainCommand
         var nodeRank = new Option<int>("--node-rank") { Description = "This machine's index in [0, --nnodes); node 0 hosts rank 0.", DefaultValueFactory = _ => 0 };
         var masterAddr = new Option<string>("--master-addr") { Description = "Address of node 0 (rank 0's rendezvous).", DefaultValueFactory = _ => "127.0.0.1" };
         var masterPort = new Option<int>("--master-port") { Description = "Port of rank 0's rendezvous.", DefaultValueFactory = _ => DistributedSettings.DefaultPort };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write a checkpoint (weights, optimizer, random state, data position) every N steps into --checkpoint-dir.", DefaultValueFactory = _ => 0 };
+        var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Folder of the periodic checkpoints; the final model is also written there as 'final'." };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run whose checkpoint folder is here (same data and options), exactly where it stopped." };
         var distTimeout = new Option<double>("--dist-timeout") { Description = "Seconds the rendezvous and each all-reduce may wait for the other ranks.", DefaultValueFactory = _ => DistributedSettings.DefaultTimeout.TotalSeconds };
 
         var cmd = new Command("train", "Train a next-character transformer and save it as a .zip.")
         {
             data, column, sourceColumn, model, layers, heads, dim, ff, dropout, normFirst, activation, epochs, batch, lr, warmup,
             schedule, weightDecay, clip, seed, device, threads, validation, patience, maxLength, lengthPolicy, lower, output, plot,
-            nproc, nnodes, nodeRank, masterAddr, masterPort, distTimeout,
+            nproc, nnodes, nodeRank, masterAddr, masterPort, distTimeout, checkpointEvery, checkpointDir, resume,
         };
         cmd.SetAction(parse =>
         {
@@ -97,6 +100,9 @@ internal static class TrainCommand
             options.ValidationFraction = parse.GetValue(validation);
             options.EarlyStoppingPatience = parse.GetValue(patience);
             options.MaximumLength = parse.GetValue(maxLength);
+            options.CheckpointEvery = parse.GetValue(checkpointEvery);
+            options.CheckpointDirectory = parse.GetValue(checkpointDir);
+            options.ResumeFrom = parse.GetValue(resume);
 
             ValidateAsFlags(options);
             bool quiet = parse.GetValue(CliHost.Quiet), json = parse.GetValue(CliHost.Json);
@@ -134,6 +140,11 @@ internal static class TrainCommand
             }
 
             ModelFile.Save(ml, predictor, view.Schema, history, outPath);
+            if (options.CheckpointDirectory is { } checkpoints && predictor.Checkpoint is { } final)
+            {
+                final.Save(Path.Combine(checkpoints, "final"));
+            }
+
             if (parse.GetValue(plot) is { } plotPath)
             {
                 Plots.WriteLossPlot(history, plotPath, $"{kind} L{options.Layers} H{options.Heads} d{options.ModelDimension}");
@@ -202,6 +213,12 @@ internal static class TrainCommand
         [nameof(TransformerTrainerOptions.ValidationFraction)] = "--validation-fraction",
         [nameof(TransformerTrainerOptions.EarlyStoppingPatience)] = "--patience",
         [nameof(TransformerTrainerOptions.LengthPolicy)] = "--length-policy",
+        [nameof(TransformerTrainerOptions.CheckpointEvery)] = "--checkpoint-every",
+        [nameof(TransformerTrainerOptions.CheckpointDirectory)] = "--checkpoint-dir",
+        [nameof(TransformerTrainerOptions.ResumeFrom)] = "--resume",
+        [nameof(TransformerTrainerOptions.Seed)] = "--seed",
+        [nameof(TransformerTrainerOptions.Schedule)] = "--schedule",
+        [nameof(TransformerTrainerOptions.Optimizer)] = "--weight-decay",
     };
 
     /// <summary>Fits, naming the data file and the command-line flags in a too-long-row error instead of the C# options.</summary>
@@ -217,6 +234,13 @@ internal static class TrainCommand
                 .Replace(nameof(TransformerTrainerOptions.MaximumLength), "--max-length", StringComparison.Ordinal)
                 .Replace("set LengthPolicy to Truncate or Skip", "pass --length-policy truncate or skip", StringComparison.Ordinal);
             throw new ArgumentException($"--data '{path}': {message}", e);
+        }
+        catch (ArgumentException e) when (e.ParamName is { } name && Flags.TryGetValue(name, out string? flag))
+        {
+            // Option checks made by Fit itself (e.g. a resumed run's options against its checkpoint).
+            string message = e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal)
+                .Replace($"Option {name}:", $"{flag}:", StringComparison.Ordinal);
+            throw new ArgumentException(message, flag, e);
         }
     }
 

@@ -343,11 +343,11 @@ public sealed record Checkpoint
         w.WriteStartObject("model");
         w.WriteString("kind", a.Kind == ModelKind.Decoder ? "decoder" : "encoder_decoder");
         w.WriteNumber("vocab_size", a.VocabSize);
-        w.WriteNumber("src_vocab_size", a.EffectiveSourceVocabSize);
+        w.WriteNumber("src_vocab_size", a.SourceVocabSize); // 0: the same as vocab_size
         w.WriteNumber("d_model", a.ModelDim);
         w.WriteNumber("n_heads", a.Heads);
         w.WriteNumber("n_layers", a.Layers);
-        w.WriteNumber("n_encoder_layers", a.Kind == ModelKind.EncoderDecoder ? a.EncoderLayers : 0);
+        w.WriteNumber("n_encoder_layers", a.EncoderLayers); // read by encoder-decoders only, kept as given
         w.WriteNumber("d_ff", a.FeedForwardDim);
         w.WriteNumber("max_len", a.MaxLength);
         w.WriteNumber("pad_id", a.PadId);
@@ -479,11 +479,11 @@ public sealed record Checkpoint
         {
             Kind = kind,
             VocabSize = m.Int("vocab_size"),
-            SourceVocabSize = kind == ModelKind.EncoderDecoder ? m.Int("src_vocab_size") : 0,
+            SourceVocabSize = m.Int("src_vocab_size"),
             ModelDim = m.Int("d_model"),
             Heads = m.Int("n_heads"),
             Layers = m.Int("n_layers"),
-            EncoderLayers = kind == ModelKind.EncoderDecoder ? m.Int("n_encoder_layers") : 2,
+            EncoderLayers = m.Int("n_encoder_layers"),
             FeedForwardDim = m.Int("d_ff"),
             MaxLength = m.Int("max_len"),
             PadId = m.Int("pad_id"),

@@ -70,11 +70,29 @@ public class TransformerTrainerOptions
     public bool LowerCase { get; set; }
 
     /// <summary>
-    /// Resume or fine-tune: a model .zip saved with <c>mlContext.Model.Save</c>, or an exported .onnx file, whose weights
-    /// (read from the ONNX initializers by PyTorch name) start the training. Its vocabulary, normalisation and
-    /// architecture are kept; the architecture options here must agree with it. Null (default): fresh weights.
+    /// Fine-tune: a checkpoint (a directory written by <see cref="Checkpoints.Checkpoint.Save"/> or a
+    /// <see cref="CheckpointDirectory"/>), or a model .zip saved with <c>mlContext.Model.Save</c>, or an exported .onnx
+    /// file, whose weights start the training (fresh optimiser). Its vocabulary, normalisation and architecture are
+    /// kept; the architecture options here must agree with it. Null (default): fresh weights. To continue a run
+    /// exactly, use <see cref="ResumeFrom"/> instead.
     /// </summary>
     public string? InitialModelPath { get; set; }
+
+    /// <summary>
+    /// Write a checkpoint (weights, Adam's moments and step, dropout generators, data position) every this many
+    /// steps into <see cref="CheckpointDirectory"/>. 0 (default): none.
+    /// </summary>
+    public int CheckpointEvery { get; set; }
+
+    /// <summary>Folder of the periodic checkpoints (the newest complete one is named by its <c>latest</c> file).</summary>
+    public string? CheckpointDirectory { get; set; }
+
+    /// <summary>
+    /// Continue the run whose checkpoint (or folder of checkpoints) is here, exactly where it stopped: same data and
+    /// options (the seed, vocabulary and architecture come from the checkpoint; the options that decide batches and
+    /// schedule must match). On the CPU the resumed run ends with the same weights, bit for bit, as an uninterrupted one.
+    /// </summary>
+    public string? ResumeFrom { get; set; }
 
     /// <summary>Characters seen fewer times than this in the training data map to &lt;UNK&gt;. Default 1.</summary>
     public int MinimumCharacterFrequency { get; set; } = 1;
@@ -213,6 +231,11 @@ public class TransformerTrainerOptions
         Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), $"must be >= 0 (got {EarlyStoppingPatience}).");
         Require(Threads is null or >= 1, nameof(Threads), $"must be >= 1 (got {Threads}).");
         Require(!string.IsNullOrWhiteSpace(Device), nameof(Device), "must be auto, cpu, cuda or cuda:N.");
+        Require(CheckpointEvery >= 0, nameof(CheckpointEvery), $"must be >= 0 (got {CheckpointEvery}).");
+        Require(CheckpointEvery == 0 || !string.IsNullOrWhiteSpace(CheckpointDirectory), nameof(CheckpointDirectory), "must name a folder when CheckpointEvery > 0.");
+        Require(ResumeFrom is null || InitialModelPath is null, nameof(ResumeFrom), "and InitialModelPath exclude each other: ResumeFrom continues a run, InitialModelPath starts a new one from trained weights.");
+        Require((CheckpointEvery == 0 && ResumeFrom is null) || Distributed is not { WorldSize: > 1 }, nameof(CheckpointEvery),
+            "checkpoints and ResumeFrom are for single-process training; data-parallel runs cannot be resumed yet.");
         Distributed?.Validate();
     }
 }

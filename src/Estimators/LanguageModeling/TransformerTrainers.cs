@@ -5,6 +5,7 @@
 using Google.Protobuf;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.Transformer.Checkpoints;
 using MLNet.Transformer.Engine;
 using MLNet.Transformer.Onnx;
 using MLNet.Transformer.Text;
@@ -56,7 +57,8 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             CheckColumns(vs.Schema, "ValidationSet");
         }
 
-        int seed = Options.Seed ?? Random.Shared.Next();
+        var resume = Options.ResumeFrom is { } resumePath ? ReadResume(resumePath) : null;
+        int seed = resume?.Training!.Seed ?? Options.Seed ?? Random.Shared.Next();
         var texts = ReadTexts(input, "training data");
         if (texts.Count == 0)
         {
@@ -74,7 +76,8 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         }
 
         var validTexts = Options.ValidationSet is { } validationSet ? ReadTexts(validationSet, "ValidationSet") : null;
-        var initial = Options.InitialModelPath is { } initialPath ? ReadInitialModel(initialPath) : null;
+        var initial = Options.InitialModelPath is { } initialPath ? ReadInitialModel(initialPath)
+            : resume is null ? null : new InitialModel(NextCharacterCheckpoint.InfoOf(resume), resume.Weights);
 
         // The vocabulary comes from the rows that are trained on: a row left out by LengthPolicy.Skip adds no character.
         var kept = Options.LengthPolicy == LengthPolicy.Skip ? texts.Where(t => !TooLong(t)).ToList() : texts;
@@ -183,11 +186,17 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
                 model.BroadcastParameters(0);
             }
 
-            var history = new TrainingLoop(Options, CharacterVocabulary.PadId, info.SelfSource).Run(model, train, valid, seed)
+            Action<TrainingPosition>? writeCheckpoint = Options.CheckpointEvery > 0
+                ? position => CheckpointDirectory.Write(Options.CheckpointDirectory!, NextCharacterCheckpoint.Capture(info, model, position), position.Step)
+                : null;
+            var history = new TrainingLoop(Options, CharacterVocabulary.PadId, info.SelfSource).Run(model, train, valid, seed, resume, writeCheckpoint)
                 with { TruncatedRows = lengths.Truncated, SkippedRows = lengths.Skipped };
-            byte[] onnx = OnnxExporter.Export(info, model.ExportState().AsReadOnly(), NextCharacterModel.ChainExport).ToByteArray();
+
+            // The checkpoint is the hand-off: the ONNX model, and so the ML.NET chain and its zip, are built from it.
+            var checkpoint = NextCharacterCheckpoint.Capture(info, model);
+            byte[] onnx = OnnxExporter.Export(checkpoint, NextCharacterModel.ChainExport).ToByteArray();
             var chain = NextCharacterModel.BuildChain(_context, info, onnx, input);
-            return new NextCharacterPredictionTransformer(chain, info, onnx, history);
+            return new NextCharacterPredictionTransformer(chain, info, onnx, history) { Checkpoint = checkpoint };
         }
         finally
         {
@@ -257,37 +266,90 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         return text + 2 > Options.MaximumLength + 1 || (SourceColumnName is not null && scalars.Count + 2 > Options.MaximumLength);
     }
 
-    /// <summary>The exported model inside a saved zip, or an .onnx file, read back with its weights.</summary>
-    private OnnxModelFile ReadInitialModel(string path)
+    /// <summary>A checkpoint of a run to continue: it must hold the training state and agree with these options.</summary>
+    private Checkpoint ReadResume(string path)
     {
-        if (!File.Exists(path))
+        if (!Checkpoint.IsCheckpoint(path))
         {
-            throw new FileNotFoundException($"Option InitialModelPath: file '{path}' not found.", path);
+            throw new FileNotFoundException($"Option ResumeFrom: '{path}' is neither a checkpoint nor a folder of checkpoints ({Checkpoint.DescriptionFile} or '{CheckpointDirectory.LatestFile}' not found).", path);
         }
 
-        var file = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxModelFile.Read(path) : NextCharacterModel.ReadOnnxModel(path).File;
-        if (file.IsEnsemble)
+        var checkpoint = Checkpoint.Load(path);
+        if (checkpoint.Training is not { } position || checkpoint.Optimizer is null || checkpoint.RandomState is null)
+        {
+            throw OptionError(nameof(Options.ResumeFrom), $"Option ResumeFrom: '{path}' holds a model without its training state (position, optimizer, random state); use InitialModelPath to fine-tune it.");
+        }
+
+        CheckKind(path, NextCharacterCheckpoint.InfoOf(checkpoint), "ResumeFrom");
+        var mine = TrainingLoop.ResumeOptions(Options);
+        foreach (var (name, value) in position.Options)
+        {
+            if (mine.TryGetValue(name, out var now) && now != value)
+            {
+                throw new ArgumentException($"Option {name}: the run in '{path}' was trained with {value}, the options say {now}; set it to {value} to resume that run.", name);
+            }
+        }
+
+        if (Options.Seed is int s && s != position.Seed)
+        {
+            throw OptionError(nameof(Options.Seed), $"Option Seed: the run in '{path}' was trained with seed {position.Seed}, the options say {s}; leave Seed null or set it to {position.Seed} to resume that run.");
+        }
+
+        return checkpoint;
+
+        static ArgumentException OptionError(string option, string message) => new(message, option);
+    }
+
+    /// <summary>A description and weights to start from.</summary>
+    private sealed record InitialModel(NextCharacterModelInfo Info, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> State);
+
+    /// <summary>A checkpoint, the exported model inside a saved zip, or an .onnx file, read back with its weights.</summary>
+    private InitialModel ReadInitialModel(string path)
+    {
+        InitialModel initial;
+        if (Checkpoint.IsCheckpoint(path))
+        {
+            var checkpoint = Checkpoint.Load(path);
+            initial = new InitialModel(NextCharacterCheckpoint.InfoOf(checkpoint), checkpoint.Weights);
+        }
+        else
+        {
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"Option InitialModelPath: file '{path}' not found.", path);
+            }
+
+            var file = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxModelFile.Read(path) : NextCharacterModel.ReadOnnxModel(path).File;
+            if (file.IsEnsemble)
+            {
+                throw new ArgumentException(
+                    $"Option InitialModelPath: '{path}' holds an ensemble of {file.Members.Count} models; training continues one model. Train the members one by one, then combine them with NextCharacterModel.Ensemble.",
+                    nameof(path));
+            }
+
+            initial = new InitialModel(file.Info, file.State);
+        }
+
+        CheckKind(path, initial.Info, "InitialModelPath");
+        return initial;
+    }
+
+    /// <summary>The saved model must be of this trainer's kind and read text as these options do.</summary>
+    private void CheckKind(string path, NextCharacterModelInfo info, string option)
+    {
+        if (info.IsEncoderDecoder != (Kind == ModelKind.EncoderDecoder) || info.HasSource != (SourceColumnName is not null))
         {
             throw new ArgumentException(
-                $"Option InitialModelPath: '{path}' holds an ensemble of {file.Members.Count} models; training continues one model. Train the members one by one, then combine them with NextCharacterModel.Ensemble.",
-                nameof(path));
+                $"Option {option}: '{path}' holds a {Describe(info)} model; this trainer trains a {(Kind == ModelKind.EncoderDecoder ? (SourceColumnName is null ? "single-column encoder-decoder" : "source -> target encoder-decoder") : "decoder-only")} one.",
+                option);
         }
 
-        if (file.Info.IsEncoderDecoder != (Kind == ModelKind.EncoderDecoder) || file.Info.HasSource != (SourceColumnName is not null))
+        if (info.Normalize != Options.Normalize || info.LowerCase != Options.LowerCase)
         {
             throw new ArgumentException(
-                $"Option InitialModelPath: '{path}' holds a {Describe(file.Info)} model; this trainer trains a {(Kind == ModelKind.EncoderDecoder ? (SourceColumnName is null ? "single-column encoder-decoder" : "source -> target encoder-decoder") : "decoder-only")} one.",
-                nameof(path));
+                $"Option {option}: '{path}' was trained with Normalize = {info.Normalize}, LowerCase = {info.LowerCase}; set the same options to continue training it.",
+                option);
         }
-
-        if (file.Info.Normalize != Options.Normalize || file.Info.LowerCase != Options.LowerCase)
-        {
-            throw new ArgumentException(
-                $"Option InitialModelPath: '{path}' was trained with Normalize = {file.Info.Normalize}, LowerCase = {file.Info.LowerCase}; set the same options to continue training it.",
-                nameof(path));
-        }
-
-        return file;
 
         static string Describe(NextCharacterModelInfo i) => i.IsEncoderDecoder ? (i.HasSource ? "source -> target encoder-decoder" : "single-column encoder-decoder") : "decoder-only";
     }

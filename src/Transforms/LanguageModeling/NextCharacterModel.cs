@@ -62,7 +62,8 @@ public static class NextCharacterModel
 
     /// <summary>
     /// Loads a zip written by <c>mlContext.Model.Save</c> from a pipeline that ends in a next-character model:
-    /// the ML.NET chain, plus the model's description and ONNX bytes for generation and attention pages.
+    /// the ML.NET chain, plus the model's description and ONNX bytes for generation and attention pages. A checkpoint
+    /// directory (or a folder of periodic checkpoints) loads as the model it holds.
     /// Only load models from trusted sources.
     /// </summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
@@ -71,6 +72,15 @@ public static class NextCharacterModel
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (Directory.Exists(path) && Checkpoints.Checkpoint.IsCheckpoint(path))
+        {
+            // A checkpoint: the same chain Fit builds, from its description and weights.
+            var fitted = FromCheckpoint(mlContext, Checkpoints.Checkpoint.Load(path));
+            byte[] onnx = fitted.GetOnnxModel();
+            var input = CreateInput(mlContext, fitted.Info, []);
+            return new LoadedNextCharacterModel(fitted.Model, input.Schema, OnnxModelFile.Read(onnx, path), onnx);
+        }
+
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"Model file '{path}' not found.", path);
@@ -161,6 +171,20 @@ public static class NextCharacterModel
         byte[] onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(info, state, ChainExport));
         var empty = CreateInput(mlContext, info, []);
         return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty), info, onnx, history: null);
+    }
+
+    /// <summary>
+    /// A fitted model from a checkpoint (<see cref="Checkpoints.Checkpoint.Load"/>): its description and weights,
+    /// exported to ONNX and wrapped in ML.NET's scoring chain, which <c>mlContext.Model.Save</c> then writes.
+    /// </summary>
+    /// <exception cref="TransformerArgumentException">The weights do not fit the architecture.</exception>
+    public static NextCharacterPredictionTransformer FromCheckpoint(MLContext mlContext, Checkpoints.Checkpoint checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var info = NextCharacterCheckpoint.InfoOf(checkpoint);
+        byte[] onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(checkpoint, ChainExport));
+        var empty = CreateInput(mlContext, info, []);
+        return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty), info, onnx, history: null) { Checkpoint = checkpoint };
     }
 
     /// <summary>

@@ -45,7 +45,7 @@ def main():
     assert description["format"] == "mlnet-transformer-checkpoint", description["format"]
     m = description["model"]
     cfg = {
-        "kind": m["kind"], "vocab_size": m["vocab_size"], "src_vocab_size": m["src_vocab_size"],
+        "kind": m["kind"], "vocab_size": m["vocab_size"], "src_vocab_size": m["src_vocab_size"] or m["vocab_size"],
         "d_model": m["d_model"], "n_heads": m["n_heads"], "n_layers": m["n_layers"],
         "n_encoder_layers": m["n_encoder_layers"], "d_ff": m["d_ff"], "max_len": m["max_len"],
         "pad_id": m["pad_id"], "activation": m["activation"], "norm_first": m["norm_first"],

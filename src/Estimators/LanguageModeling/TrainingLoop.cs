@@ -209,6 +209,11 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
         [nameof(o.GradientClipNorm)] = Invariant(o.GradientClipNorm),
         [nameof(o.Dropout)] = Invariant(o.Dropout),
         [nameof(o.ValidationFraction)] = Invariant(o.ValidationFraction),
+        [nameof(o.Mode)] = o.Mode.ToString(),
+        [nameof(o.ContextLength)] = Invariant(o.ContextLength),
+        [nameof(o.MaxSteps)] = Invariant(o.MaxSteps),
+        [nameof(o.EvaluateEvery)] = Invariant(o.EvaluateEvery),
+        [nameof(o.Separator)] = o.Separator,
     };
 
     private static string Invariant(IFormattable v) => v.ToString(null, System.Globalization.CultureInfo.InvariantCulture);

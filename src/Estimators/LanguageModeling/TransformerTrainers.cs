@@ -57,6 +57,11 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             CheckColumns(vs.Schema, "ValidationSet");
         }
 
+        if (Options.Mode == TrainingMode.Corpus)
+        {
+            return FitCorpus(input);
+        }
+
         var resume = Options.ResumeFrom is { } resumePath ? ReadResume(resumePath) : null;
         int seed = resume?.Training!.Seed ?? Options.Seed ?? Random.Shared.Next();
         var texts = ReadTexts(input, "training data");
@@ -208,6 +213,195 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
     }
 
     /// <summary>
+    /// Corpus mode: the Text column's rows as one running text held as 16-bit ids (read in two cursor passes, the
+    /// rows themselves never kept), random windows from its head, validation on its tail.
+    /// </summary>
+    private NextCharacterPredictionTransformer FitCorpus(IDataView input)
+    {
+        if (Kind != ModelKind.Decoder)
+        {
+            throw OptionError(nameof(Options.Mode), "Option Mode: Corpus trains decoder-only models; use the TransformerDecoder trainer.");
+        }
+
+        if (Options.ValidationSet is not null)
+        {
+            throw OptionError(nameof(Options.ValidationSet), "Option ValidationSet: corpus training validates on the stream's own tail (ValidationFraction); leave ValidationSet null.");
+        }
+
+        var resume = Options.ResumeFrom is { } resumePath ? ReadResume(resumePath) : null;
+        int seed = resume?.Training!.Seed ?? Options.Seed ?? Random.Shared.Next();
+        var initial = Options.InitialModelPath is { } initialPath ? ReadInitialModel(initialPath)
+            : resume is null ? null : new InitialModel(NextCharacterCheckpoint.InfoOf(resume), resume.Weights);
+        var vocab = initial is null ? LearnCorpusVocabulary(input) : new CharacterVocabulary(initial.Info.Vocabulary);
+        if (vocab.Count > ushort.MaxValue + 1)
+        {
+            throw new ArgumentException($"The corpus has {vocab.Count} distinct tokens; corpus training holds ids in 16 bits (at most 65,536). Raise MinimumCharacterFrequency.", nameof(input));
+        }
+
+        var corpus = ReadCorpus(input, vocab);
+        if (corpus.TrainLength < Options.ContextLength + 2)
+        {
+            throw new ArgumentException(
+                $"The corpus has {corpus.Length} characters, {corpus.TrainLength} of them for training; ContextLength {Options.ContextLength} needs at least {Options.ContextLength + 2}. Lower ContextLength or ValidationFraction.",
+                nameof(input));
+        }
+
+        string device = EngineRuntime.ResolveDevice(Options.Device);
+        var config = new TransformerModelConfig
+        {
+            Kind = ModelKind.Decoder,
+            VocabSize = vocab.Count,
+            ModelDim = Options.ModelDimension,
+            Heads = Options.Heads,
+            Layers = Options.Layers,
+            EncoderLayers = EncoderLayers,
+            FeedForwardDim = Options.FeedForwardDimension,
+            MaxLength = Options.ContextLength,
+            PadId = CharacterVocabulary.PadId,
+            Activation = Options.Activation == TransformerActivation.Gelu ? Activation.Gelu : Activation.Relu,
+            NormFirst = Options.NormFirst,
+            Dropout = Options.Dropout,
+            Seed = (ulong)(uint)seed,
+        };
+        if (initial is not null)
+        {
+            CheckSameArchitecture(initial.Info.Architecture, config);
+        }
+
+        var info = new NextCharacterModelInfo
+        {
+            Architecture = config,
+            TextColumnName = Options.TextColumnName,
+            Vocabulary = [.. vocab.Tokens],
+            PadId = CharacterVocabulary.PadId,
+            BosId = CharacterVocabulary.BosId,
+            EosId = CharacterVocabulary.EosId,
+            UnkId = CharacterVocabulary.UnkId,
+            Normalize = Options.Normalize,
+            LowerCase = Options.LowerCase,
+            TrainedOn = device,
+        };
+
+        int? previousThreads = null;
+        if (Options.Threads is int threads)
+        {
+            previousThreads = EngineRuntime.NumThreads;
+            EngineRuntime.NumThreads = threads;
+        }
+
+        try
+        {
+            using var model = TransformerModel.Create(config, device);
+            if (initial is not null)
+            {
+                model.ImportState(initial.State);
+            }
+
+            Action<TrainingPosition>? writeCheckpoint = Options.CheckpointEvery > 0
+                ? position => CheckpointDirectory.Write(Options.CheckpointDirectory!, NextCharacterCheckpoint.Capture(info, model, position), position.Step)
+                : null;
+            var history = new CorpusTrainingLoop(Options, CharacterVocabulary.PadId).Run(model, corpus, seed, resume, writeCheckpoint);
+            var checkpoint = NextCharacterCheckpoint.Capture(info, model);
+            byte[] onnx = OnnxExporter.Export(checkpoint, NextCharacterModel.ChainExport).ToByteArray();
+            var chain = NextCharacterModel.BuildChain(_context, info, onnx, input);
+            return new NextCharacterPredictionTransformer(chain, info, onnx, history) { Checkpoint = checkpoint };
+        }
+        finally
+        {
+            if (previousThreads is int previous)
+            {
+                EngineRuntime.NumThreads = previous;
+            }
+        }
+    }
+
+    /// <summary>Character counts over every row and the separators between them (one cursor pass).</summary>
+    private CharacterVocabulary LearnCorpusVocabulary(IDataView data)
+    {
+        var counts = new Dictionary<System.Text.Rune, long>();
+        var scalars = new List<int>();
+        var separator = new List<int>();
+        CharacterScalars.Append(Options.Separator, Options.Normalize, Options.LowerCase, separator);
+        long rows = 0;
+        ForEachRow(data, text =>
+        {
+            scalars.Clear();
+            CharacterScalars.Append(text, Options.Normalize, Options.LowerCase, scalars);
+            if (rows++ > 0)
+            {
+                scalars.AddRange(separator);
+            }
+
+            foreach (int s in scalars)
+            {
+                if (s != CharacterScalars.Invalid)
+                {
+                    var r = new System.Text.Rune(s);
+                    counts[r] = counts.GetValueOrDefault(r) + 1;
+                }
+            }
+        });
+        if (rows == 0)
+        {
+            throw new ArgumentException("The training data has no rows.", nameof(data));
+        }
+
+        return CharacterVocabulary.FromCounts(counts, Options.MinimumCharacterFrequency);
+    }
+
+    /// <summary>The rows joined by the separator, as 16-bit ids (a second cursor pass).</summary>
+    private CorpusStream ReadCorpus(IDataView data, CharacterVocabulary vocab)
+    {
+        var scalars = new List<int>();
+        var separator = new List<int>();
+        CharacterScalars.Append(Options.Separator, Options.Normalize, Options.LowerCase, separator);
+        int[] separatorIds = vocab.Encode(separator, addBos: false, addEos: false);
+        var tokens = new ushort[1 << 16];
+        int length = 0;
+        ForEachRow(data, text =>
+        {
+            scalars.Clear();
+            CharacterScalars.Append(text, Options.Normalize, Options.LowerCase, scalars);
+            int[] ids = vocab.Encode(scalars, addBos: false, addEos: false);
+            int need = length + ids.Length + (length > 0 ? separatorIds.Length : 0);
+            if (need > tokens.Length)
+            {
+                Array.Resize(ref tokens, (int)Math.Min(Array.MaxLength, Math.Max(need, 2L * tokens.Length)));
+            }
+
+            if (length > 0)
+            {
+                foreach (int id in separatorIds)
+                {
+                    tokens[length++] = (ushort)id;
+                }
+            }
+
+            foreach (int id in ids)
+            {
+                tokens[length++] = (ushort)id;
+            }
+        });
+        return new CorpusStream(tokens, length, Options.ValidationFraction);
+    }
+
+    private void ForEachRow(IDataView data, Action<string> row)
+    {
+        var col = data.Schema[Options.TextColumnName];
+        using var cursor = data.GetRowCursor([col]);
+        var get = cursor.GetGetter<ReadOnlyMemory<char>>(col);
+        ReadOnlyMemory<char> text = default;
+        while (cursor.MoveNext())
+        {
+            Options.CancellationToken.ThrowIfCancellationRequested();
+            get(ref text);
+            row(text.ToString());
+        }
+    }
+
+    private static ArgumentException OptionError(string option, string message) => new(message, option);
+
+    /// <summary>
     /// Joins the data-parallel group of <see cref="TransformerTrainerOptions.Distributed"/> (null for one process).
     /// A CUDA rank trains on cuda:LocalRank unless the device names an index.
     /// </summary>
@@ -296,8 +490,6 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         }
 
         return checkpoint;
-
-        static ArgumentException OptionError(string option, string message) => new(message, option);
     }
 
     /// <summary>A description and weights to start from.</summary>

@@ -175,8 +175,8 @@ e, r = (json.load(open(p)) for p in sys.argv[1:3])
 ev, rv = e["finalValidationLoss"], r["final_validation_loss"]
 print(f"engine   validation {ev:.4f} nats = {ev / math.log(2):.4f} bits/char  ({e['secondsPerStep']:.3f} s/step)")
 print(f"PyTorch  validation {rv:.4f} nats = {rv / math.log(2):.4f} bits/char  ({r['seconds_per_step']:.3f} s/step)")
-print(f"difference {abs(ev - rv):.4f} nats (target <= 0.03)")
-sys.exit(0 if abs(ev - rv) <= 0.03 else 1)
+print(f"difference {abs(ev - rv):.4f} nats (target <= 0.03); vocabulary {e['vocabularySize']} / {r['vocabulary']}")
+sys.exit(0 if abs(ev - rv) <= 0.03 and e["vocabularySize"] == r["vocabulary"] else 1)
 PY
     ;;
   bench-distributed)

@@ -12,6 +12,7 @@
 #                           data/names.txt in a 10-minute budget, its saved ensemble evaluated on the test part
 #   ./build.sh bench-scale  engine vs PyTorch fp32 / bf16 autocast at 1 and 2 threads, seed to large models (issue 18)
 #   ./build.sh bench-scoring  scoring throughput: ONNX Runtime vs the engine's forward vs PyTorch eager (args: --rounds N)
+#   ./build.sh bench-corpus [--max-steps S]  corpus training on Debian's fortunes: engine vs bench/corpus_reference.py
 #   ./build.sh bench-distributed  characters/s of 1 process vs 2 data-parallel ranks, all-reduce time per step
 #   ./build.sh bench-playground [--rounds N] [--screenshot PNG]  the playground over the demo model in headless chromium:
 #                           first prediction after load and time per keystroke, beside onnxruntime-node (run demo first)
@@ -172,6 +173,36 @@ PY
     build_native; deps_python; build_dotnet
     dotnet "$ROOT/bench/Scoring/bin/$CONFIGURATION/net10.0/mlt-bench-scoring.dll" --data "$ROOT/data/names.txt" "$@"
     ;;
+  bench-corpus)
+    # Issue 21's target: corpus training on Debian's fortunes ('%' separators stripped, 90/10 split by position),
+    # 4 layers, 4 heads, d 128, context 128; the engine against bench/corpus_reference.py with the same data, windows
+    # and steps. Args: --max-steps S (default 2000) --eval-every K (200) --batch-size B (32).
+    build_native; deps_python; build_dotnet; apt_ensure fortunes
+    out="$ROOT/artifacts/bench-corpus"; mkdir -p "$out"
+    steps=2000; every=200; batch=32
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --max-steps) steps=$2; shift 2 ;; --eval-every) every=$2; shift 2 ;; --batch-size) batch=$2; shift 2 ;;
+        *) log "bench-corpus: unknown argument $1"; exit 2 ;;
+      esac
+    done
+    find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.dat' ! -name '*.u8' | LC_ALL=C sort | xargs cat | grep -v '^%$' > "$out/fortunes.txt"
+    common=(--context-length 128 --max-steps "$steps" --eval-every "$every" --batch-size "$batch" --layers 4 --heads 4
+            --dim 128 --ff 512 --lr 1e-3 --seed 42 --validation-fraction 0.1)
+    log "bench-corpus: $(wc -c < "$out/fortunes.txt") bytes of fortunes, $steps steps of $batch x 128 characters"
+    cli train --corpus "$out/fortunes.txt" "${common[@]}" --dropout 0 --device cpu --threads 1 --out "$out/fortunes.zip" \
+      --json --quiet > "$out/engine.json"
+    "$MLT_PYTHON" "$ROOT/bench/corpus_reference.py" --corpus "$out/fortunes.txt" "${common[@]}" --json "$out/reference.json" > /dev/null
+    python3 - "$out/engine.json" "$out/reference.json" <<'PY'
+import json, math, sys
+e, r = (json.load(open(p)) for p in sys.argv[1:3])
+ev, rv = e["finalValidationLoss"], r["final_validation_loss"]
+print(f"engine   validation {ev:.4f} nats = {ev / math.log(2):.4f} bits/char  ({e['secondsPerStep']:.3f} s/step)")
+print(f"PyTorch  validation {rv:.4f} nats = {rv / math.log(2):.4f} bits/char  ({r['seconds_per_step']:.3f} s/step)")
+print(f"difference {abs(ev - rv):.4f} nats (target <= 0.03); vocabulary {e['vocabularySize']} / {r['vocabulary']}")
+sys.exit(0 if abs(ev - rv) <= 0.03 and e["vocabularySize"] == r["vocabulary"] else 1)
+PY
+    ;;
   bench-distributed)
     # 1 process (1 and 2 threads) vs `train --nproc-per-node 2` over loopback Gloo, alternated; extra args go to compare.py.
     build_native; build_dotnet
@@ -209,5 +240,5 @@ PY
     build_native; build_dotnet
     MLT_CLI="$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" "$ROOT/bench/sweep_target.sh" "$@"
     ;;
-  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-scale|bench-scoring|bench-sweep|bench-sweep-target|bench-distributed|bench-playground" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-scale|bench-scoring|bench-sweep|bench-sweep-target|bench-distributed|bench-playground|bench-corpus" >&2; exit 2 ;;
 esac

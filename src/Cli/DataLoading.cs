@@ -62,13 +62,27 @@ internal static class DataLoading
     /// Every cursor gets its own reader of the file, so the view streams like a TextLoader's and cursors may run at
     /// once (a LINQ chain over one File.ReadLines shares its reader between enumerations: one closes it under another).
     /// </summary>
-    private sealed class Lines(string path) : IEnumerable<LineRow>
+    /// <summary>
+    /// A running text for corpus training: every line of <paramref name="path"/>, empty ones included, read lazily at
+    /// each pass (the file is never held as strings), in column "Text".
+    /// </summary>
+    public static IDataView LoadCorpus(MLContext ml, string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"--corpus: file '{path}' not found.", path);
+        }
+
+        return ml.Data.LoadFromEnumerable(new Lines(path, keepEmpty: true));
+    }
+
+    private sealed class Lines(string path, bool keepEmpty = false) : IEnumerable<LineRow>
     {
         public IEnumerator<LineRow> GetEnumerator()
         {
             foreach (string line in File.ReadLines(path))
             {
-                if (line.Length > 0)
+                if (keepEmpty || line.Length > 0)
                 {
                     yield return new LineRow { Text = line };
                 }

@@ -33,13 +33,18 @@ internal sealed class ModelFile : IDisposable
     /// <summary>Loads <paramref name="path"/>; every failure names --model and the file.</summary>
     public static ModelFile Load(MLContext ml, string path)
     {
-        if (!File.Exists(path))
+        if (!File.Exists(path) && !(Directory.Exists(path) && Checkpoints.Checkpoint.IsCheckpoint(path)))
         {
             throw new FileNotFoundException($"--model: file '{path}' not found.", path);
         }
 
         try
         {
+            if (Directory.Exists(path))
+            {
+                return new ModelFile(path, NextCharacterModel.Load(ml, path), null);  // a checkpoint: no training record
+            }
+
             // One read of the file: every entry checked (CRC-32, sizes), the chain and the history loaded from those bytes.
             var archive = ModelArchive.Read(path);
             var history = ReadHistory(archive);

@@ -94,7 +94,7 @@ public partial class FusedKernelSwitchTests
         Assert.NotEqual(lossFused, lossStock);                          // the switch reached the engine
     }
 
-    private static TransformerModel CreateStock(TransformerModelConfig config)
+    internal static TransformerModel CreateStock(TransformerModelConfig config)
     {
         // .NET's Environment.SetEnvironmentVariable does not reach the native environment on Unix: use libc.
         Assert.Equal(0, SetEnv("MLT_FUSED", "0", 1));

@@ -4,6 +4,7 @@ using System.CommandLine;
 using System.Globalization;
 using Google.Protobuf;
 using Microsoft.ML;
+using MLNet.Transformer.Checkpoints;
 using MLNet.Transformer.LanguageModeling;
 using MLNet.Transformer.Onnx;
 
@@ -11,7 +12,7 @@ namespace MLNet.Transformer.Cli.Commands;
 
 internal static class ModelCommands
 {
-    private static Option<string> ModelOption() => new("--model") { Description = "A model .zip saved by train.", Required = true };
+    private static Option<string> ModelOption() => new("--model") { Description = "A model .zip saved by train, or a checkpoint folder (train --checkpoint-dir).", Required = true };
 
     public static Command Evaluate()
     {
@@ -167,7 +168,7 @@ internal static class ModelCommands
 
     public static Command Info()
     {
-        var model = new Option<string>("--model") { Description = "A model .zip saved by train, or an .onnx file written by export-onnx.", Required = true };
+        var model = new Option<string>("--model") { Description = "A model .zip saved by train, a checkpoint folder, or an .onnx file written by export-onnx.", Required = true };
         var cmd = new Command("info", "Describe a model .zip or exported .onnx: architecture, vocabulary, parameters, ONNX inputs and outputs, training record.") { model };
         cmd.SetAction(parse =>
         {
@@ -195,15 +196,25 @@ internal static class ModelCommands
         {
             Description = "Export only next_token_probabilities [N, V]: no per-position probabilities, no attention (faster scoring).",
         };
-        var cmd = new Command("export-onnx", "Export a model .zip as ONNX (opset 17) for ONNX Runtime, ML.NET's OnnxTransformer or PyTorch tooling.") { model, output, lean };
+        var cmd = new Command("export-onnx", "Export a model .zip or a checkpoint as ONNX (opset 17) for ONNX Runtime, ML.NET's OnnxTransformer or PyTorch tooling.") { model, output, lean };
         cmd.SetAction(parse =>
         {
             OutputPaths.CheckDistinct([("--model", parse.GetValue(model))], [("--out", parse.GetValue(output))]);
-            var ml = new MLContext(0);
-            using var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
+            string source = parse.GetValue(model)!;
             string path = parse.GetValue(output)!;
-            // The token-id model with a symbolic batch (the zip holds the code-point, batch-of-one variant ML.NET runs).
-            OnnxExporter.Save(OnnxExporter.Export(loaded.Loaded.Onnx.Members, parse.GetValue(lean) ? OnnxExportOptions.NextTokenOnly : null), path);
+            var exportOptions = parse.GetValue(lean) ? OnnxExportOptions.NextTokenOnly : null;
+            if (Directory.Exists(source) && Checkpoint.IsCheckpoint(source))
+            {
+                // A checkpoint exports straight from its description and weights.
+                OnnxExporter.Save(OnnxExporter.Export(Checkpoint.Load(source), exportOptions), path);
+            }
+            else
+            {
+                // The token-id model with a symbolic batch (the zip holds the code-point, batch-of-one variant ML.NET runs).
+                using var loaded = ModelFile.Load(new MLContext(0), source);
+                OnnxExporter.Save(OnnxExporter.Export(loaded.Loaded.Onnx.Members, exportOptions), path);
+            }
+
             var written = ReadOnnx(path);
             var result = new { file = path, bytes = new FileInfo(path).Length, opset = written.Opset, inputs = written.Inputs, outputs = written.Outputs };
             CliHost.Output(parse, result, () =>

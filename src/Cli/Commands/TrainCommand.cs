@@ -14,7 +14,11 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Training text: one example per line, or a .csv/.tsv with a header.", Required = true };
+        var data = new Option<string?>("--data") { Description = "Training text: one example per line, or a .csv/.tsv with a header." };
+        var corpus = new Option<string?>("--corpus") { Description = "Train on running text instead: the file's lines joined by newlines, random windows of --context-length." };
+        var contextLength = new Option<int>("--context-length") { Description = "--corpus: characters per training window.", DefaultValueFactory = _ => 128 };
+        var maxSteps = new Option<int>("--max-steps") { Description = "--corpus: optimisation steps.", DefaultValueFactory = _ => 2000 };
+        var evalEvery = new Option<int>("--eval-every") { Description = "--corpus: evaluate on the held-out tail (--validation-fraction) every K steps.", DefaultValueFactory = _ => 200 };
         var column = new Option<string?>("--column") { Description = "CSV/TSV column holding the text (default: the first)." };
         var sourceColumn = new Option<string?>("--source-column") { Description = "Encoder-decoder: CSV/TSV column holding the source text (e.g. word -> reversed word)." };
         var model = new Option<string>("--model") { Description = "decoder or encoder-decoder.", DefaultValueFactory = _ => "decoder" };
@@ -53,13 +57,17 @@ internal static class TrainCommand
         var nodeRank = new Option<int>("--node-rank") { Description = "This machine's index in [0, --nnodes); node 0 hosts rank 0.", DefaultValueFactory = _ => 0 };
         var masterAddr = new Option<string>("--master-addr") { Description = "Address of node 0 (rank 0's rendezvous).", DefaultValueFactory = _ => "127.0.0.1" };
         var masterPort = new Option<int>("--master-port") { Description = "Port of rank 0's rendezvous.", DefaultValueFactory = _ => DistributedSettings.DefaultPort };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write a checkpoint (weights, optimizer, random state, data position) every N steps into --checkpoint-dir.", DefaultValueFactory = _ => 0 };
+        var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Folder of the periodic checkpoints; the final model is also written there as 'final'." };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run whose checkpoint folder is here (same data and options), exactly where it stopped." };
         var distTimeout = new Option<double>("--dist-timeout") { Description = "Seconds the rendezvous and each all-reduce may wait for the other ranks.", DefaultValueFactory = _ => DistributedSettings.DefaultTimeout.TotalSeconds };
 
         var cmd = new Command("train", "Train a next-character transformer and save it as a .zip.")
         {
             data, column, sourceColumn, model, layers, heads, dim, ff, dropout, normFirst, activation, epochs, batch, lr, warmup,
             schedule, weightDecay, clip, seed, device, threads, precision, validation, patience, maxLength, lengthPolicy, lower, output, plot,
-            nproc, nnodes, nodeRank, masterAddr, masterPort, distTimeout,
+            nproc, nnodes, nodeRank, masterAddr, masterPort, distTimeout, checkpointEvery, checkpointDir, resume,
+            corpus, contextLength, maxSteps, evalEvery,
         };
         cmd.SetAction(parse =>
         {
@@ -70,7 +78,15 @@ internal static class TrainCommand
 
             OutputPaths.CheckDistinct([("--data", parse.GetValue(data))], [("--out", parse.GetValue(output)), ("--plot", parse.GetValue(plot))]);
             var ml = new MLContext(parse.GetValue(seed));
-            var (view, textColumn) = DataLoading.Load(ml, parse.GetValue(data)!, parse.GetValue(column), parse.GetValue(sourceColumn));
+            string? corpusPath = parse.GetValue(corpus);
+            if ((corpusPath is null) == (parse.GetValue(data) is null))
+            {
+                throw new ArgumentException("Give either --data (one example per line) or --corpus (running text).");
+            }
+
+            var (view, textColumn) = corpusPath is not null
+                ? (DataLoading.LoadCorpus(ml, corpusPath), DataLoading.DefaultTextColumn)
+                : DataLoading.Load(ml, parse.GetValue(data)!, parse.GetValue(column), parse.GetValue(sourceColumn));
             string kind = parse.GetValue(model)!;
             string? src = parse.GetValue(sourceColumn);
             if (src is not null && kind != "encoder-decoder")
@@ -106,6 +122,16 @@ internal static class TrainCommand
             options.ValidationFraction = parse.GetValue(validation);
             options.EarlyStoppingPatience = parse.GetValue(patience);
             options.MaximumLength = parse.GetValue(maxLength);
+            options.CheckpointEvery = parse.GetValue(checkpointEvery);
+            options.CheckpointDirectory = parse.GetValue(checkpointDir);
+            options.ResumeFrom = parse.GetValue(resume);
+            if (corpusPath is not null)
+            {
+                options.Mode = TrainingMode.Corpus;
+                options.ContextLength = parse.GetValue(contextLength);
+                options.MaxSteps = parse.GetValue(maxSteps);
+                options.EvaluateEvery = parse.GetValue(evalEvery);
+            }
 
             ValidateAsFlags(options);
             bool quiet = parse.GetValue(CliHost.Quiet), json = parse.GetValue(CliHost.Json);
@@ -134,7 +160,7 @@ internal static class TrainCommand
             using var progress = new TrainingProgressView(quiet || !writes, json, options.Epochs);
             options.Progress = progress;
             var trainer = ml.MulticlassClassification.Trainers.Transformer(options);
-            var predictor = progress.Run(() => FitAsFlags(trainer, view, parse.GetValue(data)!));
+            var predictor = progress.Run(() => FitAsFlags(trainer, view, corpusPath ?? parse.GetValue(data)!));
             string outPath = parse.GetValue(output)!;
             var history = predictor.History!;
             if (!writes)
@@ -143,6 +169,11 @@ internal static class TrainCommand
             }
 
             ModelFile.Save(ml, predictor, view.Schema, history, outPath);
+            if (options.CheckpointDirectory is { } checkpoints && predictor.Checkpoint is { } final)
+            {
+                final.Save(Path.Combine(checkpoints, "final"));
+            }
+
             if (parse.GetValue(plot) is { } plotPath)
             {
                 Plots.WriteLossPlot(history, plotPath, $"{kind} L{options.Layers} H{options.Heads} d{options.ModelDimension}");
@@ -153,7 +184,7 @@ internal static class TrainCommand
             {
                 model = Path.GetFullPath(outPath),
                 kind,
-                data = parse.GetValue(data),
+                data = corpusPath ?? parse.GetValue(data),
                 textColumn,
                 sourceColumn = src,
                 parameters = predictor.ParameterCount,
@@ -163,6 +194,7 @@ internal static class TrainCommand
                 epochs = history.Epochs,
                 finalTrainLoss = last.TrainLoss,
                 finalValidationLoss = last.ValidationLoss,
+                finalValidationBitsPerCharacter = last.ValidationLoss / Math.Log(2),
                 bestEpoch = history.BestEpoch,
                 bestValidationLoss = history.BestValidationLoss,
                 stoppedEarly = history.StoppedEarly,
@@ -171,6 +203,7 @@ internal static class TrainCommand
                 skippedRows = history.SkippedRows,
                 trainingSeconds = history.TrainingSeconds,
                 secondsPerEpoch = history.TrainingSeconds / history.Epochs.Count,
+                secondsPerStep = history.TrainingSeconds / Math.Max(1, history.Steps),
                 worldSize = history.WorldSize,
                 steps = history.Steps,
                 allReduceMillisecondsPerStep = history.WorldSize > 1 ? history.AllReduceTime.TotalMilliseconds / Math.Max(1, history.Steps) : (double?)null,
@@ -180,6 +213,11 @@ internal static class TrainCommand
                 var c = CultureInfo.InvariantCulture;
                 string ranks = history.WorldSize > 1 ? string.Create(c, $" x {history.WorldSize} ranks (all-reduce {history.AllReduceTime.TotalMilliseconds / Math.Max(1, history.Steps):F2} ms/step)") : "";
                 Console.WriteLine(string.Create(c, $"Trained {kind} ({predictor.ParameterCount:N0} parameters) on {predictor.Info.TrainedOn} in {history.Precision}{ranks} in {history.TrainingSeconds:F1} s ({history.TrainingSeconds / history.Epochs.Count:F3} s/epoch)."));
+                if (corpusPath is not null && last.ValidationLoss is double nats)
+                {
+                    Console.WriteLine(string.Create(c, $"Corpus: {history.Steps} steps of {options.BatchSize} x {options.ContextLength} characters; validation loss {nats:F4} nats = {nats / Math.Log(2):F4} bits per character."));
+                }
+
                 Console.WriteLine(string.Create(c, $"Final train loss {last.TrainLoss:F4}, validation loss {(last.ValidationLoss is double v ? v.ToString("F4", c) : "n/a")}; best validation {(history.BestValidationLoss is double b ? b.ToString("F4", c) : "n/a")} at epoch {history.BestEpoch?.ToString(c) ?? "-"}{(history.RestoredBestWeights ? " (weights restored)" : "")}."));
                 if (history.TruncatedRows + history.SkippedRows > 0)
                 {
@@ -213,6 +251,16 @@ internal static class TrainCommand
         [nameof(TransformerTrainerOptions.ValidationFraction)] = "--validation-fraction",
         [nameof(TransformerTrainerOptions.EarlyStoppingPatience)] = "--patience",
         [nameof(TransformerTrainerOptions.LengthPolicy)] = "--length-policy",
+        [nameof(TransformerTrainerOptions.CheckpointEvery)] = "--checkpoint-every",
+        [nameof(TransformerTrainerOptions.CheckpointDirectory)] = "--checkpoint-dir",
+        [nameof(TransformerTrainerOptions.ResumeFrom)] = "--resume",
+        [nameof(TransformerTrainerOptions.ContextLength)] = "--context-length",
+        [nameof(TransformerTrainerOptions.MaxSteps)] = "--max-steps",
+        [nameof(TransformerTrainerOptions.EvaluateEvery)] = "--eval-every",
+        [nameof(TransformerTrainerOptions.Mode)] = "--corpus",
+        [nameof(TransformerTrainerOptions.Seed)] = "--seed",
+        [nameof(TransformerTrainerOptions.Schedule)] = "--schedule",
+        [nameof(TransformerTrainerOptions.Optimizer)] = "--weight-decay",
     };
 
     /// <summary>Fits, naming the data file and the command-line flags in a too-long-row error instead of the C# options.</summary>
@@ -228,6 +276,13 @@ internal static class TrainCommand
                 .Replace(nameof(TransformerTrainerOptions.MaximumLength), "--max-length", StringComparison.Ordinal)
                 .Replace("set LengthPolicy to Truncate or Skip", "pass --length-policy truncate or skip", StringComparison.Ordinal);
             throw new ArgumentException($"--data '{path}': {message}", e);
+        }
+        catch (ArgumentException e) when (e.ParamName is { } name && Flags.TryGetValue(name, out string? flag))
+        {
+            // Option checks made by Fit itself (e.g. a resumed run's options against its checkpoint).
+            string message = e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal)
+                .Replace($"Option {name}:", $"{flag}:", StringComparison.Ordinal);
+            throw new ArgumentException(message, flag, e);
         }
     }
 

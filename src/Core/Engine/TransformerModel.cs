@@ -434,6 +434,142 @@ public sealed class TransformerModel : IDisposable
     }
 
     /// <summary>
+    /// Copies the optimiser's state out: Adam's first and second moments of every state tensor (PyTorch's
+    /// <c>exp_avg</c> and <c>exp_avg_sq</c>), keyed by state-dict name in <see cref="StateInfo"/> order, and the
+    /// number of steps taken. With <see cref="ExportState"/> and <see cref="ExportRandomState"/> it is everything a
+    /// run needs to continue exactly.
+    /// </summary>
+    public OptimizerState ExportOptimizerState()
+    {
+        ThrowIfDisposed();
+        var first = new Dictionary<string, (long[] Shape, float[] Data)>(StateInfo.Count, StringComparer.Ordinal);
+        var second = new Dictionary<string, (long[] Shape, float[] Data)>(StateInfo.Count, StringComparer.Ordinal);
+        foreach (var info in StateInfo)
+        {
+            first.Add(info.Name, ([.. info.Shape], ReadMoment(info, 0)));
+            second.Add(info.Name, ([.. info.Shape], ReadMoment(info, 1)));
+        }
+
+        long step;
+        unsafe
+        {
+            NativeStatus.Check(NativeMethods.mlt_model_optimizer_get_step(&step, _handle));
+        }
+
+        return new OptimizerState(step, first, second);
+    }
+
+    /// <summary>
+    /// Restores an optimiser state from <see cref="ExportOptimizerState"/> of a model of the same architecture;
+    /// every tensor is checked (names and shapes, as <see cref="ImportState"/>) before anything is written.
+    /// </summary>
+    /// <exception cref="TransformerArgumentException">A moment is missing, unknown or of the wrong shape, or the step is negative.</exception>
+    public void ImportOptimizerState(OptimizerState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ThrowIfDisposed();
+        if (state.Step < 0)
+        {
+            throw new TransformerArgumentException($"The optimizer step must be >= 0 (got {state.Step}).", nameof(state));
+        }
+
+        foreach (var (which, moments) in new[] { ("exp_avg", state.ExpAvg), ("exp_avg_sq", state.ExpAvgSq) })
+        {
+            CheckComplete(moments, which);
+        }
+
+        foreach (var (which, moments) in new[] { (0, state.ExpAvg), (1, state.ExpAvgSq) })
+        {
+            foreach (var (name, (_, data)) in moments)
+            {
+                unsafe
+                {
+                    fixed (float* p = data)
+                    {
+                        NativeStatus.Check(NativeMethods.mlt_model_optimizer_write(_handle, name, which, p, data.LongLength));
+                    }
+                }
+            }
+        }
+
+        NativeStatus.Check(NativeMethods.mlt_model_optimizer_set_step(_handle, state.Step));
+    }
+
+    /// <summary>
+    /// The model's dropout generators as opaque bytes, for <see cref="ImportRandomState"/> in a model on the same
+    /// kind of device (the layout is the engine's and versioned; it is not meant to be read).
+    /// </summary>
+    public byte[] ExportRandomState()
+    {
+        ThrowIfDisposed();
+        unsafe
+        {
+            long len;
+            NativeStatus.Check(NativeMethods.mlt_model_rng_state_size(&len, _handle));
+            var bytes = new byte[checked((int)len)];
+            fixed (byte* p = bytes)
+            {
+                NativeStatus.Check(NativeMethods.mlt_model_rng_state_read(p, bytes.LongLength, _handle));
+            }
+
+            return bytes;
+        }
+    }
+
+    /// <summary>Restores the dropout generators from <see cref="ExportRandomState"/>.</summary>
+    /// <exception cref="TransformerArgumentException">The bytes are not an engine random state, or come from another device type.</exception>
+    public void ImportRandomState(ReadOnlySpan<byte> state)
+    {
+        ThrowIfDisposed();
+        unsafe
+        {
+            fixed (byte* p = state)
+            {
+                NativeStatus.Check(NativeMethods.mlt_model_rng_state_write(_handle, p, state.Length));
+            }
+        }
+    }
+
+    private float[] ReadMoment(TensorInfo info, int which)
+    {
+        var data = new float[checked((int)info.ElementCount)];
+        unsafe
+        {
+            fixed (float* p = data)
+            {
+                NativeStatus.Check(NativeMethods.mlt_model_optimizer_read(p, _handle, info.Name, which, data.LongLength));
+            }
+        }
+
+        return data;
+    }
+
+    private void CheckComplete(IReadOnlyDictionary<string, (long[] Shape, float[] Data)> tensors, string what)
+    {
+        foreach (var (name, (shape, data)) in tensors)
+        {
+            if (!_stateByName.TryGetValue(name, out var info))
+            {
+                throw new TransformerArgumentException($"The optimizer's {what} names an unknown state tensor '{name}'.", nameof(tensors));
+            }
+
+            if (shape is null || data is null || !shape.SequenceEqual(info.Shape) || data.LongLength != info.ElementCount)
+            {
+                throw new TransformerArgumentException(
+                    $"The optimizer's {what} of '{name}' does not have the tensor's shape {FormatShape(info.Shape)}.", nameof(tensors));
+            }
+        }
+
+        var missing = StateInfo.Where(i => !tensors.ContainsKey(i.Name)).Select(i => i.Name).ToList();
+        if (missing.Count > 0)
+        {
+            throw new TransformerArgumentException(
+                $"The optimizer's {what} lacks {missing.Count} tensor(s) of this model: {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", ..." : string.Empty)}.",
+                nameof(tensors));
+        }
+    }
+
+    /// <summary>
     /// Makes <see cref="TrainStep(TokenBatch, float)"/> a data-parallel step over <paramref name="group"/>: after
     /// backward, this rank's gradient is weighted by its share of the step's non-pad targets and summed over the
     /// ranks in flat buckets of <see cref="DistributedSettings.BucketBytes"/>, before clipping and the optimiser; the

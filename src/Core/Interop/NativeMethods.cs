@@ -1,5 +1,5 @@
 // Source-generated P/Invoke declarations for every export of the native engine's C ABI
-// (src/Native/include/mlt.h, ABI version 3), plus the blittable mirrors of its two structs.
+// (src/Native/include/mlt.h, ABI version 4), plus the blittable mirrors of its two structs.
 // Raw and unchecked: managed callers go through MLNet.Transformer.Engine, which validates first.
 
 using System.Runtime.InteropServices;
@@ -89,7 +89,7 @@ internal struct NativeOptimizerConfig
 internal static unsafe partial class NativeMethods
 {
     /// <summary>The <c>MLT_ABI_VERSION</c> this assembly was written against.</summary>
-    internal const int AbiVersion = 4;
+    internal const int AbiVersion = 5;
 
     /// <summary>mlt_status: success.</summary>
     internal const int StatusOk = 0;
@@ -253,6 +253,29 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int mlt_model_state_write(ModelHandle model, string name, float* data, long len);
+
+    // ---- training state, for checkpoints ----
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int mlt_model_optimizer_read(float* output, ModelHandle model, string name, int which, long len);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int mlt_model_optimizer_write(ModelHandle model, string name, int which, float* data, long len);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_model_optimizer_get_step(long* step, ModelHandle model);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_model_optimizer_set_step(ModelHandle model, long step);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_model_rng_state_size(long* len, ModelHandle model);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_model_rng_state_read(byte* output, long len, ModelHandle model);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_model_rng_state_write(ModelHandle model, byte* data, long len);
 
     /// <summary>The last error of this thread as a managed string (empty when the engine reported none).</summary>
     internal static string LastError() => Marshal.PtrToStringUTF8((nint)mlt_last_error()) ?? string.Empty;

@@ -3,7 +3,9 @@
 // weights kept, progress reports and cancellation. Knows nothing about the architecture. With a process group,
 // every rank draws the same global batches and trains on its slice of each (data parallelism, as PyTorch's
 // DistributedSampler + DDP); validation is summed over the ranks, so every rank stops at the same epoch.
+// It reports its position to a checkpoint callback every CheckpointEvery steps, and continues from such a position.
 using System.Diagnostics;
+using MLNet.Transformer.Checkpoints;
 using MLNet.Transformer.Engine;
 
 namespace MLNet.Transformer.LanguageModeling;
@@ -11,7 +13,15 @@ namespace MLNet.Transformer.LanguageModeling;
 internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId, bool selfSource)
 {
     /// <summary>Trains <paramref name="model"/> in place and returns the per-epoch history.</summary>
-    public TrainingHistory Run(TransformerModel model, IReadOnlyList<TokenRow> train, IReadOnlyList<TokenRow> validation, int seed)
+    /// <param name="model">The model, holding the resumed weights when <paramref name="resume"/> is given.</param>
+    /// <param name="train">Training rows.</param>
+    /// <param name="validation">Validation rows (may be empty).</param>
+    /// <param name="seed">The trainer's seed.</param>
+    /// <param name="resume">A checkpoint's position, optimiser and random state to continue from, or null.</param>
+    /// <param name="checkpoint">Called every <see cref="TransformerTrainerOptions.CheckpointEvery"/> steps with the position (the model holds the rest).</param>
+    public TrainingHistory Run(
+        TransformerModel model, IReadOnlyList<TokenRow> train, IReadOnlyList<TokenRow> validation, int seed,
+        Checkpoint? resume = null, Action<TrainingPosition>? checkpoint = null)
     {
         var group = model.Group;
         int world = group?.WorldSize ?? 1;
@@ -27,6 +37,12 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
             WeightDecay = options.WeightDecay,
             ClipGradNorm = options.GradientClipNorm,
         });
+        var position = resume?.Training;
+        if (resume is not null)
+        {
+            model.ImportOptimizerState(resume.Optimizer ?? throw new ModelFormatException("The checkpoint to resume holds no optimizer state.", "optimizer"));
+            model.ImportRandomState(resume.RandomState ?? throw new ModelFormatException("The checkpoint to resume holds no random-number state.", "rng"));
+        }
 
         // BatchSize is per rank: one step consumes BatchSize rows on each of the world's ranks.
         int globalBatch = options.BatchSize * world;
@@ -40,22 +56,39 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
             validationBatches = [.. validationBatches.Where((_, i) => i % world == rank)];
         }
 
-        var history = new List<EpochRecord>();
+        var history = position is null ? [] : position.History.Select(h => new EpochRecord(h.Epoch, h.TrainLoss, h.ValidationLoss, h.Seconds, h.CharactersPerSecond)).ToList();
         var clock = Stopwatch.StartNew();
-        long step = 0;
-        double bestLoss = double.PositiveInfinity;
-        int bestEpoch = 0;
-        int sinceBest = 0;
-        IDictionary<string, (long[] Shape, float[] Data)>? bestState = null;
+        double elapsedBefore = position?.ElapsedSeconds ?? 0;
+        long step = position?.Step ?? 0;
+        double bestLoss = position?.BestLoss ?? double.PositiveInfinity;
+        int bestEpoch = position?.BestEpoch ?? 0;
+        int sinceBest = position?.SinceBest ?? 0;
+        IDictionary<string, (long[] Shape, float[] Data)>? bestState = position?.BestWeights?.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         bool stoppedEarly = false;
+        int firstEpoch = position?.Epoch ?? 1;
 
-        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        // The shuffles of the epochs already done are drawn again, so the generator stands where the run left it.
+        for (int epoch = 1; epoch < firstEpoch; epoch++)
+        {
+            TrainingBatches.EpochOrder(train, globalBatch, options.LengthBucketing, rng);
+        }
+
+        for (int epoch = firstEpoch; epoch <= options.Epochs; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
-            double lossSum = 0;
-            long tokens = 0;
+            bool resumed = position is not null && epoch == position.Epoch;
+            double lossSum = resumed ? position!.EpochLossSum : 0;
+            long tokens = resumed ? position!.EpochTokens : 0;
+            int batchInEpoch = 0;
+            int skip = resumed ? position!.BatchInEpoch : 0;
             foreach (int[] global in TrainingBatches.EpochOrder(train, globalBatch, options.LengthBucketing, rng))
             {
+                if (batchInEpoch < skip)
+                {
+                    batchInEpoch++;
+                    continue;
+                }
+
                 ct.ThrowIfCancellationRequested();
                 var b = world == 1 ? TrainingBatches.Make(train, global, padId, selfSource) : Slice(train, global, world, rank);
                 float lr = TrainingBatches.LearningRate(options, step, totalSteps);
@@ -79,6 +112,27 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
                 lossSum += (double)result.Loss * stepTokens;
                 tokens += stepTokens;
                 step++;
+                batchInEpoch++;
+                if (checkpoint is not null && options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0)
+                {
+                    checkpoint(new TrainingPosition
+                    {
+                        Seed = seed,
+                        Step = step,
+                        Epoch = epoch,
+                        BatchInEpoch = batchInEpoch,
+                        EpochLossSum = lossSum,
+                        EpochTokens = tokens,
+                        BestLoss = bestEpoch == 0 ? null : bestLoss,
+                        BestEpoch = bestEpoch,
+                        SinceBest = sinceBest,
+                        ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
+                        History = [.. history.Select(h => new CheckpointEpoch(h.Epoch, h.TrainLoss, h.ValidationLoss, h.Seconds, h.CharactersPerSecond))],
+                        BestWeights = bestState?.AsReadOnly(),
+                        Options = ResumeOptions(options),
+                    });
+                }
+
                 if (options.Progress is { } p && (step % 10 == 0))
                 {
                     p.Report(Report(epoch, step, totalSteps, lossSum / Math.Max(1, tokens), null, tokens, epochClock, clock, false));
@@ -127,7 +181,7 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
 
         // Every rank leaves the loop together before anyone leaves the group.
         group?.Barrier();
-        return new TrainingHistory(history, bestEpoch == 0 ? null : bestEpoch, bestEpoch == 0 ? null : bestLoss, stoppedEarly, restored, clock.Elapsed.TotalSeconds)
+        return new TrainingHistory(history, bestEpoch == 0 ? null : bestEpoch, bestEpoch == 0 ? null : bestLoss, stoppedEarly, restored, elapsedBefore + clock.Elapsed.TotalSeconds)
         {
             WorldSize = world,
             Rank = rank,
@@ -135,6 +189,36 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
             AllReduceTime = group is null ? TimeSpan.Zero : group.Statistics().AllReduceTime - collectiveStart,
         };
     }
+
+    /// <summary>
+    /// The options a resumed run must share with the run that wrote the checkpoint, by option name: they decide the
+    /// batches, the schedule and the stopping rule.
+    /// </summary>
+    internal static IReadOnlyDictionary<string, string> ResumeOptions(TransformerTrainerOptions o) => new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [nameof(o.Epochs)] = Invariant(o.Epochs),
+        [nameof(o.BatchSize)] = Invariant(o.BatchSize),
+        [nameof(o.LearningRate)] = Invariant(o.LearningRate),
+        [nameof(o.WarmupSteps)] = Invariant(o.WarmupSteps),
+        [nameof(o.Schedule)] = o.Schedule.ToString(),
+        [nameof(o.LengthBucketing)] = Invariant(o.LengthBucketing),
+        [nameof(o.EarlyStoppingPatience)] = Invariant(o.EarlyStoppingPatience),
+        [nameof(o.KeepBestWeights)] = Invariant(o.KeepBestWeights),
+        [nameof(o.Optimizer)] = o.Optimizer.ToString(),
+        [nameof(o.WeightDecay)] = Invariant(o.WeightDecay),
+        [nameof(o.GradientClipNorm)] = Invariant(o.GradientClipNorm),
+        [nameof(o.Dropout)] = Invariant(o.Dropout),
+        [nameof(o.ValidationFraction)] = Invariant(o.ValidationFraction),
+        [nameof(o.Mode)] = o.Mode.ToString(),
+        [nameof(o.ContextLength)] = Invariant(o.ContextLength),
+        [nameof(o.MaxSteps)] = Invariant(o.MaxSteps),
+        [nameof(o.EvaluateEvery)] = Invariant(o.EvaluateEvery),
+        [nameof(o.Separator)] = o.Separator,
+    };
+
+    private static string Invariant(IFormattable v) => v.ToString(null, System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Invariant(bool v) => v ? "true" : "false";
 
     /// <summary>
     /// This rank's share of a global batch: the ranks take consecutive, equal slices (the last ones shorter or

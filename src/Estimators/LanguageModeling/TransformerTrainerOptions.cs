@@ -72,11 +72,49 @@ public class TransformerTrainerOptions
     public bool LowerCase { get; set; }
 
     /// <summary>
-    /// Resume or fine-tune: a model .zip saved with <c>mlContext.Model.Save</c>, or an exported .onnx file, whose weights
-    /// (read from the ONNX initializers by PyTorch name) start the training. Its vocabulary, normalisation and
-    /// architecture are kept; the architecture options here must agree with it. Null (default): fresh weights.
+    /// Fine-tune: a checkpoint (a directory written by <see cref="Checkpoints.Checkpoint.Save"/> or a
+    /// <see cref="CheckpointDirectory"/>), or a model .zip saved with <c>mlContext.Model.Save</c>, or an exported .onnx
+    /// file, whose weights start the training (fresh optimiser). Its vocabulary, normalisation and architecture are
+    /// kept; the architecture options here must agree with it. Null (default): fresh weights. To continue a run
+    /// exactly, use <see cref="ResumeFrom"/> instead.
     /// </summary>
     public string? InitialModelPath { get; set; }
+
+    /// <summary>
+    /// <see cref="TrainingMode.Rows"/> (default): one example per row, epochs over shuffled rows.
+    /// <see cref="TrainingMode.Corpus"/>: the rows form one running text (joined by <see cref="Separator"/>), trained on
+    /// random windows of <see cref="ContextLength"/> characters for <see cref="MaxSteps"/> steps, validated on its last
+    /// <see cref="ValidationFraction"/> every <see cref="EvaluateEvery"/> steps. Decoder-only.
+    /// </summary>
+    public TrainingMode Mode { get; set; } = TrainingMode.Rows;
+
+    /// <summary>Corpus mode: characters per training window (the model's context). Default 128.</summary>
+    public int ContextLength { get; set; } = 128;
+
+    /// <summary>Corpus mode: the text put between consecutive rows. Default a newline.</summary>
+    public string Separator { get; set; } = "\n";
+
+    /// <summary>Corpus mode: optimisation steps (each over <see cref="BatchSize"/> windows). Default 2,000.</summary>
+    public int MaxSteps { get; set; } = 2000;
+
+    /// <summary>Corpus mode: evaluate on the validation tail every this many steps (and after the last). Default 200.</summary>
+    public int EvaluateEvery { get; set; } = 200;
+
+    /// <summary>
+    /// Write a checkpoint (weights, Adam's moments and step, dropout generators, data position) every this many
+    /// steps into <see cref="CheckpointDirectory"/>. 0 (default): none.
+    /// </summary>
+    public int CheckpointEvery { get; set; }
+
+    /// <summary>Folder of the periodic checkpoints (the newest complete one is named by its <c>latest</c> file).</summary>
+    public string? CheckpointDirectory { get; set; }
+
+    /// <summary>
+    /// Continue the run whose checkpoint (or folder of checkpoints) is here, exactly where it stopped: same data and
+    /// options (the seed, vocabulary and architecture come from the checkpoint; the options that decide batches and
+    /// schedule must match). On the CPU the resumed run ends with the same weights, bit for bit, as an uninterrupted one.
+    /// </summary>
+    public string? ResumeFrom { get; set; }
 
     /// <summary>Characters seen fewer times than this in the training data map to &lt;UNK&gt;. Default 1.</summary>
     public int MinimumCharacterFrequency { get; set; } = 1;
@@ -235,6 +273,17 @@ public class TransformerTrainerOptions
         // The vocabulary is not known before Fit: a small one stands in (Fit checks again with the real one).
         CheckMemory(ToConfig(vocabularySize: 64));
         Require(!string.IsNullOrWhiteSpace(Device), nameof(Device), "must be auto, cpu, cuda or cuda:N.");
+        Require(Enum.IsDefined(Mode), nameof(Mode), $"must be Rows or Corpus (got {Mode}).");
+        Require(ContextLength >= 1, nameof(ContextLength), $"must be >= 1 (got {ContextLength}).");
+        Require(Separator is not null, nameof(Separator), "must not be null (use an empty string to join rows directly).");
+        Require(MaxSteps >= 1, nameof(MaxSteps), $"must be >= 1 (got {MaxSteps}).");
+        Require(EvaluateEvery >= 1, nameof(EvaluateEvery), $"must be >= 1 (got {EvaluateEvery}).");
+        Require(Mode == TrainingMode.Rows || Distributed is not { WorldSize: > 1 }, nameof(Mode), "corpus training runs in one process; data-parallel corpus training is not supported yet.");
+        Require(CheckpointEvery >= 0, nameof(CheckpointEvery), $"must be >= 0 (got {CheckpointEvery}).");
+        Require(CheckpointEvery == 0 || !string.IsNullOrWhiteSpace(CheckpointDirectory), nameof(CheckpointDirectory), "must name a folder when CheckpointEvery > 0.");
+        Require(ResumeFrom is null || InitialModelPath is null, nameof(ResumeFrom), "and InitialModelPath exclude each other: ResumeFrom continues a run, InitialModelPath starts a new one from trained weights.");
+        Require((CheckpointEvery == 0 && ResumeFrom is null) || Distributed is not { WorldSize: > 1 }, nameof(CheckpointEvery),
+            "checkpoints and ResumeFrom are for single-process training; data-parallel runs cannot be resumed yet.");
         Distributed?.Validate();
     }
 
@@ -266,6 +315,16 @@ public class TransformerTrainerOptions
                 nameof(ModelDimension));
         }
     }
+}
+
+/// <summary>How a trainer reads its Text column.</summary>
+public enum TrainingMode
+{
+    /// <summary>Each row is one example (BOS + characters + EOS), in epochs of shuffled rows.</summary>
+    Rows,
+
+    /// <summary>The rows are one running text; training samples random windows of it (nanoGPT's get_batch).</summary>
+    Corpus,
 }
 
 /// <summary>Options of the decoder-only next-character trainer (the seed's MiniFormer generalised to N layers and H heads).</summary>

@@ -5,6 +5,7 @@
 using Google.Protobuf;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.Transformer.Checkpoints;
 using MLNet.Transformer.Engine;
 using MLNet.Transformer.Onnx;
 using MLNet.Transformer.Text;
@@ -56,7 +57,13 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             CheckColumns(vs.Schema, "ValidationSet");
         }
 
-        int seed = Options.Seed ?? Random.Shared.Next();
+        if (Options.Mode == TrainingMode.Corpus)
+        {
+            return FitCorpus(input);
+        }
+
+        var resume = Options.ResumeFrom is { } resumePath ? ReadResume(resumePath) : null;
+        int seed = resume?.Training!.Seed ?? Options.Seed ?? Random.Shared.Next();
         var texts = ReadTexts(input, "training data");
         if (texts.Count == 0)
         {
@@ -79,7 +86,8 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         }
 
         var validTexts = Options.ValidationSet is { } validationSet ? ReadTexts(validationSet, "ValidationSet") : null;
-        var initial = Options.InitialModelPath is { } initialPath ? ReadInitialModel(initialPath) : null;
+        var initial = Options.InitialModelPath is { } initialPath ? ReadInitialModel(initialPath)
+            : resume is null ? null : new InitialModel(NextCharacterCheckpoint.InfoOf(resume), resume.Weights);
 
         // The vocabulary comes from the rows that are trained on: a row left out by LengthPolicy.Skip adds no character.
         var kept = Options.LengthPolicy == LengthPolicy.Skip ? texts.Where(t => !TooLong(t)).ToList() : texts;
@@ -168,27 +176,218 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             TrainedOn = device,
         };
 
-        var precision = EngineRuntime.ResolvePrecision(Options.Precision, device);
-        using var model = TransformerModel.Create(config, device);
-        model.Precision = precision;
-        model.Threads = Options.Threads;
-        if (initial is not null)
-        {
-            model.ImportState(initial.State);
-        }
-
+        using var model = CreateModel(config, device, initial);
         if (group is not null)
         {
             model.JoinGroup(group);
             model.BroadcastParameters(0);
         }
 
-        var history = new TrainingLoop(Options, CharacterVocabulary.PadId, info.SelfSource).Run(model, train, valid, seed)
-            with { TruncatedRows = lengths.Truncated, SkippedRows = lengths.Skipped, Precision = precision };
-        byte[] onnx = OnnxExporter.Export(info, model.ExportState().AsReadOnly(), NextCharacterModel.ChainExport).ToByteArray();
+        Action<TrainingPosition>? writeCheckpoint = Options.CheckpointEvery > 0
+            ? position => CheckpointDirectory.Write(Options.CheckpointDirectory!, NextCharacterCheckpoint.Capture(info, model, position), position.Step)
+            : null;
+        var history = new TrainingLoop(Options, CharacterVocabulary.PadId, info.SelfSource).Run(model, train, valid, seed, resume, writeCheckpoint)
+            with { TruncatedRows = lengths.Truncated, SkippedRows = lengths.Skipped, Precision = model.Precision };
+
+        // The checkpoint is the hand-off: the ONNX model, and so the ML.NET chain and its zip, are built from it.
+        var checkpoint = NextCharacterCheckpoint.Capture(info, model);
+        byte[] onnx = OnnxExporter.Export(checkpoint, NextCharacterModel.ChainExport).ToByteArray();
         var chain = NextCharacterModel.BuildChain(_context, info, onnx, input);
-        return new NextCharacterPredictionTransformer(chain, info, onnx, history);
+        return new NextCharacterPredictionTransformer(chain, info, onnx, history) { Checkpoint = checkpoint };
     }
+
+    /// <summary>
+    /// Corpus mode: the Text column's rows as one running text held as 16-bit ids (read in two cursor passes, the
+    /// rows themselves never kept), random windows from its head, validation on its tail.
+    /// </summary>
+    private NextCharacterPredictionTransformer FitCorpus(IDataView input)
+    {
+        if (Kind != ModelKind.Decoder)
+        {
+            throw OptionError(nameof(Options.Mode), "Option Mode: Corpus trains decoder-only models; use the TransformerDecoder trainer.");
+        }
+
+        if (Options.ValidationSet is not null)
+        {
+            throw OptionError(nameof(Options.ValidationSet), "Option ValidationSet: corpus training validates on the stream's own tail (ValidationFraction); leave ValidationSet null.");
+        }
+
+        var resume = Options.ResumeFrom is { } resumePath ? ReadResume(resumePath) : null;
+        int seed = resume?.Training!.Seed ?? Options.Seed ?? Random.Shared.Next();
+        var initial = Options.InitialModelPath is { } initialPath ? ReadInitialModel(initialPath)
+            : resume is null ? null : new InitialModel(NextCharacterCheckpoint.InfoOf(resume), resume.Weights);
+        var vocab = initial is null ? LearnCorpusVocabulary(input) : new CharacterVocabulary(initial.Info.Vocabulary);
+        if (vocab.Count > ushort.MaxValue + 1)
+        {
+            throw new ArgumentException($"The corpus has {vocab.Count} distinct tokens; corpus training holds ids in 16 bits (at most 65,536). Raise MinimumCharacterFrequency.", nameof(input));
+        }
+
+        var corpus = ReadCorpus(input, vocab);
+        if (corpus.TrainLength < Options.ContextLength + 2)
+        {
+            throw new ArgumentException(
+                $"The corpus has {corpus.Length} characters, {corpus.TrainLength} of them for training; ContextLength {Options.ContextLength} needs at least {Options.ContextLength + 2}. Lower ContextLength or ValidationFraction.",
+                nameof(input));
+        }
+
+        string device = EngineRuntime.ResolveDevice(Options.Device);
+        var config = new TransformerModelConfig
+        {
+            Kind = ModelKind.Decoder,
+            VocabSize = vocab.Count,
+            ModelDim = Options.ModelDimension,
+            Heads = Options.Heads,
+            Layers = Options.Layers,
+            EncoderLayers = EncoderLayers,
+            FeedForwardDim = Options.FeedForwardDimension,
+            MaxLength = Options.ContextLength,
+            PadId = CharacterVocabulary.PadId,
+            Activation = Options.Activation == TransformerActivation.Gelu ? Activation.Gelu : Activation.Relu,
+            NormFirst = Options.NormFirst,
+            Dropout = Options.Dropout,
+            Seed = (ulong)(uint)seed,
+        };
+        if (initial is not null)
+        {
+            CheckSameArchitecture(initial.Info.Architecture, config);
+        }
+
+        var info = new NextCharacterModelInfo
+        {
+            Architecture = config,
+            TextColumnName = Options.TextColumnName,
+            Vocabulary = [.. vocab.Tokens],
+            PadId = CharacterVocabulary.PadId,
+            BosId = CharacterVocabulary.BosId,
+            EosId = CharacterVocabulary.EosId,
+            UnkId = CharacterVocabulary.UnkId,
+            Normalize = Options.Normalize,
+            LowerCase = Options.LowerCase,
+            TrainedOn = device,
+        };
+
+        using var model = CreateModel(config, device, initial);
+        Action<TrainingPosition>? writeCheckpoint = Options.CheckpointEvery > 0
+            ? position => CheckpointDirectory.Write(Options.CheckpointDirectory!, NextCharacterCheckpoint.Capture(info, model, position), position.Step)
+            : null;
+        var history = new CorpusTrainingLoop(Options, CharacterVocabulary.PadId).Run(model, corpus, seed, resume, writeCheckpoint)
+            with { Precision = model.Precision };
+        var checkpoint = NextCharacterCheckpoint.Capture(info, model);
+        byte[] onnx = OnnxExporter.Export(checkpoint, NextCharacterModel.ChainExport).ToByteArray();
+        var chain = NextCharacterModel.BuildChain(_context, info, onnx, input);
+        return new NextCharacterPredictionTransformer(chain, info, onnx, history) { Checkpoint = checkpoint };
+    }
+
+    /// <summary>
+    /// The engine model of a Fit: its own precision (Auto resolved for the device) and thread count, the initial
+    /// weights when there are any. The process-wide engine settings are left alone.
+    /// </summary>
+    private TransformerModel CreateModel(TransformerModelConfig config, string device, InitialModel? initial)
+    {
+        var model = TransformerModel.Create(config, device);
+        try
+        {
+            model.Precision = EngineRuntime.ResolvePrecision(Options.Precision, device);
+            model.Threads = Options.Threads;
+            if (initial is not null)
+            {
+                model.ImportState(initial.State);
+            }
+
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Character counts over every row and the separators between them (one cursor pass).</summary>
+    private CharacterVocabulary LearnCorpusVocabulary(IDataView data)
+    {
+        var counts = new Dictionary<System.Text.Rune, long>();
+        var scalars = new List<int>();
+        var separator = new List<int>();
+        CharacterScalars.Append(Options.Separator, Options.Normalize, Options.LowerCase, separator);
+        long rows = 0;
+        ForEachRow(data, text =>
+        {
+            scalars.Clear();
+            CharacterScalars.Append(text, Options.Normalize, Options.LowerCase, scalars);
+            if (rows++ > 0)
+            {
+                scalars.AddRange(separator);
+            }
+
+            foreach (int s in scalars)
+            {
+                if (s != CharacterScalars.Invalid)
+                {
+                    var r = new System.Text.Rune(s);
+                    counts[r] = counts.GetValueOrDefault(r) + 1;
+                }
+            }
+        });
+        if (rows == 0)
+        {
+            throw new ArgumentException("The training data has no rows.", nameof(data));
+        }
+
+        return CharacterVocabulary.FromCounts(counts, Options.MinimumCharacterFrequency);
+    }
+
+    /// <summary>The rows joined by the separator, as 16-bit ids (a second cursor pass).</summary>
+    private CorpusStream ReadCorpus(IDataView data, CharacterVocabulary vocab)
+    {
+        var scalars = new List<int>();
+        var separator = new List<int>();
+        CharacterScalars.Append(Options.Separator, Options.Normalize, Options.LowerCase, separator);
+        int[] separatorIds = vocab.Encode(separator, addBos: false, addEos: false);
+        var tokens = new ushort[1 << 16];
+        int length = 0;
+        ForEachRow(data, text =>
+        {
+            scalars.Clear();
+            CharacterScalars.Append(text, Options.Normalize, Options.LowerCase, scalars);
+            int[] ids = vocab.Encode(scalars, addBos: false, addEos: false);
+            int need = length + ids.Length + (length > 0 ? separatorIds.Length : 0);
+            if (need > tokens.Length)
+            {
+                Array.Resize(ref tokens, (int)Math.Min(Array.MaxLength, Math.Max(need, 2L * tokens.Length)));
+            }
+
+            if (length > 0)
+            {
+                foreach (int id in separatorIds)
+                {
+                    tokens[length++] = (ushort)id;
+                }
+            }
+
+            foreach (int id in ids)
+            {
+                tokens[length++] = (ushort)id;
+            }
+        });
+        return new CorpusStream(tokens, length, Options.ValidationFraction);
+    }
+
+    private void ForEachRow(IDataView data, Action<string> row)
+    {
+        var col = data.Schema[Options.TextColumnName];
+        using var cursor = data.GetRowCursor([col]);
+        var get = cursor.GetGetter<ReadOnlyMemory<char>>(col);
+        ReadOnlyMemory<char> text = default;
+        while (cursor.MoveNext())
+        {
+            Options.CancellationToken.ThrowIfCancellationRequested();
+            get(ref text);
+            row(text.ToString());
+        }
+    }
+
+    private static ArgumentException OptionError(string option, string message) => new(message, option);
 
     /// <summary>
     /// Joins the data-parallel group of <see cref="TransformerTrainerOptions.Distributed"/> (null for one process).
@@ -249,37 +448,88 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         return text + 2 > Options.MaximumLength + 1 || (SourceColumnName is not null && scalars.Count + 2 > Options.MaximumLength);
     }
 
-    /// <summary>The exported model inside a saved zip, or an .onnx file, read back with its weights.</summary>
-    private OnnxModelFile ReadInitialModel(string path)
+    /// <summary>A checkpoint of a run to continue: it must hold the training state and agree with these options.</summary>
+    private Checkpoint ReadResume(string path)
     {
-        if (!File.Exists(path))
+        if (!Checkpoint.IsCheckpoint(path))
         {
-            throw new FileNotFoundException($"Option InitialModelPath: file '{path}' not found.", path);
+            throw new FileNotFoundException($"Option ResumeFrom: '{path}' is neither a checkpoint nor a folder of checkpoints ({Checkpoint.DescriptionFile} or '{CheckpointDirectory.LatestFile}' not found).", path);
         }
 
-        var file = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxModelFile.Read(path) : NextCharacterModel.ReadOnnxModel(path).File;
-        if (file.IsEnsemble)
+        var checkpoint = Checkpoint.Load(path);
+        if (checkpoint.Training is not { } position || checkpoint.Optimizer is null || checkpoint.RandomState is null)
+        {
+            throw OptionError(nameof(Options.ResumeFrom), $"Option ResumeFrom: '{path}' holds a model without its training state (position, optimizer, random state); use InitialModelPath to fine-tune it.");
+        }
+
+        CheckKind(path, NextCharacterCheckpoint.InfoOf(checkpoint), "ResumeFrom");
+        var mine = TrainingLoop.ResumeOptions(Options);
+        foreach (var (name, value) in position.Options)
+        {
+            if (mine.TryGetValue(name, out var now) && now != value)
+            {
+                throw new ArgumentException($"Option {name}: the run in '{path}' was trained with {value}, the options say {now}; set it to {value} to resume that run.", name);
+            }
+        }
+
+        if (Options.Seed is int s && s != position.Seed)
+        {
+            throw OptionError(nameof(Options.Seed), $"Option Seed: the run in '{path}' was trained with seed {position.Seed}, the options say {s}; leave Seed null or set it to {position.Seed} to resume that run.");
+        }
+
+        return checkpoint;
+    }
+
+    /// <summary>A description and weights to start from.</summary>
+    private sealed record InitialModel(NextCharacterModelInfo Info, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> State);
+
+    /// <summary>A checkpoint, the exported model inside a saved zip, or an .onnx file, read back with its weights.</summary>
+    private InitialModel ReadInitialModel(string path)
+    {
+        InitialModel initial;
+        if (Checkpoint.IsCheckpoint(path))
+        {
+            var checkpoint = Checkpoint.Load(path);
+            initial = new InitialModel(NextCharacterCheckpoint.InfoOf(checkpoint), checkpoint.Weights);
+        }
+        else
+        {
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"Option InitialModelPath: file '{path}' not found.", path);
+            }
+
+            var file = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxModelFile.Read(path) : NextCharacterModel.ReadOnnxModel(path).File;
+            if (file.IsEnsemble)
+            {
+                throw new ArgumentException(
+                    $"Option InitialModelPath: '{path}' holds an ensemble of {file.Members.Count} models; training continues one model. Train the members one by one, then combine them with NextCharacterModel.Ensemble.",
+                    nameof(path));
+            }
+
+            initial = new InitialModel(file.Info, file.State);
+        }
+
+        CheckKind(path, initial.Info, "InitialModelPath");
+        return initial;
+    }
+
+    /// <summary>The saved model must be of this trainer's kind and read text as these options do.</summary>
+    private void CheckKind(string path, NextCharacterModelInfo info, string option)
+    {
+        if (info.IsEncoderDecoder != (Kind == ModelKind.EncoderDecoder) || info.HasSource != (SourceColumnName is not null))
         {
             throw new ArgumentException(
-                $"Option InitialModelPath: '{path}' holds an ensemble of {file.Members.Count} models; training continues one model. Train the members one by one, then combine them with NextCharacterModel.Ensemble.",
-                nameof(path));
+                $"Option {option}: '{path}' holds a {Describe(info)} model; this trainer trains a {(Kind == ModelKind.EncoderDecoder ? (SourceColumnName is null ? "single-column encoder-decoder" : "source -> target encoder-decoder") : "decoder-only")} one.",
+                option);
         }
 
-        if (file.Info.IsEncoderDecoder != (Kind == ModelKind.EncoderDecoder) || file.Info.HasSource != (SourceColumnName is not null))
+        if (info.Normalize != Options.Normalize || info.LowerCase != Options.LowerCase)
         {
             throw new ArgumentException(
-                $"Option InitialModelPath: '{path}' holds a {Describe(file.Info)} model; this trainer trains a {(Kind == ModelKind.EncoderDecoder ? (SourceColumnName is null ? "single-column encoder-decoder" : "source -> target encoder-decoder") : "decoder-only")} one.",
-                nameof(path));
+                $"Option {option}: '{path}' was trained with Normalize = {info.Normalize}, LowerCase = {info.LowerCase}; set the same options to continue training it.",
+                option);
         }
-
-        if (file.Info.Normalize != Options.Normalize || file.Info.LowerCase != Options.LowerCase)
-        {
-            throw new ArgumentException(
-                $"Option InitialModelPath: '{path}' was trained with Normalize = {file.Info.Normalize}, LowerCase = {file.Info.LowerCase}; set the same options to continue training it.",
-                nameof(path));
-        }
-
-        return file;
 
         static string Describe(NextCharacterModelInfo i) => i.IsEncoderDecoder ? (i.HasSource ? "source -> target encoder-decoder" : "single-column encoder-decoder") : "decoder-only";
     }

@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or struct layout below changes; the C# side refuses a mismatch. */
-#define MLT_ABI_VERSION 4
+#define MLT_ABI_VERSION 5
 
 typedef int32_t mlt_status;
 enum {
@@ -55,6 +55,7 @@ enum { MLT_OPTIM_ADAM = 0, MLT_OPTIM_ADAMW = 1 };
 enum { MLT_READ_VALUE = 0, MLT_READ_GRAD = 1 };
 enum { MLT_PRECISION_FLOAT32 = 0, MLT_PRECISION_BFLOAT16 = 1 };
 #define MLT_AUTO_THREADS_MIN_FLOP 2e9
+enum { MLT_MOMENT_EXP_AVG = 0, MLT_MOMENT_EXP_AVG_SQ = 1 };
 
 /* Architecture. Blittable: the C# mirror is MLNet.Transformer.Interop.NativeConfig. */
 typedef struct mlt_config {
@@ -207,6 +208,23 @@ MLT_API mlt_status mlt_model_state_info(char* name, int32_t name_len, int64_t* s
 /* which: MLT_READ_VALUE or MLT_READ_GRAD (zeros if no gradient yet). len must equal numel. */
 MLT_API mlt_status mlt_model_state_read(float* out, mlt_model* model, const char* name, int32_t which, int64_t len);
 MLT_API mlt_status mlt_model_state_write(mlt_model* model, const char* name, const float* data, int64_t len);
+
+/* ---- training state, for checkpoints (src/training_state.cpp) ----
+ * Together with the state tensors above, these let a run stop and continue exactly: the optimiser's moments per
+ * state tensor (PyTorch's Adam names them exp_avg and exp_avg_sq), its step count, and the model's dropout
+ * generators. All of them mutate or read training state: they need the model to themselves, as train_step does. */
+/* which: MLT_MOMENT_EXP_AVG or MLT_MOMENT_EXP_AVG_SQ; len must equal the tensor's numel. */
+MLT_API mlt_status mlt_model_optimizer_read(float* out, mlt_model* model, const char* name, int32_t which, int64_t len);
+MLT_API mlt_status mlt_model_optimizer_write(mlt_model* model, const char* name, int32_t which, const float* data,
+                                             int64_t len);
+/* Optimiser steps taken so far (the t of Adam's bias correction); step >= 0. */
+MLT_API mlt_status mlt_model_optimizer_get_step(int64_t* step, const mlt_model* model);
+MLT_API mlt_status mlt_model_optimizer_set_step(mlt_model* model, int64_t step);
+/* The dropout generators' state as opaque bytes (a versioned layout private to the engine): first ask the size. */
+MLT_API mlt_status mlt_model_rng_state_size(int64_t* len, mlt_model* model);
+MLT_API mlt_status mlt_model_rng_state_read(uint8_t* out, int64_t len, mlt_model* model);
+/* Refuses bytes of another layout or device generator with MLT_ERR_ARGUMENT. */
+MLT_API mlt_status mlt_model_rng_state_write(mlt_model* model, const uint8_t* data, int64_t len);
 
 #ifdef __cplusplus
 }

@@ -544,3 +544,67 @@ MLT_API mlt_status mlt_model_broadcast_parameters(mlt_model* model, int32_t root
 }
 
 }  // extern "C"
+
+// ---- training state, for checkpoints (training_state.cpp)
+
+extern "C" {
+
+MLT_API mlt_status mlt_model_optimizer_read(float* out, mlt_model* model, const char* name, int32_t which,
+                                            int64_t len) {
+  MLT_TRY
+  mlt::Model& m = model_of(model);
+  const auto& e = entry_of(m, name, len);
+  require(out, "out");
+  const at::Tensor& moment = m.adam_moment(which);
+  at::from_blob(out, {e.numel}).copy_(moment.narrow(0, e.offset, e.numel));
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_model_optimizer_write(mlt_model* model, const char* name, int32_t which, const float* data,
+                                             int64_t len) {
+  MLT_TRY
+  mlt::Model& m = model_of(model);
+  const auto& e = entry_of(m, name, len);
+  require(data, "data");
+  at::Tensor& moment = m.adam_moment(which);
+  moment.narrow(0, e.offset, e.numel).copy_(at::from_blob(const_cast<float*>(data), {e.numel}));
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_model_optimizer_get_step(int64_t* step, const mlt_model* model) {
+  MLT_TRY
+  require(step, "step");
+  *step = model_of(model).adam_steps();
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_model_optimizer_set_step(mlt_model* model, int64_t step) {
+  MLT_TRY
+  model_of(model).set_adam_steps(step);
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_model_rng_state_size(int64_t* len, mlt_model* model) {
+  MLT_TRY
+  require(len, "len");
+  *len = static_cast<int64_t>(model_of(model).rng_state().size());
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_model_rng_state_read(uint8_t* out, int64_t len, mlt_model* model) {
+  MLT_TRY
+  require(out, "out");
+  const std::vector<uint8_t> state = model_of(model).rng_state();
+  if (len != static_cast<int64_t>(state.size()))
+    fail_arg("random-number state buffer has ", len, " bytes, expected ", state.size());
+  std::memcpy(out, state.data(), state.size());
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_model_rng_state_write(mlt_model* model, const uint8_t* data, int64_t len) {
+  MLT_TRY
+  model_of(model).set_rng_state(data, len);
+  MLT_CATCH
+}
+
+}  // extern "C"

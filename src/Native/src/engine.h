@@ -283,6 +283,15 @@ class Model {
   /// Copies root's parameters into every rank's model (as DDP does at construction).
   void broadcast_parameters(int root);
 
+  /// Training state for checkpoints (training_state.cpp). Adam moment which = 0 (exp_avg) or 1 (exp_avg_sq),
+  /// the flat (P,) buffer laid out as the store.
+  at::Tensor& adam_moment(int which);
+  int64_t adam_steps() const;
+  void set_adam_steps(int64_t step);
+  /// The dropout generators' state (fused counter stream and stock-path generator) as opaque bytes.
+  std::vector<uint8_t> rng_state();
+  void set_rng_state(const uint8_t* data, int64_t len);
+
   ModelConfig cfg;
   at::Device device;
   ParamStore store;

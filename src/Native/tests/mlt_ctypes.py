@@ -1,5 +1,5 @@
 # mlt_ctypes.py - minimal ctypes binding of libmlt (include/mlt.h) for the engine's own checks and benchmarks.
-# Not the product interop (that is src/Core/Interop in C#); kept in step with MLT_ABI_VERSION 4.
+# Not the product interop (that is src/Core/Interop in C#); kept in step with MLT_ABI_VERSION 5.
 import ctypes as C
 import os
 from pathlib import Path
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[3]
-ABI_VERSION = 4
+ABI_VERSION = 5
 STATUS_NON_FINITE = 6
 
 

@@ -67,8 +67,9 @@ public static class NextCharacterModel
     /// Loads a zip written by <c>mlContext.Model.Save</c> from a pipeline that ends in a next-character model:
     /// the ML.NET chain, plus the model's description and ONNX bytes for generation and attention pages. Every zip
     /// entry's CRC-32 and the ONNX model's content hash are checked before ML.NET sees the file, within
-    /// <see cref="ModelArchiveLimits.Default"/>. Dispose the result to remove ML.NET's temporary copy of the ONNX
-    /// model at once (else it goes when the process exits). Only load models from trusted sources.
+    /// <see cref="ModelArchiveLimits.Default"/>. A checkpoint directory (or a folder of periodic checkpoints) loads as
+    /// the model it holds. Dispose the result to remove ML.NET's temporary copy of the ONNX model at once (else it goes
+    /// when the process exits). Only load models from trusted sources.
     /// </summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="ModelFormatException">The zip is damaged, over a limit, holds no next-character ONNX model,
@@ -77,6 +78,15 @@ public static class NextCharacterModel
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (Directory.Exists(path) && Checkpoints.Checkpoint.IsCheckpoint(path))
+        {
+            // A checkpoint: the same chain Fit builds, from its description and weights.
+            var fitted = FromCheckpoint(mlContext, Checkpoints.Checkpoint.Load(path));
+            byte[] onnx = fitted.GetOnnxModel();
+            var input = CreateInput(mlContext, fitted.Info, []);
+            return new LoadedNextCharacterModel(fitted.Model, input.Schema, OnnxModelFile.Read(onnx, path), onnx);
+        }
+
         return Load(mlContext, ModelArchive.Read(path));
     }
 
@@ -184,6 +194,20 @@ public static class NextCharacterModel
         byte[] onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(info, state, ChainExport));
         var empty = CreateInput(mlContext, info, []);
         return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty), info, onnx, history: null);
+    }
+
+    /// <summary>
+    /// A fitted model from a checkpoint (<see cref="Checkpoints.Checkpoint.Load"/>): its description and weights,
+    /// exported to ONNX and wrapped in ML.NET's scoring chain, which <c>mlContext.Model.Save</c> then writes.
+    /// </summary>
+    /// <exception cref="TransformerArgumentException">The weights do not fit the architecture.</exception>
+    public static NextCharacterPredictionTransformer FromCheckpoint(MLContext mlContext, Checkpoints.Checkpoint checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var info = NextCharacterCheckpoint.InfoOf(checkpoint);
+        byte[] onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(checkpoint, ChainExport));
+        var empty = CreateInput(mlContext, info, []);
+        return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty), info, onnx, history: null) { Checkpoint = checkpoint };
     }
 
     /// <summary>

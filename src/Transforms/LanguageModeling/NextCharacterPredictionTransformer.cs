@@ -78,6 +78,13 @@ public sealed class NextCharacterPredictionTransformer : ITransformer
     /// <summary>The training record.</summary>
     public TrainingHistory? History { get; }
 
+    /// <summary>
+    /// The checkpoint the chain and its ONNX model were built from: after Fit, the trained weights with Adam's state
+    /// and the dropout generators (save it with <see cref="Checkpoints.Checkpoint.Save"/> to fine-tune or export
+    /// later). Null for a model loaded from a zip or combined into an ensemble.
+    /// </summary>
+    public Checkpoints.Checkpoint? Checkpoint { get; init; }
+
     /// <summary>Trainable parameters (of every member, for an ensemble).</summary>
     public long ParameterCount => Architectures.Sum(a => Engine.StateLayout.For(a).Sum(t => t.ElementCount));
 

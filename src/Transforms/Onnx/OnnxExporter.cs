@@ -116,6 +116,14 @@ public static class OnnxExporter
         return Export([new OnnxModelMember(info, state)], options);
     }
 
+    /// <summary>Exports the model a checkpoint holds (its description and weights; the training state is not needed).</summary>
+    /// <exception cref="TransformerArgumentException">The weights do not fit the checkpoint's architecture.</exception>
+    public static ModelProto Export(Checkpoints.Checkpoint checkpoint, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        return Export(LanguageModeling.NextCharacterCheckpoint.InfoOf(checkpoint), checkpoint.Weights, options);
+    }
+
     /// <summary>
     /// Exports an ensemble: one graph that runs every member on the same input and averages their probabilities
     /// (<see cref="OnnxNames.NextTokenProbabilities"/>, <see cref="OnnxNames.Probabilities"/>); the row metrics and

@@ -43,7 +43,7 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             CheckShape(inputSchema, source);
         }
 
-        return OutputShapes.AppendModel(_context, inputSchema, Options.TextColumnName, Kind == ModelKind.EncoderDecoder, SourceColumnName is not null);
+        return OutputShapes.AppendModel(_context, inputSchema, Options.TextColumnName, Kind == ModelKind.EncoderDecoder, SourceColumnName is not null, Options.Outputs);
     }
 
     /// <inheritdoc />
@@ -186,8 +186,8 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             var history = new TrainingLoop(Options, CharacterVocabulary.PadId, info.SelfSource).Run(model, train, valid, seed)
                 with { TruncatedRows = lengths.Truncated, SkippedRows = lengths.Skipped };
             byte[] onnx = OnnxExporter.Export(info, model.ExportState().AsReadOnly(), NextCharacterModel.ChainExport).ToByteArray();
-            var chain = NextCharacterModel.BuildChain(_context, info, onnx, input);
-            return new NextCharacterPredictionTransformer(chain, info, onnx, history);
+            var chain = NextCharacterModel.BuildChain(_context, info, onnx, input, Options.Outputs);
+            return new NextCharacterPredictionTransformer(chain, info, onnx, history, Options.Outputs);
         }
         finally
         {

@@ -1,6 +1,7 @@
 // The stateless last step of a fitted next-character pipeline: the ONNX model's one-element outputs (string [1],
 // float [1], int64 [1]) become ML.NET's scalar columns PredictedNextChar, LogLoss, TokenCount, Correct, TopKCorrect.
-// Saved by contract name only, like the code-point mapping.
+// Saved by contract name only, like the code-point mapping. The "next character" profile reads only the predicted token.
+using System.ComponentModel;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
 using MLNet.Transformer.Onnx;
@@ -83,4 +84,43 @@ public sealed class NextCharacterColumnMapping : CustomMappingFactory<NextCharac
 
     /// <inheritdoc />
     public override Action<NextCharacterOnnxRow, NextCharacterScalarColumns> GetMapping() => Map;
+}
+
+/// <summary>The ONNX output read by <see cref="PredictedNextCharMapping"/> (an implementation type ML.NET needs public).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public sealed class PredictedTokenOnnxRow
+{
+    /// <summary><see cref="OnnxNames.PredictedToken"/>.</summary>
+    [ColumnName(OnnxNames.PredictedToken)]
+    [VectorType(1)]
+    public string[] PredictedToken { get; set; } = [];
+}
+
+/// <summary>The column <see cref="PredictedNextCharMapping"/> adds (an implementation type ML.NET needs public).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public sealed class PredictedNextCharColumn
+{
+    /// <summary><see cref="NextCharacterColumns.PredictedNextChar"/>.</summary>
+    [ColumnName(NextCharacterColumns.PredictedNextChar)]
+    public string PredictedNextChar { get; set; } = "";
+}
+
+/// <summary>The one-element predicted token to the PredictedNextChar column (the "next character" profile's mapping).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+[CustomMappingFactoryAttribute(ContractName)]
+public sealed class PredictedNextCharMapping : CustomMappingFactory<PredictedTokenOnnxRow, PredictedNextCharColumn>
+{
+    /// <summary>The contract the saved pipeline names.</summary>
+    public const string ContractName = "MLNet.Transformer.PredictedNextChar";
+
+    /// <summary>The mapping.</summary>
+    public static void Map(PredictedTokenOnnxRow input, PredictedNextCharColumn output)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(output);
+        output.PredictedNextChar = input.PredictedToken.Length > 0 ? input.PredictedToken[0] : "";
+    }
+
+    /// <inheritdoc />
+    public override Action<PredictedTokenOnnxRow, PredictedNextCharColumn> GetMapping() => Map;
 }

@@ -38,6 +38,18 @@ public sealed class LoadedNextCharacterModel
     /// <summary>The ONNX bytes.</summary>
     public byte[] GetOnnxModel() => (byte[])_onnx.Clone();
 
+    /// <summary>
+    /// The model's own scoring chain, rebuilt from its ONNX model, computing <paramref name="outputs"/>: for example
+    /// every column (attention, row metrics) from a zip saved with <see cref="NextCharacterOutputs.NextCharacter"/>.
+    /// It reads the model's input columns (<see cref="NextCharacterModel.CreateInput"/>); stages saved before the
+    /// model in the zip are not part of it.
+    /// </summary>
+    public ITransformer CreateChain(MLContext mlContext, NextCharacterOutputs outputs)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        return NextCharacterModel.BuildChain(mlContext, Info, _onnx, NextCharacterModel.CreateInput(mlContext, Info, []), outputs);
+    }
+
     /// <summary>Generates text with the loaded model (ONNX Runtime, no training engine).</summary>
     public IReadOnlyList<string> Generate(GenerationOptions options)
     {

@@ -6,6 +6,9 @@
 #   ./build.sh test     every test (native parity against PyTorch included)
 #   ./build.sh build    native library and .NET solution only
 #   ./build.sh native   native library only
+#   ./build.sh pack     NuGet packages into artifacts/packages: MLNet.Transformer (scoring), MLNet.Transformer.Core,
+#                       MLNet.Transformer.Training (trainers + linux-x64 engine), MLNet.Transformer.AutoML and the
+#                       mlnet-transformer tool (MLNet.Transformer.Cli), with symbols (.snupkg)
 #   ./build.sh bench    engine vs PyTorch-eager benchmark (seconds per epoch and ratio; args go to compare.py)
 #   ./build.sh bench-sweep  ASHA-pruned sweep vs the plain grid: total epochs and best validation loss
 #   ./build.sh bench-sweep-target [SEED...]  issue 13's target: the default sweep on the reference 80/20 split of
@@ -85,12 +88,28 @@ build_dotnet() {
   dotnet build "$ROOT/MLNet.Transformer.sln" -c "$CONFIGURATION" -nologo -v q -clp:NoSummary
 }
 
+# pack_all: deterministic (CI) builds of the packable projects, packed into artifacts/packages.
+pack_all() {
+  rm -rf "$ROOT/artifacts/packages"
+  local p
+  for p in Core Transforms Estimators AutoML Cli; do
+    log "dotnet pack src/$p"
+    # The tool is linux-x64 (its engine is): only that runtime's ONNX Runtime and SkiaSharp assets go in.
+    local rid=(); [ "$p" = Cli ] && rid=(-p:RuntimeIdentifier=linux-x64 -p:SelfContained=false)
+    dotnet pack "$ROOT/src/$p" -c "$CONFIGURATION" -nologo -v q -clp:NoSummary -o "$ROOT/artifacts/packages" -p:ContinuousIntegrationBuild=true "${rid[@]}"
+  done
+}
+
 cli() { dotnet "$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" "$@"; }
 
 verb=${1:-build}; shift || true
 case "$verb" in
   native) build_native ;;
   build) build_native; build_dotnet ;;
+  pack)
+    build_native; ensure_dotnet
+    pack_all
+    ;;
   test)
     build_native; deps_python; deps_browser; build_dotnet
     log "dotnet test"

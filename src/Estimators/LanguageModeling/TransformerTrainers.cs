@@ -415,7 +415,7 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
                         string column = target.Length > max + 1 ? Options.TextColumnName : SourceColumnName!;
                         int chars = (target.Length > max + 1 ? target.Length : source!.Length) - 2;
                         throw new ArgumentOutOfRangeException(
-                            nameof(texts),
+                            paramName: null,
                             $"Row {r} of the {what}, column '{column}', has {chars} characters; MaximumLength {max} allows {max - 1} (BOS and EOS count). Raise MaximumLength, or set LengthPolicy to Truncate or Skip.");
                     case LengthPolicy.Skip:
                         lengths.Skipped++;

@@ -8,7 +8,8 @@ using MLNet.Transformer.Onnx;
 
 namespace MLNet.Transformer.LanguageModeling;
 
-/// <summary>The ONNX outputs read by <see cref="NextCharacterColumnMapping"/>.</summary>
+/// <summary>The ONNX outputs read by <see cref="NextCharacterColumnMapping"/> (an implementation type ML.NET needs public).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class NextCharacterOnnxRow
 {
     /// <summary><see cref="OnnxNames.PredictedToken"/>.</summary>
@@ -37,7 +38,8 @@ public sealed class NextCharacterOnnxRow
     public long[] RowTopKCorrect { get; set; } = [];
 }
 
-/// <summary>The scalar columns a fitted next-character model adds (see <see cref="NextCharacterColumns"/>).</summary>
+/// <summary>The scalar columns a fitted next-character model adds (see <see cref="NextCharacterColumns"/>; an implementation type ML.NET needs public).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 #pragma warning disable CA1852 // Not sealed: the estimators' output shapes extend it with the vector columns.
 public class NextCharacterScalarColumns
 #pragma warning restore CA1852
@@ -63,7 +65,8 @@ public class NextCharacterScalarColumns
     public int TopKCorrect { get; set; }
 }
 
-/// <summary>One-element ONNX outputs to scalar columns.</summary>
+/// <summary>One-element ONNX outputs to scalar columns (an implementation type ML.NET needs public).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 [CustomMappingFactoryAttribute(ContractName)]
 public sealed class NextCharacterColumnMapping : CustomMappingFactory<NextCharacterOnnxRow, NextCharacterScalarColumns>
 {

@@ -30,9 +30,6 @@ internal static class OutputShapes
 
         [ColumnName(NextCharacterColumns.Score), VectorType(1)]
         public float[] Score { get; set; } = [];
-
-        [ColumnName(NextCharacterColumns.PredictedLabel), KeyType(1)]
-        public uint PredictedLabel { get; set; }
     }
 
     /// <summary>What every next-character model adds with every column: the scalar columns of the fitted chain, and its vectors.</summary>
@@ -40,9 +37,6 @@ internal static class OutputShapes
     {
         [ColumnName(NextCharacterColumns.Score), VectorType(1)]
         public float[] Score { get; set; } = [];
-
-        [ColumnName(NextCharacterColumns.PredictedLabel), KeyType(1)]
-        public uint PredictedLabel { get; set; }
 
         [ColumnName(NextCharacterColumns.InputTokens), VectorType]
         public string[] InputTokens { get; set; } = [];
@@ -92,9 +86,12 @@ internal static class OutputShapes
     {
         var input = SchemaDefinition.Create(typeof(TextRow));
         input[0].ColumnName = textColumn;
-        return outputs == NextCharacterOutputs.NextCharacter ? ml.Transforms.CustomMapping<TextRow, NextCharacterRow>((_, _) => { }, contractName: null, input).GetOutputSchema(inputSchema)
+        var shape = outputs == NextCharacterOutputs.NextCharacter ? ml.Transforms.CustomMapping<TextRow, NextCharacterRow>((_, _) => { }, contractName: null, input).GetOutputSchema(inputSchema)
             : source ? ml.Transforms.CustomMapping<TextRow, SourceRow>((_, _) => { }, contractName: null, input).GetOutputSchema(inputSchema)
             : encoderDecoder ? ml.Transforms.CustomMapping<TextRow, EncoderDecoderRow>((_, _) => { }, contractName: null, input).GetOutputSchema(inputSchema)
             : ml.Transforms.CustomMapping<TextRow, DecoderRow>((_, _) => { }, contractName: null, input).GetOutputSchema(inputSchema);
+
+        // PredictedLabel as the chain makes it: ML.NET's MapValueToKey over PredictedNextChar (a key with KeyValues).
+        return ml.Transforms.Conversion.MapValueToKey(NextCharacterColumns.PredictedLabel, NextCharacterColumns.PredictedNextChar).GetOutputSchema(shape);
     }
 }

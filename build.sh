@@ -6,6 +6,11 @@
 #   ./build.sh test     every test (native parity against PyTorch included)
 #   ./build.sh build    native library and .NET solution only
 #   ./build.sh native   native library only
+#   ./build.sh packaged-example  pack, then build examples/Packaged from the packages and run it (train in one process,
+#                       score and evaluate in another with the scoring package only)
+#   ./build.sh pack     NuGet packages into artifacts/packages: MLNet.Transformer (scoring), MLNet.Transformer.Core,
+#                       MLNet.Transformer.Training (trainers + linux-x64 engine), MLNet.Transformer.AutoML and the
+#                       mlnet-transformer tool (MLNet.Transformer.Cli), with symbols (.snupkg)
 #   ./build.sh bench    engine vs PyTorch-eager benchmark (seconds per epoch and ratio; args go to compare.py)
 #   ./build.sh bench-sweep  ASHA-pruned sweep vs the plain grid: total epochs and best validation loss
 #   ./build.sh bench-sweep-target [SEED...]  issue 13's target: the default sweep on the reference 80/20 split of
@@ -103,18 +108,59 @@ build_dotnet() {
   dotnet build "$ROOT/MLNet.Transformer.sln" -c "$CONFIGURATION" -nologo -v q -clp:NoSummary
 }
 
+# pack_all: deterministic (CI) builds of the packable projects, packed into artifacts/packages.
+pack_all() {
+  rm -rf "$ROOT/artifacts/packages"
+  local p
+  for p in Core Transforms Estimators AutoML Cli; do
+    log "dotnet pack src/$p"
+    # The tool is linux-x64 (its engine is): only that runtime's ONNX Runtime and SkiaSharp assets go in.
+    local rid=(); [ "$p" = Cli ] && rid=(-p:RuntimeIdentifier=linux-x64 -p:SelfContained=false)
+    dotnet pack "$ROOT/src/$p" -c "$CONFIGURATION" -nologo -v q -clp:NoSummary -o "$ROOT/artifacts/packages" -p:ContinuousIntegrationBuild=true "${rid[@]}" || return 1
+  done
+}
+
+# packaged_example: examples/Packaged built from artifacts/packages (not the projects), run as two processes: train and
+# save, then load, score and evaluate with the scoring package alone (no libmlt or libtorch mapped). Fails on a mismatch.
+packaged_example() {
+  local ex="$ROOT/examples/Packaged" out="$ROOT/artifacts/packaged-example"
+  rm -rf "$out/packages"/mlnet.transformer* "$ex"/*/bin "$ex"/*/obj
+  mkdir -p "$out"
+  log "packaged example: restore from artifacts/packages, build"
+  dotnet build "$ex/Train" -c Release -nologo -v q -clp:NoSummary "$@" || return 1
+  dotnet build "$ex/Score" -c Release -nologo -v q -clp:NoSummary "$@" || return 1
+  log "packaged example: train and save (MLNet.Transformer.Training)"
+  env -u MLT_NATIVE_LIBRARY dotnet "$ex/Train/bin/Release/net10.0/Train.dll" "$ROOT/data/names.txt" "$out/names.zip" > "$out/train.json" || return 1
+  cat "$out/train.json"
+  log "packaged example: load, score, evaluate in another process (MLNet.Transformer only)"
+  env -u MLT_NATIVE_LIBRARY dotnet "$ex/Score/bin/Release/net10.0/Score.dll" "$ROOT/data/names.txt" "$out/names.zip" "$out/train.json"
+}
+
 cli() { dotnet "$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" "$@"; }
 
 verb=${1:-build}; shift || true
 case "$verb" in
   native) build_native ;;
   build) build_native; deps_web; build_dotnet ;;
+  pack)
+    build_native; deps_web; ensure_dotnet
+    pack_all
+    ;;
+  packaged-example)
+    # Packs, then builds and runs examples/Packaged against the packages (extra args go to its dotnet build, e.g.
+    # -p:MicrosoftMLVersion=5.0.1 for an older ML.NET).
+    build_native; deps_web; ensure_dotnet
+    pack_all
+    packaged_example "$@"
+    ;;
   test)
     build_native; deps_python; deps_browser; deps_web dev; build_dotnet
     log "dotnet test"
     mkdir -p "$ROOT/artifacts"
     status=0
     dotnet test "$ROOT/MLNet.Transformer.sln" -c "$CONFIGURATION" --no-build -nologo "$@" 2>&1 | tee "$ROOT/artifacts/test.log" || status=$?
+    # The packages as a user gets them: pack, then build and run examples/Packaged against artifacts/packages.
+    { pack_all && packaged_example; } || { log "packaged example FAILED"; status=1; }
     # One closing line for every project together: "N passed, N failed, N skipped".
     awk '/^(Passed|Failed)!/ { for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1)); if ($i == "Passed:") p += $(i+1); if ($i == "Failed:") f += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
          END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$ROOT/artifacts/test.log"

@@ -100,11 +100,17 @@ internal sealed class ModelFile : IDisposable
             throw new ArgumentException($"--source: this encoder-decoder model reads its source from column '{Info.SourceColumnName}'; give the source text with --source.");
         }
 
-        return Loaded.Model.Transform(NextCharacterModel.CreateInput(ml, Info, texts.Select(t => (t, source))));
+        return Scoring(ml).Transform(NextCharacterModel.CreateInput(ml, Info, texts.Select(t => (t, source))));
     }
 
     /// <summary>Disposes the chain, removing ML.NET's temporary copy of the ONNX model.</summary>
     public void Dispose() => Loaded.Dispose();
+
+    /// <summary>The loaded chain, or, for a model saved with --outputs next-character, its chain with every column.</summary>
+    public ITransformer Scoring(MLContext ml) =>
+        Loaded.Model.GetOutputSchema(Loaded.InputSchema).GetColumnOrNull(NextCharacterColumns.LogLoss) is null
+            ? Loaded.CreateChain(ml, NextCharacterOutputs.All)
+            : Loaded.Model;
 
     private static TrainingHistory? ReadHistory(ModelArchive archive) =>
         archive.GetEntry(HistoryEntry) is { } entry ? JsonSerializer.Deserialize<TrainingHistory>(entry.Span, CliHost.JsonOptions) : null;

@@ -10,11 +10,16 @@ namespace Microsoft.ML;
 /// <summary>Creates the next-character transformer trainers: <c>mlContext.MulticlassClassification.Trainers.TransformerDecoder(...)</c>.</summary>
 public static class TransformerCatalog
 {
+    /// <summary>The flat overloads' default number of epochs: enough for the small models they describe to converge on a few thousand short rows.</summary>
+    public const int FlatEpochs = 20;
+
     /// <summary>
     /// A decoder-only next-character transformer (the seed's MiniFormer generalised to N layers and H heads), trained
     /// on the Text column <paramref name="textColumnName"/>. The fitted model appends Score (next-character
     /// probabilities), PredictedNextChar, per-row LogLoss/TokenCount and the attention of every layer and head.
-    /// Trains on the GPU with <paramref name="device"/> "cuda" (or "auto": CUDA when present).
+    /// Trains on the GPU with <paramref name="device"/> "cuda" (or "auto": CUDA when present). <paramref name="seed"/>
+    /// fixes initialisation, shuffling and dropout (default: a random seed); <paramref name="epochs"/> defaults to
+    /// <see cref="FlatEpochs"/> (the options overload offers early stopping and every other setting).
     /// </summary>
     public static TransformerDecoderTrainer TransformerDecoder(
         this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
@@ -23,9 +28,10 @@ public static class TransformerCatalog
         int heads = D.Heads,
         int modelDimension = D.ModelDimension,
         int feedForwardDimension = D.FeedForwardDimension,
-        int epochs = D.Epochs,
+        int epochs = FlatEpochs,
         float learningRate = D.LearningRate,
-        string device = D.Device)
+        string device = D.Device,
+        int? seed = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return catalog.TransformerDecoder(new TransformerDecoderTrainerOptions
@@ -38,6 +44,7 @@ public static class TransformerCatalog
             Epochs = epochs,
             LearningRate = learningRate,
             Device = device,
+            Seed = seed,
         });
     }
 
@@ -52,7 +59,8 @@ public static class TransformerCatalog
     /// <summary>
     /// An encoder-decoder transformer. With <paramref name="sourceColumnName"/> it learns source -> target text;
     /// without, it predicts the next character of <paramref name="textColumnName"/> honestly (causal encoder over the
-    /// same prefix, cross-attention restricted to positions up to the current one).
+    /// same prefix, cross-attention restricted to positions up to the current one). <paramref name="seed"/> fixes
+    /// initialisation, shuffling and dropout (default: a random seed).
     /// </summary>
     public static TransformerEncoderDecoderTrainer TransformerEncoderDecoder(
         this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
@@ -62,9 +70,10 @@ public static class TransformerCatalog
         int heads = 4,
         int modelDimension = 64,
         int feedForwardDimension = 128,
-        int epochs = D.Epochs,
+        int epochs = FlatEpochs,
         float learningRate = D.LearningRate,
-        string device = D.Device)
+        string device = D.Device,
+        int? seed = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return catalog.TransformerEncoderDecoder(new TransformerEncoderDecoderTrainerOptions
@@ -78,6 +87,7 @@ public static class TransformerCatalog
             Epochs = epochs,
             LearningRate = learningRate,
             Device = device,
+            Seed = seed,
         });
     }
 

@@ -1,5 +1,5 @@
 // Catalog entries of the scoring-side assembly: the character tokenizer on mlContext.Transforms.Text and the
-// next-character evaluation on mlContext.MulticlassClassification. In namespace Microsoft.ML, as ML.NET's own.
+// next-character evaluation on mlContext.MulticlassClassification, the label mapping on mlContext.Transforms.Conversion. In namespace Microsoft.ML, as ML.NET's own.
 using MLNet.Transformer.LanguageModeling;
 using MLNet.Transformer.Text;
 
@@ -32,6 +32,21 @@ public static class TextTransformerCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new CharacterTokenizerEstimator(OnnxSessionRetry.Context(), options);
+    }
+
+    /// <summary>
+    /// The label for ML.NET's multiclass evaluation of (prefix, next character) rows: maps the Text column
+    /// <paramref name="inputColumnName"/> (one character, or <c>&lt;EOS&gt;</c> after the last) to a key over the
+    /// vocabulary of the next-character model that precedes it, written to <paramref name="outputColumnName"/>. Append
+    /// it after the model (or fit it on scored data): then <c>mlContext.MulticlassClassification.Evaluate</c> and
+    /// <c>CrossValidate</c> read Score, PredictedLabel and this label as from any ML.NET multiclass trainer.
+    /// </summary>
+    public static NextCharacterLabelEstimator MapNextCharacterToKey(this TransformsCatalog.ConversionTransforms catalog, string outputColumnName = "Label", string inputColumnName = "NextChar")
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(inputColumnName);
+        return new NextCharacterLabelEstimator(OnnxSessionRetry.Context(), outputColumnName, inputColumnName);
     }
 
     /// <summary>

@@ -190,6 +190,27 @@ public sealed class CliCommandTests(TrainedCliModel trained)
     }
 
     [Fact]
+    public void Train_OutputsNextCharacter_SavesTheMulticlassColumnsOnlyAndEvaluateStillCountsEveryCharacter()
+    {
+        string lean = trained.Folder.File("lean.zip");
+        var train = Cli("train", "--data", TrainedCliModel.NamesPath, "--epochs", "1", "--seed", "42", "--outputs", "next-character", "--out", lean, "--quiet");
+        Assert.True(train.ExitCode == 0, train.ToString());
+        var ml = new MLContext(0);
+        var loaded = NextCharacterModel.Load(ml, lean);
+        var schema = loaded.Model.GetOutputSchema(loaded.InputSchema);
+        Assert.Equal(
+            ["Text", NextCharacterColumns.PredictedNextChar, NextCharacterColumns.Score, NextCharacterColumns.PredictedLabel],
+            schema.Where(c => !c.IsHidden).Select(c => c.Name).ToArray());
+
+        // evaluate and score rebuild the model's every-column chain from its ONNX model.
+        using var json = JsonDocument.Parse(Cli("evaluate", "--model", lean, "--data", TrainedCliModel.NamesPath, "--json").StdOut);
+        var lines = File.ReadAllLines(TrainedCliModel.NamesPath).Where(l => l.Length > 0).Select(l => new TextRow { Text = l });
+        var full = loaded.CreateChain(ml, NextCharacterOutputs.All).Transform(ml.Data.LoadFromEnumerable(lines));
+        Assert.Equal(ml.MulticlassClassification.EvaluateNextCharacter(full).LogLoss, json.RootElement.GetProperty("logLoss").GetDouble(), 6);
+        Assert.Equal(0, Cli("score", "--model", lean, "--text", "flyca").ExitCode);
+    }
+
+    [Fact]
     public void Info_Json_DescribesArchitectureVocabularyAndHistory()
     {
         using var train = JsonDocument.Parse(trained.Train.StdOut);

@@ -145,12 +145,21 @@ public class InteropTests
 
             var paths = NativeLibraryLoader.CandidatePaths("/opt/custom/libmlt.so", bin, bin).Select(c => c.Path).ToList();
 
-            Assert.Equal(["/opt/custom/libmlt.so", Path.Combine(bin, NativeLibraryLoader.PlatformFileName), built], paths);
+            string package = Path.Combine(bin, "runtimes", NativeLibraryLoader.PackageRuntimeIdentifier, "native", NativeLibraryLoader.PlatformFileName);
+            Assert.Equal(["/opt/custom/libmlt.so", Path.Combine(bin, NativeLibraryLoader.PlatformFileName), package, built], paths);
         }
         finally
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    [Fact]
+    public void BuildNotFoundMessage_LibtorchMissing_NamesTheDebianPackage()
+    {
+        var message = NativeLibraryLoader.BuildNotFoundMessage([("/a/libmlt.so", "next to the assembly", "libtorch_cpu.so.1.13: cannot open shared object file: No such file or directory")]);
+        Assert.Contains("apt-get install libtorch1.13", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("libtorch1.13", NativeLibraryLoader.BuildNotFoundMessage([("/a/libmlt.so", "next to the assembly", "file does not exist")]), StringComparison.Ordinal);
     }
 
     [Fact]

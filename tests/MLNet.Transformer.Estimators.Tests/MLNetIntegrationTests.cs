@@ -64,32 +64,121 @@ public sealed class MLNetIntegrationTests : IClassFixture<MLNetIntegrationTests.
     }
 
     [Fact]
-    public void MulticlassEvaluator_OnPrefixNextCharacterPairs_AgreesWithTheScores()
+    public void MulticlassEvaluate_PrefixNextCharacterPairs_EqualsEvaluateNextCharacter()
     {
-        // Each held-out name gives (prefix, next character) pairs; ML.NET's evaluator reads the model's Score as a
-        // V-way classifier with the vocabulary as key values.
+        // Each held-out name gives (prefix, next character) pairs: every target EvaluateNextCharacter counts on the
+        // names themselves, EOS included. ML.NET's own evaluator reads Score, PredictedLabel and the one-call label.
+        var ml = new MLContext(1);
+        var names = NamesData.All.Skip(950).ToArray();
+        var pairs = ml.Data.LoadFromEnumerable(Pairs(names));
+        var scored = _fitted.Model.Transform(pairs);
+        var labelled = ml.Transforms.Conversion.MapNextCharacterToKey("Label", "NextChar").Fit(scored).Transform(scored);
+        var metrics = ml.MulticlassClassification.Evaluate(labelled);
+
+        var reference = ml.MulticlassClassification.EvaluateNextCharacter(_fitted.Model.Transform(View(ml, names)));
+        Assert.Equal(Pairs(names).Length, reference.Tokens);
+        Assert.Equal(reference.LogLoss, metrics.LogLoss, 4);
+        Assert.Equal(reference.Accuracy, metrics.MicroAccuracy, 6);
+    }
+
+    [Fact]
+    public void Score_FittedAndLoaded_OneDimensionWithPredictedLabelKeyOverTheVocabulary()
+    {
         var ml = new MLContext(1);
         var vocab = _fitted.Model.Info.Vocabulary;
-        var pairs = NamesData.All.Skip(950).SelectMany(w => Enumerable.Range(0, w.Length + 1)
-            .Select(k => new Pair { Text = w[..k], NextChar = k < w.Length ? w[k].ToString() : "<EOS>" })).ToArray();
-        var keys = ml.Data.LoadFromEnumerable(vocab.Select(t => new KeyRow { Value = t }));
-        var scored = ml.Transforms.Conversion.MapValueToKey("Label", "NextChar", keyData: keys)
-            .Append(ml.Transforms.Conversion.MapValueToKey("PredictedLabel", NextCharacterColumns.PredictedNextChar, keyData: keys))
-            .Fit(_fitted.Model.Transform(ml.Data.LoadFromEnumerable(pairs)))
-            .Transform(_fitted.Model.Transform(ml.Data.LoadFromEnumerable(pairs)));
-        var metrics = ml.MulticlassClassification.Evaluate(scored, "Label", NextCharacterColumns.Score, "PredictedLabel");
-
-        var scores = scored.GetColumn<float[]>(NextCharacterColumns.Score).ToArray();
-        double logLoss = 0, right = 0;
-        for (int i = 0; i < pairs.Length; i++)
+        var loaded = NextCharacterModel.Load(ml, _fitted.ZipPath);
+        foreach (var scored in new[] { _fitted.Chain.Transform(View(ml, Probes)), loaded.Model.Transform(View(ml, Probes)) })
         {
-            int label = vocab.ToList().IndexOf(pairs[i].NextChar);
-            logLoss -= Math.Log(Math.Max(scores[i][label], 1e-15));
-            right += Array.IndexOf(scores[i], scores[i].Max()) == label ? 1 : 0;
-        }
+            var score = Assert.IsType<VectorDataViewType>(scored.Schema[NextCharacterColumns.Score].Type);
+            Assert.Equal([vocab.Count], score.Dimensions.ToArray());
+            var key = Assert.IsType<KeyDataViewType>(scored.Schema[NextCharacterColumns.PredictedLabel].Type);
+            Assert.Equal((ulong)vocab.Count, key.Count);
+            Assert.Equal(vocab, NextCharacterLabelEstimator.Vocabulary(scored.Schema));
 
-        Assert.Equal(logLoss / pairs.Length, metrics.LogLoss, 4);
-        Assert.Equal(right / pairs.Length, metrics.MicroAccuracy, 6);
+            var scores = scored.GetColumn<float[]>(NextCharacterColumns.Score).ToArray();
+            var labels = scored.GetColumn<uint>(NextCharacterColumns.PredictedLabel).ToArray();
+            var next = scored.GetColumn<string>(NextCharacterColumns.PredictedNextChar).ToArray();
+            var mapped = ml.Transforms.Conversion.MapKeyToValue("Character", NextCharacterColumns.PredictedLabel).Fit(scored).Transform(scored)
+                .GetColumn<string>("Character").ToArray();
+            for (int i = 0; i < Probes.Length; i++)
+            {
+                Assert.Equal(Array.IndexOf(scores[i], scores[i].Max()) + 1, (int)labels[i]);   // key k = slot k - 1
+                Assert.Equal(next[i], mapped[i]);
+                Assert.Equal(vocab[(int)labels[i] - 1], next[i]);
+            }
+        }
+    }
+
+    [Fact]
+    public void CrossValidate_LabelAfterTheTrainer_EveryFoldEvaluatedOverItsOwnVocabulary()
+    {
+        var ml = new MLContext(5);
+        var data = ml.Data.LoadFromEnumerable(Pairs(NamesData.All.Take(120)));
+        var pipeline = ml.MulticlassClassification.Trainers.TransformerDecoder(Tiny(epochs: 1))
+            .Append(ml.Transforms.Conversion.MapNextCharacterToKey());
+        var folds = ml.MulticlassClassification.CrossValidate(data, pipeline, numberOfFolds: 2, labelColumnName: "Label");
+        Assert.Equal(2, folds.Count);
+        foreach (var fold in folds)
+        {
+            // ML.NET's figures against the fold's own scores: mean -ln p(label) and argmax hits. A character the
+            // fold's training part never had is outside its vocabulary: the missing key, which the evaluator skips.
+            var allScores = fold.ScoredHoldOutSet.GetColumn<float[]>(NextCharacterColumns.Score).ToArray();
+            var allLabels = fold.ScoredHoldOutSet.GetColumn<uint>("Label").ToArray();
+            Assert.All(allLabels, l => Assert.InRange(l, 0u, (uint)allScores[0].Length));
+            var scores = allScores.Where((_, i) => allLabels[i] > 0).ToArray();
+            var labels = allLabels.Where(l => l > 0).ToArray();
+            Assert.True(labels.Length > allLabels.Length * 0.95);
+            double logLoss = scores.Select((s, i) => -Math.Log(s[labels[i] - 1])).Average();
+            double accuracy = scores.Select((s, i) => Array.IndexOf(s, s.Max()) + 1 == labels[i] ? 1.0 : 0.0).Average();
+            Assert.Equal(logLoss, fold.Metrics.LogLoss, 4);
+            Assert.Equal(accuracy, fold.Metrics.MicroAccuracy, 6);
+        }
+    }
+
+    [Fact]
+    public void CrossValidate_MissingLabelColumn_FailsBeforeTrainingNamingIt()
+    {
+        var ml = new MLContext(5);
+        var data = ml.Data.LoadFromEnumerable(Pairs(NamesData.All.Take(40)));
+        var progress = new CountingProgress();
+        var options = Tiny(epochs: 1);
+        options.Progress = progress;
+        var pipeline = ml.MulticlassClassification.Trainers.TransformerDecoder(options)
+            .Append(ml.Transforms.Conversion.MapNextCharacterToKey("Label", "Next"));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.CrossValidate(data, pipeline, numberOfFolds: 2));
+        Assert.Contains("'Next'", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, progress.Reports);
+    }
+
+    [Fact]
+    public void NextCharacterOutputs_LeanProfile_OnlyTheMulticlassColumnsWithTheSameScores()
+    {
+        var ml = new MLContext(1);
+        var state = Onnx.OnnxModelFile.Read(_fitted.Model.GetOnnxModel(), "the fitted model").State;
+        var lean = NextCharacterModel.FromWeights(ml, _fitted.Model.Info, state, NextCharacterOutputs.NextCharacter);
+        var input = View(ml, Probes);
+        var leanScored = lean.Transform(input);
+        Assert.Equal(
+            ["Text", NextCharacterColumns.PredictedNextChar, NextCharacterColumns.Score, NextCharacterColumns.PredictedLabel],
+            leanScored.Schema.Where(c => !c.IsHidden).Select(c => c.Name).ToArray());
+        var full = _fitted.Model.Transform(input);
+        Assert.Equal(full.GetColumn<float[]>(NextCharacterColumns.Score), leanScored.GetColumn<float[]>(NextCharacterColumns.Score));
+        Assert.Equal(full.GetColumn<uint>(NextCharacterColumns.PredictedLabel), leanScored.GetColumn<uint>(NextCharacterColumns.PredictedLabel));
+
+        string zip = Path.Combine(Path.GetTempPath(), $"mlt-lean-{Guid.NewGuid():N}.zip");
+        try
+        {
+            ml.Model.Save(lean, input.Schema, zip);
+            var loaded = NextCharacterModel.Load(new MLContext(2), zip);
+            var reloaded = loaded.Model.Transform(input);
+            Assert.Equal(full.GetColumn<string>(NextCharacterColumns.PredictedNextChar), reloaded.GetColumn<string>(NextCharacterColumns.PredictedNextChar));
+            Assert.Equal(_fitted.Model.Info.Vocabulary, NextCharacterLabelEstimator.Vocabulary(reloaded.Schema));
+            Assert.Null(reloaded.Schema.GetColumnOrNull(NextCharacterColumns.Attention));
+        }
+        finally
+        {
+            File.Delete(zip);
+        }
     }
 
     [Fact]
@@ -140,6 +229,15 @@ public sealed class MLNetIntegrationTests : IClassFixture<MLNetIntegrationTests.
 
     private static string Configuration => AppContext.BaseDirectory.Contains("/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
 
+    /// <summary>Every (prefix, next character) pair of <paramref name="words"/>, "&lt;EOS&gt;" after the last.</summary>
+    private static Pair[] Pairs(IEnumerable<string> words) => [.. words.SelectMany(w => Enumerable.Range(0, w.Length + 1)
+        .Select(k => new Pair { Text = w[..k], NextChar = k < w.Length ? w[k].ToString() : "<EOS>" }))];
+
+    private static TransformerDecoderTrainerOptions Tiny(int epochs) => new()
+    {
+        Layers = 1, Heads = 1, ModelDimension = 16, FeedForwardDimension = 16, Epochs = epochs, Seed = 3, Device = "cpu",
+    };
+
     private static IDataView View(MLContext ml, IEnumerable<string> texts) => ml.Data.LoadFromEnumerable(texts.Select(t => new Row { Text = t }).ToArray());
 
     /// <summary>NormalizeText (lower-case, ML.NET's) -> decoder, trained once, saved once.</summary>
@@ -187,9 +285,11 @@ public sealed class MLNetIntegrationTests : IClassFixture<MLNetIntegrationTests.
         public string NextChar { get; set; } = "";
     }
 
-    public sealed class KeyRow
+    private sealed class CountingProgress : IProgress<TrainingProgress>
     {
-        public string Value { get; set; } = "";
+        public int Reports { get; private set; }
+
+        public void Report(TrainingProgress value) => Reports++;
     }
 
     public sealed class NumberText

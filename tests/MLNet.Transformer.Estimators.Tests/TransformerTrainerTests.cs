@@ -156,6 +156,18 @@ public class TransformerTrainerTests
     }
 
     [Fact]
+    public void TransformerDecoder_FlatOverloadWithSeed_FitsTheSameModelTwice()
+    {
+        var ml = new MLContext(1);
+        var data = NamesData.View(ml, NamesData.All.Take(100));
+        var probes = NamesData.View(ml, ["ma", "jo"]);
+        float[][] Fit(int seed) => NamesData.Column<float[]>(
+            ml.MulticlassClassification.Trainers.TransformerDecoder(epochs: 1, device: "cpu", seed: seed).Fit(data).Transform(probes), NextCharacterColumns.Score);
+        Assert.Equal(Fit(7), Fit(7));
+        Assert.NotEqual(Fit(7), Fit(8));
+    }
+
+    [Fact]
     public void Fit_RowLongerThanMaximumLength_ThrowsNamingColumnAndRow_OrTruncatesOrSkipsWithACount()
     {
         var ml = new MLContext(1);
@@ -165,6 +177,7 @@ public class TransformerTrainerTests
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => NamesData.Trainer(ml, o).Fit(NamesData.View(ml, words)));
         Assert.Contains("Row 1 of the training data, column 'Text', has 11 characters", e.Message, StringComparison.Ordinal);
         Assert.Contains("MaximumLength", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", e.Message, StringComparison.Ordinal);   // options and columns, no C# names
 
         o.LengthPolicy = LengthPolicy.Skip;
         var skipped = NamesData.Trainer(ml, o).Fit(NamesData.View(ml, words));

@@ -106,6 +106,8 @@ public sealed class OnnxCodePointTests(ITestOutputHelper output) : IDisposable
         using var oneScorer = new OnnxNextCharacterScorer(File.ReadAllBytes(onePath), onePath);
         var emptyText = oneScorer.Run([OnnxCodePoints.Bos], 1, 1, null, 0, OnnxNames.NextTokenProbabilities)[OnnxNames.NextTokenProbabilities].Data;
         Assert.Equal(next.AsSpan(1 * v, v).ToArray(), emptyText);   // row 1 is the empty text: BOS alone scores
+        Assert.Contains($"score: float [{v}]", one.Outputs);          // ML.NET's one-dimensional Score
+        Assert.Equal(emptyText, oneScorer.Run([OnnxCodePoints.Bos], 1, 1, null, 0, OnnxNames.Score)[OnnxNames.Score].Data);
 
         AssertCheckerAccepts(path, onePath);
     }

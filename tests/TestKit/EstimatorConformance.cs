@@ -89,10 +89,21 @@ public static class EstimatorConformance
                 ? (v.IsKnownSize ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector)
                 : SchemaShape.Column.VectorKind.Scalar;
             var item = type is VectorDataViewType vt ? vt.ItemType : type;
+            if (column.IsKey)
+            {
+                // ML.NET's shapes describe a key by its raw type (UInt32) and IsKey.
+                Assert.True(item is KeyDataViewType, $"Column '{column.Name}': GetOutputSchema says a key, the transformer gives {type}.");
+                item = ColumnTypeOf(item.RawType);
+            }
+
             Assert.True(column.Kind == kind, $"Column '{column.Name}': GetOutputSchema says {column.Kind}, the transformer gives {type}.");
             Assert.True(column.ItemType.Equals(item), $"Column '{column.Name}': GetOutputSchema says {column.ItemType}, the transformer gives {type}.");
         }
     }
+
+    private static NumberDataViewType ColumnTypeOf(Type raw) =>
+        raw == typeof(uint) ? NumberDataViewType.UInt32 : raw == typeof(ulong) ? NumberDataViewType.UInt64
+        : raw == typeof(ushort) ? NumberDataViewType.UInt16 : NumberDataViewType.Byte;
 
     /// <summary>Every visible column's values as comparable objects (floats as their bits), row by row.</summary>
     public static List<Dictionary<string, object>> ReadAll(IDataView data)
@@ -137,6 +148,7 @@ public static class EstimatorConformance
             (var t, false) when t == typeof(double) => Scalar<double>(cursor, column, x => BitConverter.DoubleToInt64Bits(x)),
             (var t, false) when t == typeof(int) => Scalar<int>(cursor, column, x => x),
             (var t, false) when t == typeof(long) => Scalar<long>(cursor, column, x => x),
+            (var t, false) when t == typeof(uint) => Scalar<uint>(cursor, column, x => x),
             (var t, false) when t == typeof(ReadOnlyMemory<char>) => Scalar<ReadOnlyMemory<char>>(cursor, column, x => x.ToString()),
             (var t, true) when t == typeof(float) => Vector<float, int>(cursor, column, BitConverter.SingleToInt32Bits),
             (var t, true) when t == typeof(long) => Vector<long, long>(cursor, column, x => x),

@@ -31,7 +31,7 @@ internal static class ModelCommands
                 view = ml.Transforms.CopyColumns(loaded.Info.TextColumnName, textColumn).Fit(view).Transform(view);
             }
 
-            var metrics = ml.MulticlassClassification.EvaluateNextCharacter(loaded.Loaded.Model.Transform(view));
+            var metrics = ml.MulticlassClassification.EvaluateNextCharacter(loaded.Scoring(ml).Transform(view));
             // An ensemble's members, each alone on the same rows: what averaging them gained.
             var members = loaded.Loaded.Onnx.IsEnsemble
                 ? loaded.Loaded.Onnx.Members

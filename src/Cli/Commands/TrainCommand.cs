@@ -50,6 +50,8 @@ internal static class TrainCommand
         var lengthPolicy = new Option<string>("--length-policy") { Description = "Rows longer than --max-length: throw, truncate or skip.", DefaultValueFactory = _ => "throw" };
         lengthPolicy.AcceptOnlyFromAmong("throw", "truncate", "skip");
         var lower = new Option<bool>("--lower-case", "--lowercase") { Description = "Lower-case the text before splitting it into characters." };
+        var outputs = new Option<string>("--outputs") { Description = "Columns the saved model computes: all (attention, token lists, row metrics) or next-character (Score, PredictedLabel, PredictedNextChar; fastest).", DefaultValueFactory = _ => "all" };
+        outputs.AcceptOnlyFromAmong("all", "next-character");
         var output = new Option<string>("--out") { Description = "Where to save the model .zip.", Required = true };
         var plot = new Option<string?>("--plot") { Description = "Write the loss curves to this file: PNG when it ends in .png, SVG otherwise." };
         var nproc = new Option<int>("--nproc-per-node") { Description = "Data-parallel worker processes on this machine; --batch-size is per worker.", DefaultValueFactory = _ => 1 };
@@ -65,7 +67,7 @@ internal static class TrainCommand
         var cmd = new Command("train", "Train a next-character transformer and save it as a .zip.")
         {
             data, column, sourceColumn, model, layers, heads, dim, ff, dropout, normFirst, activation, epochs, batch, lr, warmup,
-            schedule, weightDecay, clip, seed, device, threads, precision, validation, patience, maxLength, lengthPolicy, lower, output, plot,
+            schedule, weightDecay, clip, seed, device, threads, precision, validation, patience, maxLength, lengthPolicy, lower, outputs, output, plot,
             nproc, nnodes, nodeRank, masterAddr, masterPort, distTimeout, checkpointEvery, checkpointDir, resume,
             corpus, contextLength, maxSteps, evalEvery,
         };
@@ -99,6 +101,7 @@ internal static class TrainCommand
                 : new TransformerEncoderDecoderTrainerOptions { SourceColumnName = src };
             options.TextColumnName = textColumn;
             options.LowerCase = parse.GetValue(lower);
+            options.Outputs = parse.GetValue(outputs) == "next-character" ? NextCharacterOutputs.NextCharacter : NextCharacterOutputs.All;
             options.LengthPolicy = Enum.Parse<LengthPolicy>(parse.GetValue(lengthPolicy)!, ignoreCase: true);
             options.Layers = parse.GetValue(layers);
             options.Heads = parse.GetValue(heads);

@@ -24,6 +24,13 @@ internal static class NativeLibraryLoader
     private static string? s_loadedPath;
 
     /// <summary>The file name of the library on this platform (<c>libmlt.so</c> on Linux).</summary>
+    /// <summary>The runtime identifier of the training package's native folder for this process (linux-x64, ...).</summary>
+    internal static string PackageRuntimeIdentifier =>
+        (OperatingSystem.IsWindows() ? "win-" : OperatingSystem.IsMacOS() ? "osx-" : "linux-") + RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant();
+
+    /// <summary>The Debian package of the libtorch runtime the engine links (libtorch_cpu.so.1.13, libc10.so.1.13).</summary>
+    internal const string LibtorchDebianPackage = "libtorch1.13";
+
     internal static string PlatformFileName =>
         OperatingSystem.IsWindows() ? "mlt.dll" : OperatingSystem.IsMacOS() ? "libmlt.dylib" : "libmlt.so";
 
@@ -115,6 +122,19 @@ internal static class NativeLibraryLoader
             }
         }
 
+        // The training package's layout in an app's build output (a build without a runtime identifier keeps it).
+        foreach (var dir in new[] { baseDirectory, assemblyDirectory })
+        {
+            if (!string.IsNullOrEmpty(dir))
+            {
+                var path = Path.GetFullPath(Path.Combine(dir, "runtimes", PackageRuntimeIdentifier, "native", PlatformFileName));
+                if (!result.Exists(c => c.Path == path))
+                {
+                    result.Add((path, $"package (runtimes/{PackageRuntimeIdentifier}/native)"));
+                }
+            }
+        }
+
         // Walk up from the assembly: every artifacts/native/libmlt.so that exists is a candidate, nearest first;
         // when none exists, the nearest one is still listed so that the error shows where it was expected.
         var start = assemblyDirectory ?? baseDirectory;
@@ -184,6 +204,12 @@ internal static class NativeLibraryLoader
                 var (path, origin, error) = failures[i];
                 sb.AppendLine().Append(CultureInfo.InvariantCulture, $"  {i + 1}. {path} ({origin}): {error}");
             }
+        }
+
+        if (failures.Any(f => f.Error.Contains("libtorch", StringComparison.Ordinal) || f.Error.Contains("libc10", StringComparison.Ordinal)))
+        {
+            sb.AppendLine().Append(CultureInfo.InvariantCulture,
+                $"The engine needs the libtorch runtime it was built against: on Debian 12 install the package {LibtorchDebianPackage} (apt-get install {LibtorchDebianPackage}).");
         }
 
         sb.AppendLine().Append(CultureInfo.InvariantCulture,

@@ -177,6 +177,13 @@ public class TransformerTrainerOptions
     /// <summary>Clip the total gradient norm to this value; 0 disables clipping.</summary>
     public float GradientClipNorm { get; set; } = Defaults.GradientClipNorm;
 
+    /// <summary>
+    /// What the fitted model computes for each row: <see cref="NextCharacterOutputs.All"/> (default: every column,
+    /// attention included) or <see cref="NextCharacterOutputs.NextCharacter"/> (Score, PredictedLabel and
+    /// PredictedNextChar only, the fastest to score).
+    /// </summary>
+    public NextCharacterOutputs Outputs { get; set; } = NextCharacterOutputs.All;
+
     /// <summary>Seed of initialisation, shuffling and dropout; null draws one from the MLContext.</summary>
     public int? Seed { get; set; }
 

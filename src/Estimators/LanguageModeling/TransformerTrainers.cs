@@ -44,7 +44,7 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             CheckShape(inputSchema, source);
         }
 
-        return OutputShapes.AppendModel(_context, inputSchema, Options.TextColumnName, Kind == ModelKind.EncoderDecoder, SourceColumnName is not null);
+        return OutputShapes.AppendModel(_context, inputSchema, Options.TextColumnName, Kind == ModelKind.EncoderDecoder, SourceColumnName is not null, Options.Outputs);
     }
 
     /// <inheritdoc />
@@ -192,8 +192,8 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         // The checkpoint is the hand-off: the ONNX model, and so the ML.NET chain and its zip, are built from it.
         var checkpoint = NextCharacterCheckpoint.Capture(info, model);
         byte[] onnx = OnnxExporter.Export(checkpoint, NextCharacterModel.ChainExport).ToByteArray();
-        var chain = NextCharacterModel.BuildChain(_context, info, onnx, input);
-        return new NextCharacterPredictionTransformer(chain, info, onnx, history) { Checkpoint = checkpoint };
+        var chain = NextCharacterModel.BuildChain(_context, info, onnx, input, Options.Outputs);
+        return new NextCharacterPredictionTransformer(chain, info, onnx, history, Options.Outputs) { Checkpoint = checkpoint };
     }
 
     /// <summary>
@@ -274,8 +274,8 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             with { Precision = model.Precision };
         var checkpoint = NextCharacterCheckpoint.Capture(info, model);
         byte[] onnx = OnnxExporter.Export(checkpoint, NextCharacterModel.ChainExport).ToByteArray();
-        var chain = NextCharacterModel.BuildChain(_context, info, onnx, input);
-        return new NextCharacterPredictionTransformer(chain, info, onnx, history) { Checkpoint = checkpoint };
+        var chain = NextCharacterModel.BuildChain(_context, info, onnx, input, Options.Outputs);
+        return new NextCharacterPredictionTransformer(chain, info, onnx, history, Options.Outputs) { Checkpoint = checkpoint };
     }
 
     /// <summary>
@@ -657,7 +657,7 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
                         string column = target.Length > max + 1 ? Options.TextColumnName : SourceColumnName!;
                         int chars = (target.Length > max + 1 ? target.Length : source!.Length) - 2;
                         throw new ArgumentOutOfRangeException(
-                            nameof(texts),
+                            paramName: null,
                             $"Row {r} of the {what}, column '{column}', has {chars} characters; MaximumLength {max} allows {max - 1} (BOS and EOS count). Raise MaximumLength, or set LengthPolicy to Truncate or Skip.");
                     case LengthPolicy.Skip:
                         lengths.Skipped++;

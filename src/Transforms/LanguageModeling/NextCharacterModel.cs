@@ -41,6 +41,18 @@ public sealed class LoadedNextCharacterModel : IDisposable
     /// <summary>Disposes the chain's ONNX Runtime sessions and removes ML.NET's temporary copy of the ONNX model.</summary>
     public void Dispose() => (Model as IDisposable)?.Dispose();
 
+    /// <summary>
+    /// The model's own scoring chain, rebuilt from its ONNX model, computing <paramref name="outputs"/>: for example
+    /// every column (attention, row metrics) from a zip saved with <see cref="NextCharacterOutputs.NextCharacter"/>.
+    /// It reads the model's input columns (<see cref="NextCharacterModel.CreateInput"/>); stages saved before the
+    /// model in the zip are not part of it.
+    /// </summary>
+    public ITransformer CreateChain(MLContext mlContext, NextCharacterOutputs outputs)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        return NextCharacterModel.BuildChain(mlContext, Info, _onnx, NextCharacterModel.CreateInput(mlContext, Info, []), outputs);
+    }
+
     /// <summary>Generates text with the loaded model (ONNX Runtime, no training engine).</summary>
     public IReadOnlyList<string> Generate(GenerationOptions options)
     {
@@ -186,14 +198,18 @@ public static class NextCharacterModel
     /// A fitted model from a description and PyTorch-named weights (for example <see cref="OnnxModelFile.State"/> of an
     /// exported file, or a state dict trained elsewhere): exported to ONNX and wrapped in ML.NET's scoring chain.
     /// </summary>
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="info">Architecture, columns and vocabularies.</param>
+    /// <param name="state">The weights by PyTorch name.</param>
+    /// <param name="outputs">The columns the model computes (default: all of them).</param>
     /// <exception cref="TransformerArgumentException">The weights do not fit the architecture.</exception>
-    public static NextCharacterPredictionTransformer FromWeights(MLContext mlContext, NextCharacterModelInfo info, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> state)
+    public static NextCharacterPredictionTransformer FromWeights(MLContext mlContext, NextCharacterModelInfo info, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> state, NextCharacterOutputs outputs = NextCharacterOutputs.All)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(info);
         byte[] onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(info, state, ChainExport));
         var empty = CreateInput(mlContext, info, []);
-        return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty), info, onnx, history: null);
+        return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty, outputs), info, onnx, history: null, outputs);
     }
 
     /// <summary>
@@ -220,7 +236,10 @@ public static class NextCharacterModel
     /// contributes each of its members.
     /// </summary>
     /// <exception cref="TransformerArgumentException">No model, or models that do not share columns, vocabulary or maximum length.</exception>
-    public static NextCharacterPredictionTransformer Ensemble(MLContext mlContext, IReadOnlyList<NextCharacterPredictionTransformer> models)
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="models">The members.</param>
+    /// <param name="outputs">The columns the ensemble computes (default: those of the first model).</param>
+    public static NextCharacterPredictionTransformer Ensemble(MLContext mlContext, IReadOnlyList<NextCharacterPredictionTransformer> models, NextCharacterOutputs? outputs = null)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(models);
@@ -236,7 +255,8 @@ public static class NextCharacterModel
         byte[] onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(members, ChainExport));
         var info = members[0].Info;
         var empty = CreateInput(mlContext, info, []);
-        return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty), info, onnx, models[0].History);
+        var profile = outputs ?? models[0].Outputs;
+        return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty, profile), info, onnx, models[0].History, profile);
     }
 
     /// <summary>
@@ -295,7 +315,7 @@ public static class NextCharacterModel
     /// The ML.NET chain that scores <paramref name="onnx"/> (an export with code-point input, batch of one, token
     /// texts and row metrics), fitted on <paramref name="data"/>'s schema (no pass over the data).
     /// </summary>
-    internal static ITransformer BuildChain(MLContext ml, NextCharacterModelInfo info, byte[] onnx, IDataView data)
+    internal static ITransformer BuildChain(MLContext ml, NextCharacterModelInfo info, byte[] onnx, IDataView data, NextCharacterOutputs outputs = NextCharacterOutputs.All)
     {
         IEstimator<ITransformer> chain = ml.Transforms.CopyColumns(CodePoints.TextColumn, info.TextColumnName)
             .Append(CodePoints.Mapping(ml, source: false, info.Normalize, info.LowerCase));
@@ -306,38 +326,55 @@ public static class NextCharacterModel
         }
 
         var file = OnnxModelFile.Read(onnx, "the exported model");
-        var onnxOutputs = file.Model.Graph.Output.Select(o => o.Name).ToArray();
         var onnxInputs = file.Model.Graph.Input.Select(i => i.Name).ToArray();
-        var rename = new List<(string Output, string Input)>
+        var rename = new List<(string Output, string Input)> { (NextCharacterColumns.Score, OnnxNames.Score) };
+        string[] onnxOutputs;
+        if (outputs == NextCharacterOutputs.NextCharacter)
         {
-            (NextCharacterColumns.Score, OnnxNames.NextTokenProbabilities),
-            (NextCharacterColumns.InputTokens, OnnxNames.InputTokens),
-            (NextCharacterColumns.PredictedTokens, OnnxNames.PredictedTokens),
-            (NextCharacterColumns.Attention, OnnxNames.Attention),
-        };
-        if (info.IsEncoderDecoder)
+            // ONNX Runtime computes only what the requested outputs need: no attention, token lists or row metrics.
+            onnxOutputs = [OnnxNames.Score, OnnxNames.PredictedToken];
+            chain = chain
+                .Append(ml.Transforms.ApplyOnnxModel(onnxOutputs, onnxInputs, new MemoryStream(onnx)))
+                .Append(ml.Transforms.CustomMapping(new PredictedNextCharMapping().GetMapping(), PredictedNextCharMapping.ContractName));
+        }
+        else
         {
-            rename.Add((NextCharacterColumns.EncoderAttention, OnnxNames.EncoderAttention));
-            rename.Add((NextCharacterColumns.CrossAttention, OnnxNames.CrossAttention));
+            onnxOutputs = [.. file.Model.Graph.Output.Select(o => o.Name)];
+            rename.Add((NextCharacterColumns.InputTokens, OnnxNames.InputTokens));
+            rename.Add((NextCharacterColumns.PredictedTokens, OnnxNames.PredictedTokens));
+            rename.Add((NextCharacterColumns.Attention, OnnxNames.Attention));
+            if (info.IsEncoderDecoder)
+            {
+                rename.Add((NextCharacterColumns.EncoderAttention, OnnxNames.EncoderAttention));
+                rename.Add((NextCharacterColumns.CrossAttention, OnnxNames.CrossAttention));
+            }
+
+            if (info.HasSource)
+            {
+                rename.Add((NextCharacterColumns.SourceTokens, OnnxNames.SourceTokens));
+            }
+
+            chain = chain
+                .Append(ml.Transforms.ApplyOnnxModel(onnxOutputs, onnxInputs, new MemoryStream(onnx)))
+                .Append(ml.Transforms.CustomMapping(new NextCharacterColumnMapping().GetMapping(), NextCharacterColumnMapping.ContractName));
         }
 
-        if (info.HasSource)
-        {
-            rename.Add((NextCharacterColumns.SourceTokens, OnnxNames.SourceTokens));
-        }
-
-        string[] drop = [CodePoints.TextColumn, .. info.HasSource ? [CodePoints.SourceColumn] : Array.Empty<string>(), .. onnxInputs, .. onnxOutputs];
-        chain = chain
-            .Append(ml.Transforms.ApplyOnnxModel(onnxOutputs, onnxInputs, new MemoryStream(onnx)))
-            .Append(ml.Transforms.CustomMapping(new NextCharacterColumnMapping().GetMapping(), NextCharacterColumnMapping.ContractName));
         foreach (var (output, input) in rename)
         {
             chain = chain.Append(ml.Transforms.CopyColumns(output, input));
         }
 
-        var estimator = chain.Append(ml.Transforms.DropColumns(drop));
+        // PredictedLabel: a key over the vocabulary (key k = Score's slot k - 1), whose KeyValues the saved zip keeps.
+        string[] drop = [CodePoints.TextColumn, .. info.HasSource ? [CodePoints.SourceColumn] : Array.Empty<string>(), .. onnxInputs, .. onnxOutputs];
+        var estimator = chain
+            .Append(ml.Transforms.Conversion.MapValueToKey(NextCharacterColumns.PredictedLabel, NextCharacterColumns.PredictedNextChar, keyData: VocabularyView(ml, info.Vocabulary)))
+            .Append(ml.Transforms.DropColumns(drop));
         return TemporaryFiles.InProcessFolder(ml, () => OnnxSessionRetry.Run(() => estimator.Fit(data)));
     }
+
+    /// <summary>The vocabulary as a one-column Text view in id order (the key data of PredictedLabel and of labels).</summary>
+    internal static IDataView VocabularyView(MLContext ml, IEnumerable<string> tokens) =>
+        ml.Data.LoadFromEnumerable(tokens.Select(t => new TextOnly { Text = t }).ToList());
 
     private sealed class TextOnly
     {

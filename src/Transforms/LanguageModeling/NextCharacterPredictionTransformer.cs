@@ -16,8 +16,17 @@ public static class NextCharacterColumns
     /// <summary>Text: the most probable character after the row's text ("&lt;EOS&gt;" when the model would end it).</summary>
     public const string PredictedNextChar = "PredictedNextChar";
 
-    /// <summary>Vector&lt;Single&gt; of V: softmax probabilities of the next token, in vocabulary order (sums to 1).</summary>
+    /// <summary>
+    /// Vector&lt;Single, V&gt;: softmax probabilities of the next token, in vocabulary order (sums to 1): slot k - 1 is
+    /// the token of <see cref="PredictedLabel"/>'s key k, as in ML.NET's multiclass trainers.
+    /// </summary>
     public const string Score = "Score";
+
+    /// <summary>
+    /// Key over the vocabulary (UInt32, with the tokens as KeyValues): the most probable next token, so key k is
+    /// <see cref="Score"/>'s slot k - 1 (the argmax plus one) and <c>MapKeyToValue</c> gives the character.
+    /// </summary>
+    public const string PredictedLabel = "PredictedLabel";
 
     /// <summary>Vector&lt;Text&gt;: the decoder input tokens (&lt;BOS&gt; and the characters): the attention axes.</summary>
     public const string InputTokens = "InputTokens";
@@ -50,6 +59,22 @@ public static class NextCharacterColumns
     public const string CrossAttention = "CrossAttention";
 }
 
+/// <summary>What a fitted next-character model computes for each row.</summary>
+public enum NextCharacterOutputs
+{
+    /// <summary>
+    /// Every column of <see cref="NextCharacterColumns"/>: the prediction, the token lists, the row's metrics and the
+    /// attention (what the attention page and per-row evaluation read).
+    /// </summary>
+    All,
+
+    /// <summary>
+    /// Only <see cref="NextCharacterColumns.Score"/>, <see cref="NextCharacterColumns.PredictedLabel"/> and
+    /// <see cref="NextCharacterColumns.PredictedNextChar"/>: ONNX Runtime computes nothing else (fastest scoring).
+    /// </summary>
+    NextCharacter,
+}
+
 /// <summary>
 /// A fitted next-character transformer (decoder-only or encoder-decoder). <see cref="Transform"/> appends the
 /// <see cref="NextCharacterColumns"/>; <see cref="Model"/> is the ML.NET chain that computes them, which is what
@@ -61,9 +86,10 @@ public sealed class NextCharacterPredictionTransformer : ITransformer
     private readonly byte[] _onnx;
     private IReadOnlyList<Engine.TransformerModelConfig>? _architectures;
 
-    internal NextCharacterPredictionTransformer(ITransformer model, NextCharacterModelInfo info, byte[] onnx, TrainingHistory? history)
+    internal NextCharacterPredictionTransformer(ITransformer model, NextCharacterModelInfo info, byte[] onnx, TrainingHistory? history, NextCharacterOutputs outputs = NextCharacterOutputs.All)
     {
         Model = model;
+        Outputs = outputs;
         Info = info;
         _onnx = onnx;
         History = history;
@@ -74,6 +100,9 @@ public sealed class NextCharacterPredictionTransformer : ITransformer
 
     /// <summary>Architecture, columns and vocabularies.</summary>
     public NextCharacterModelInfo Info { get; }
+
+    /// <summary>The columns <see cref="Transform"/> appends.</summary>
+    public NextCharacterOutputs Outputs { get; }
 
     /// <summary>The training record.</summary>
     public TrainingHistory? History { get; }

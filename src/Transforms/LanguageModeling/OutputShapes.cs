@@ -22,7 +22,17 @@ internal static class OutputShapes
         public long[] Tokens { get; set; } = [];
     }
 
-    /// <summary>What every next-character model adds: the scalar columns of the fitted chain, and its vectors.</summary>
+    /// <summary>What the "next character" profile adds: the multiclass columns.</summary>
+    public sealed class NextCharacterRow
+    {
+        [ColumnName(NextCharacterColumns.PredictedNextChar)]
+        public string PredictedNextChar { get; set; } = "";
+
+        [ColumnName(NextCharacterColumns.Score), VectorType(1)]
+        public float[] Score { get; set; } = [];
+    }
+
+    /// <summary>What every next-character model adds with every column: the scalar columns of the fitted chain, and its vectors.</summary>
     public class DecoderRow : NextCharacterScalarColumns
     {
         [ColumnName(NextCharacterColumns.Score), VectorType(1)]
@@ -72,12 +82,16 @@ internal static class OutputShapes
     }
 
     /// <summary><paramref name="inputSchema"/> plus what a next-character model adds.</summary>
-    public static SchemaShape AppendModel(MLContext ml, SchemaShape inputSchema, string textColumn, bool encoderDecoder, bool source)
+    public static SchemaShape AppendModel(MLContext ml, SchemaShape inputSchema, string textColumn, bool encoderDecoder, bool source, NextCharacterOutputs outputs)
     {
         var input = SchemaDefinition.Create(typeof(TextRow));
         input[0].ColumnName = textColumn;
-        return source ? ml.Transforms.CustomMapping<TextRow, SourceRow>((_, _) => { }, contractName: null, input).GetOutputSchema(inputSchema)
+        var shape = outputs == NextCharacterOutputs.NextCharacter ? ml.Transforms.CustomMapping<TextRow, NextCharacterRow>((_, _) => { }, contractName: null, input).GetOutputSchema(inputSchema)
+            : source ? ml.Transforms.CustomMapping<TextRow, SourceRow>((_, _) => { }, contractName: null, input).GetOutputSchema(inputSchema)
             : encoderDecoder ? ml.Transforms.CustomMapping<TextRow, EncoderDecoderRow>((_, _) => { }, contractName: null, input).GetOutputSchema(inputSchema)
             : ml.Transforms.CustomMapping<TextRow, DecoderRow>((_, _) => { }, contractName: null, input).GetOutputSchema(inputSchema);
+
+        // PredictedLabel as the chain makes it: ML.NET's MapValueToKey over PredictedNextChar (a key with KeyValues).
+        return ml.Transforms.Conversion.MapValueToKey(NextCharacterColumns.PredictedLabel, NextCharacterColumns.PredictedNextChar).GetOutputSchema(shape);
     }
 }

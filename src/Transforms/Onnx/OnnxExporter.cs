@@ -46,7 +46,8 @@ public sealed record OnnxExportOptions
 
     /// <summary>
     /// Declares the batch dimension as 1 instead of the symbolic N, so that ML.NET's OnnxTransformer (which scores
-    /// one row at a time) sees fixed-size outputs such as <see cref="OnnxNames.NextTokenProbabilities"/> [1, V].
+    /// one row at a time) sees fixed-size outputs such as <see cref="OnnxNames.NextTokenProbabilities"/> [1, V]; adds
+    /// <see cref="OnnxNames.Score"/> [V], the same probabilities in one dimension.
     /// </summary>
     public bool BatchOfOne { get; init; }
 
@@ -382,6 +383,11 @@ public static class OnnxExporter
 
         object n = options.BatchOfOne ? 1 : "N";
         g.Output(OnnxNames.NextTokenProbabilities, f32, n, v);
+        if (options.BatchOfOne)
+        {
+            g.NodeTo(OnnxNames.Score, "Reshape", [OnnxNames.NextTokenProbabilities, g.Int64Vector(v)]);
+            g.Output(OnnxNames.Score, f32, v);
+        }
         if (options.IncludePositionProbabilities)
         {
             g.Output(OnnxNames.Probabilities, f32, n, "T", v);

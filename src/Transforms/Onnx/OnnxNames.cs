@@ -24,6 +24,12 @@ public static class OnnxNames
     /// <summary>float [N, V]: probabilities of the token after each row's last non-PAD token.</summary>
     public const string NextTokenProbabilities = "next_token_probabilities";
 
+    /// <summary>
+    /// float [V]: <see cref="NextTokenProbabilities"/> of a batch-of-one export as one dimension (ML.NET's multiclass
+    /// <c>Score</c>, <c>Vector&lt;Single, V&gt;</c>); only batch-of-one exports have it.
+    /// </summary>
+    public const string Score = "score";
+
     /// <summary>float [N, T, V]: probabilities of the next token at every position (teacher forcing).</summary>
     public const string Probabilities = "probabilities";
 

@@ -2,6 +2,7 @@
 // the tokenizer, EOS) markers, as an ML.NET CustomMapping saved by contract name only. The vocabulary is not here:
 // it lives in the ONNX model that follows (see OnnxExporter's code-point input). One contract per setting, since a
 // CustomMapping keeps no state.
+using System.ComponentModel;
 using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -79,6 +80,7 @@ public static class CodePoints
 }
 
 /// <summary>Input row of the text mapping.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class CodePointsTextInput
 {
     /// <summary>The text (copied from the user's column).</summary>
@@ -87,6 +89,7 @@ public sealed class CodePointsTextInput
 }
 
 /// <summary>Output row of the text mapping.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class CodePointsTextOutput
 {
     /// <summary>BOS marker and code points: the ONNX model's <see cref="OnnxNames.CodePoints"/> input.</summary>
@@ -96,6 +99,7 @@ public sealed class CodePointsTextOutput
 }
 
 /// <summary>Input row of the source mapping.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class CodePointsSourceInput
 {
     /// <summary>The source text (copied from the user's source column).</summary>
@@ -104,6 +108,7 @@ public sealed class CodePointsSourceInput
 }
 
 /// <summary>Output row of the source mapping.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class CodePointsSourceOutput
 {
     /// <summary>BOS, code points, EOS: the ONNX model's <see cref="OnnxNames.SourceCodePoints"/> input.</summary>
@@ -114,6 +119,7 @@ public sealed class CodePointsSourceOutput
 
 /// <summary>Text -> code points (BOS first), NFC, case kept.</summary>
 [CustomMappingFactoryAttribute("MLNet.Transformer.TextCodePoints.Nfc")]
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class TextCodePointsNfc : CustomMappingFactory<CodePointsTextInput, CodePointsTextOutput>
 {
     /// <inheritdoc />
@@ -122,6 +128,7 @@ public sealed class TextCodePointsNfc : CustomMappingFactory<CodePointsTextInput
 
 /// <summary>Text -> code points (BOS first), NFC, lower-cased.</summary>
 [CustomMappingFactoryAttribute("MLNet.Transformer.TextCodePoints.Nfc.Lower")]
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class TextCodePointsNfcLower : CustomMappingFactory<CodePointsTextInput, CodePointsTextOutput>
 {
     /// <inheritdoc />
@@ -130,6 +137,7 @@ public sealed class TextCodePointsNfcLower : CustomMappingFactory<CodePointsText
 
 /// <summary>Text -> code points (BOS first), as is.</summary>
 [CustomMappingFactoryAttribute("MLNet.Transformer.TextCodePoints")]
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class TextCodePointsRaw : CustomMappingFactory<CodePointsTextInput, CodePointsTextOutput>
 {
     /// <inheritdoc />
@@ -138,6 +146,7 @@ public sealed class TextCodePointsRaw : CustomMappingFactory<CodePointsTextInput
 
 /// <summary>Text -> code points (BOS first), lower-cased, not normalised.</summary>
 [CustomMappingFactoryAttribute("MLNet.Transformer.TextCodePoints.Lower")]
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class TextCodePointsLower : CustomMappingFactory<CodePointsTextInput, CodePointsTextOutput>
 {
     /// <inheritdoc />
@@ -146,6 +155,7 @@ public sealed class TextCodePointsLower : CustomMappingFactory<CodePointsTextInp
 
 /// <summary>Source -> code points (BOS first, EOS last), NFC, case kept.</summary>
 [CustomMappingFactoryAttribute("MLNet.Transformer.SourceCodePoints.Nfc")]
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class SourceCodePointsNfc : CustomMappingFactory<CodePointsSourceInput, CodePointsSourceOutput>
 {
     /// <inheritdoc />
@@ -154,6 +164,7 @@ public sealed class SourceCodePointsNfc : CustomMappingFactory<CodePointsSourceI
 
 /// <summary>Source -> code points (BOS first, EOS last), NFC, lower-cased.</summary>
 [CustomMappingFactoryAttribute("MLNet.Transformer.SourceCodePoints.Nfc.Lower")]
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class SourceCodePointsNfcLower : CustomMappingFactory<CodePointsSourceInput, CodePointsSourceOutput>
 {
     /// <inheritdoc />
@@ -162,6 +173,7 @@ public sealed class SourceCodePointsNfcLower : CustomMappingFactory<CodePointsSo
 
 /// <summary>Source -> code points (BOS first, EOS last), as is.</summary>
 [CustomMappingFactoryAttribute("MLNet.Transformer.SourceCodePoints")]
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class SourceCodePointsRaw : CustomMappingFactory<CodePointsSourceInput, CodePointsSourceOutput>
 {
     /// <inheritdoc />
@@ -170,6 +182,7 @@ public sealed class SourceCodePointsRaw : CustomMappingFactory<CodePointsSourceI
 
 /// <summary>Source -> code points (BOS first, EOS last), lower-cased, not normalised.</summary>
 [CustomMappingFactoryAttribute("MLNet.Transformer.SourceCodePoints.Lower")]
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class SourceCodePointsLower : CustomMappingFactory<CodePointsSourceInput, CodePointsSourceOutput>
 {
     /// <inheritdoc />

@@ -108,6 +108,68 @@ public sealed class CliSweepStoreTests : IDisposable, IClassFixture<PostgresFixt
     }
 
     [Fact]
+    public void Sweep_PostgresStoppedMidStudy_FailsNamingHostAndStudyAndKeepsWhatWasRecorded()
+    {
+        if (_postgres.Server is not { } server)
+        {
+            return; // PostgreSQL is not installed here (./build.sh test installs it).
+        }
+
+        string url = server.CreateDatabase("lost");
+        using var worker = Start(Args(url, "lost", trials: 40, data: "more.txt", epochs: 3));
+        var finished = new List<int>();
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
+            while (finished.Count < 2 && DateTime.UtcNow < deadline && !worker.HasExited)
+            {
+                Thread.Sleep(200);
+                finished = Completed(url);
+            }
+        }
+        finally
+        {
+            server.Stop();
+        }
+
+        var result = Finish(worker);
+        server.Resume();
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"Lost the connection to the study store at 127.0.0.1:{server.Port}/lost (study 'lost')", result.StdErr, StringComparison.Ordinal);
+
+        // Every trial recorded before the server went away is still there.
+        Assert.True(finished.Count >= 2, result.ToString());
+        var after = Report(url, "lost").GetProperty("all").EnumerateArray()
+            .Where(t => t.GetProperty("status").GetString() == "Completed").Select(t => t.GetProperty("id").GetInt32()).ToHashSet();
+        Assert.Superset(finished.ToHashSet(), after);
+    }
+
+    /// <summary>The trials completed so far in a PostgreSQL study (read directly, while its worker runs).</summary>
+    private static List<int> Completed(string url)
+    {
+        var uri = new Uri(url);
+        using var connection = new Npgsql.NpgsqlConnection($"Host=127.0.0.1;Port={uri.Port};Username=postgres;Database={uri.AbsolutePath.TrimStart('/')};Pooling=false");
+        var ids = new List<int>();
+        try
+        {
+            connection.Open();
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = "SELECT number FROM mlt_trials WHERE status = 'Completed'";
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                ids.Add(r.GetInt32(0));
+            }
+        }
+        catch (Npgsql.PostgresException)
+        {
+            // No schema yet.
+        }
+
+        return ids;
+    }
+
+    [Fact]
     public void Sweep_WorkerWithAnotherSearchSpace_IsRefusedNamingTheDifference()
     {
         string url = $"sqlite:///{_folder.File("space.db")}";

@@ -58,8 +58,7 @@ public sealed class PostgresServer : IDisposable
             }
 
             server.Run(Path.Combine(bin, "initdb"), ["-D", server._data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"]);
-            server.Run(Path.Combine(bin, "pg_ctl"), ["-D", server._data, "-l", Path.Combine(folder, "server.log"), "-w", "-t", "60", "-o",
-                $"-p {server.Port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200", "start"]);
+            server.Resume();
             AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Dispose();
             return server;
         }
@@ -68,6 +67,14 @@ public sealed class PostgresServer : IDisposable
             server.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Starts the server on its data folder (again, after <see cref="Stop"/>: its databases are as they were).</summary>
+    public void Resume()
+    {
+        Run(Path.Combine(Bin, "pg_ctl"), ["-D", _data, "-l", Path.Combine(_root, "server.log"), "-w", "-t", "60", "-o",
+            $"-p {Port} -k {_root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", "start"]);
+        _stopped = false;
     }
 
     /// <summary>Creates an empty database (one per test keeps their studies apart).</summary>

@@ -42,7 +42,7 @@ public sealed record StudyInfo(long Id, string Name, int Seed, string Metric, bo
 internal sealed record StoredTrial(int Number, string Status, string Parameters, int? RepeatOf, int? RetryOf, string? Worker, long? HeartbeatMs, SweepTrialResult? Result);
 
 /// <summary>
-/// A relational study store. <see cref="Open"/> takes a URL: <c>sqlite:///path/to/file.db</c> (an embedded file,
+/// A relational study store. <see cref="Open(string)"/> takes a URL: <c>sqlite:///path/to/file.db</c> (an embedded file,
 /// safe for several processes on one machine) or <c>postgresql://user:password@host:port/database</c> (several
 /// machines). The schema carries a version and is migrated forward when a store is opened. Every change that must
 /// not race (claiming a trial, retrying a dead worker's trial, claiming the finalization) runs in one transaction
@@ -76,7 +76,10 @@ public abstract class StudyStore : IDisposable
     /// (<c>postgres://</c> too).</param>
     /// <exception cref="TransformerArgumentException">The URL has another scheme or is malformed.</exception>
     /// <exception cref="StudyStoreException">The store cannot be reached or was written by a newer schema.</exception>
-    public static StudyStore Open(string url)
+    public static StudyStore Open(string url) => Open(url, SchemaVersion);
+
+    /// <summary>Opens a store migrated to <paramref name="version"/> at most (tests build older schemas with it).</summary>
+    internal static StudyStore Open(string url, int version)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(url);
         StudyStore store;
@@ -106,7 +109,7 @@ public abstract class StudyStore : IDisposable
 
         try
         {
-            store.Migrate(SchemaVersion);
+            store.Migrate(version);
             return store;
         }
         catch
@@ -385,8 +388,7 @@ public abstract class StudyStore : IDisposable
     /// <summary>
     /// Claims the study's finalization (repeats, refit, ensemble) for <paramref name="worker"/>: granted when nobody
     /// holds it, when its holder stopped beating for the grace period, or (with <paramref name="again"/>) when the
-    /// study was already finalized and its finalizer is gone. Without <paramref name="again"/> a finalized study is
-    /// not finalized twice.
+    /// study was already finalized. Without <paramref name="again"/> a finalized study is not finalized twice.
     /// </summary>
     /// <returns>Null when granted; else the worker holding it, or "done" when the study was finalized.</returns>
     internal string? ClaimFinalization(StudyInfo study, string worker, long graceMs, bool again) => Run(study.Name, c =>
@@ -402,18 +404,18 @@ public abstract class StudyStore : IDisposable
             done = !r.IsDBNull(1);
         }
 
-        if (holder is not null && holder != worker)
-        {
-            var beat = Scalar(c, tx, $"SELECT {NowMs} - beat_ms FROM mlt_workers WHERE id = @w", ("w", holder));
-            bool alive = beat is not null and not DBNull && Convert.ToInt64(beat, CultureInfo.InvariantCulture) < graceMs;
-            if (alive || (done && !again))
-            {
-                return done && !alive ? "done" : holder;
-            }
-        }
-        else if (holder is null && done && !again)
+        if (done && !again)
         {
             return "done";
+        }
+
+        if (!done && holder is not null && holder != worker)
+        {
+            var beat = Scalar(c, tx, $"SELECT {NowMs} - beat_ms FROM mlt_workers WHERE id = @w", ("w", holder));
+            if (beat is not null and not DBNull && Convert.ToInt64(beat, CultureInfo.InvariantCulture) < graceMs)
+            {
+                return holder;
+            }
         }
 
         Exec(c, tx, "UPDATE mlt_studies SET finalizer = @w, finalized_ms = NULL WHERE id = @s", ("w", worker), ("s", study.Id));

@@ -802,10 +802,11 @@ public sealed class SweepExperiment<TOptions>
             {
                 // Recorded for the other workers' rung decisions (and as the trial's heartbeat).
                 _store.ReportEpoch(_study!, context.TrialId, epoch, best, _worker);
-                if (prunable && epoch < _options.MaxEpochs && _sweep.Pruner is AshaPruner asha && asha.Rungs.Contains(epoch))
+                if (_sweep.Pruner is AshaPruner asha)
                 {
-                    // ASHA across workers: the rung holds what every trial of the study recorded at this epoch.
-                    if (AshaPruner.Prunes(best, _store.EpochValues(_study!, epoch), asha.ReductionFactor))
+                    // ASHA across workers: a rung holds what every trial of the study recorded at its epoch.
+                    if (prunable && epoch < _options.MaxEpochs && asha.Rungs.Contains(epoch)
+                        && AshaPruner.Prunes(best, _store.EpochValues(_study!, epoch), asha.ReductionFactor))
                     {
                         context.IsPruned = true;
                         TryCancel(trialStop);

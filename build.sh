@@ -12,6 +12,7 @@
 #                           data/names.txt in a 10-minute budget, its saved ensemble evaluated on the test part
 #   ./build.sh bench-scoring  scoring throughput: ONNX Runtime vs the engine's forward vs PyTorch eager (args: --rounds N)
 #   ./build.sh bench-distributed  characters/s of 1 process vs 2 data-parallel ranks, all-reduce time per step
+#   ./build.sh bench-sweep-store  one 24-trial study by 1 process vs 2 workers on a SQLite store; 1 vs 2 on PostgreSQL
 # Environment: TORCH_PREFIX   CMake prefix of another libtorch (e.g. a CUDA PyTorch's cmake_prefix_path)
 #              CONFIGURATION  Release (default) or Debug
 #              MLT_SKIP_APT=1 never call apt-get (packages must already be present)
@@ -92,7 +93,8 @@ case "$verb" in
   native) build_native ;;
   build) build_native; build_dotnet ;;
   test)
-    build_native; deps_python; deps_browser; build_dotnet
+    # PostgreSQL: the sweep's study-store tests start their own server (initdb/pg_ctl), never the system service.
+    build_native; deps_python; deps_browser; apt_ensure postgresql; build_dotnet
     log "dotnet test"
     mkdir -p "$ROOT/artifacts"
     status=0
@@ -178,5 +180,10 @@ PY
     build_native; build_dotnet
     MLT_CLI="$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" "$ROOT/bench/sweep_target.sh" "$@"
     ;;
-  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-scoring|bench-sweep|bench-sweep-target" >&2; exit 2 ;;
+  bench-sweep-store)
+    # Issue 23: 2 sweep workers sharing a study store vs 1 process (SQLite), and 1 vs 2 "machines" on PostgreSQL.
+    build_native; apt_ensure postgresql; build_dotnet
+    MLT_CLI="$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" "$ROOT/bench/sweep_store/run.sh" "$@"
+    ;;
+  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-scoring|bench-sweep|bench-sweep-target|bench-sweep-store" >&2; exit 2 ;;
 esac

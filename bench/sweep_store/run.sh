@@ -4,11 +4,11 @@
 #     by 2 worker processes sharing a SQLite study store: wall times and their ratio (target <= 0.6);
 #  2. the same trials on a throwaway PostgreSQL server: 1 process against 2 processes in separate working folders,
 #     whose leaderboards (trial, configuration, validation loss) must be equal.
-# Environment: MLT_CLI (the built mlnet-transformer.dll), MLT_BENCH_EPOCHS (default 6), MLT_BENCH_ROUNDS (default 2).
+# Environment: MLT_CLI (the built mlnet-transformer.dll), MLT_BENCH_EPOCHS (default 20), MLT_BENCH_ROUNDS (default 2).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out="$ROOT/artifacts/bench-sweep-store"; rm -rf "$out"; mkdir -p "$out"
-epochs=${MLT_BENCH_EPOCHS:-6}
+epochs=${MLT_BENCH_EPOCHS:-20}
 rounds=${MLT_BENCH_ROUNDS:-2}
 cli() { dotnet "$MLT_CLI" "$@"; }
 # A 24-point grid (heads 1,2 x layers 1,2 x learning rates 3 x batch 16,32); every trial trains $epochs epochs.
@@ -20,22 +20,22 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 echo "load average before: $(load) on $(nproc) cores"
 # Alternated rounds (1 process, then 2 workers, each on a fresh store), so that a change of load hits both alike.
+# Bash's `time` gives wall, user and system seconds of everything a run started: the CPU seconds show whether the
+# workers do more work than one process (the store's overhead) apart from how the machine's load shares the cores.
+TIMEFORMAT='%R %U %S'
 for round in $(seq 1 "$rounds"); do
-  t0=$(now)
-  cli sweep "${args[@]}" --storage "sqlite:///$out/one-$round.db" --study bench > "$out/one-$round.json"
-  t1=$(now)
-  cli sweep "${args[@]}" --storage "sqlite:///$out/two-$round.db" --study bench > "$out/two-$round-a.json" &
-  a=$!
-  cli sweep "${args[@]}" --storage "sqlite:///$out/two-$round.db" --study bench > "$out/two-$round-b.json" &
-  b=$!
-  wait $a; wait $b
-  t2=$(now)
-  python3 - "$round" "$t0" "$t1" "$t2" "$(load)" <<'PY'
+  one=$( { time cli sweep "${args[@]}" --storage "sqlite:///$out/one-$round.db" --study bench > "$out/one-$round.json" 2> "$out/one-$round.err"; } 2>&1 )
+  two=$( { time (
+    cli sweep "${args[@]}" --storage "sqlite:///$out/two-$round.db" --study bench > "$out/two-$round-a.json" 2> "$out/two-$round-a.err" &
+    cli sweep "${args[@]}" --storage "sqlite:///$out/two-$round.db" --study bench > "$out/two-$round-b.json" 2> "$out/two-$round-b.err" &
+    wait
+  ); } 2>&1 )
+  python3 - "$round" "$one" "$two" "$(load)" <<'PY'
 import sys
 r = sys.argv[1]
-t0, t1, t2 = map(float, sys.argv[2:5])
-one, two = t1 - t0, t2 - t1
-print(f"SQLite round {r}, 24 trials: 1 process {one:.1f} s, 2 worker processes {two:.1f} s, ratio {two / one:.2f} (target <= 0.6); load average after: {sys.argv[5]}")
+(w1, u1, s1), (w2, u2, s2) = (map(float, a.split()) for a in sys.argv[2:4])
+print(f"SQLite round {r}, 24 trials: 1 process {w1:.1f} s wall ({u1 + s1:.1f} s CPU), 2 worker processes {w2:.1f} s wall "
+      f"({u2 + s2:.1f} s CPU), wall ratio {w2 / w1:.2f} (target <= 0.6), CPU ratio {(u2 + s2) / (u1 + s1):.2f}; load average after: {sys.argv[4]}")
 PY
 done
 

@@ -21,6 +21,7 @@
 #   ./build.sh bench-distributed  characters/s of 1 process vs 2 data-parallel ranks, all-reduce time per step
 #   ./build.sh bench-playground [--rounds N] [--screenshot PNG]  the playground over the demo model in headless chromium:
 #                           first prediction after load and time per keystroke, beside onnxruntime-node (run demo first)
+#   ./build.sh bench-sweep-store  one 24-trial study by 1 process vs 2 workers on a SQLite store; 1 vs 2 on PostgreSQL
 # Environment: TORCH_PREFIX   CMake prefix of another libtorch (e.g. a CUDA PyTorch's cmake_prefix_path)
 #              CONFIGURATION  Release (default) or Debug
 #              MLT_SKIP_APT=1 never call apt-get (packages must already be present)
@@ -154,7 +155,8 @@ case "$verb" in
     packaged_example "$@"
     ;;
   test)
-    build_native; deps_python; deps_browser; deps_web dev; build_dotnet
+    # PostgreSQL: the sweep's study-store tests start their own server (initdb/pg_ctl), never the system service.
+    build_native; deps_python; deps_browser; deps_web dev; apt_ensure postgresql; build_dotnet
     log "dotnet test"
     mkdir -p "$ROOT/artifacts"
     status=0
@@ -286,5 +288,10 @@ PY
     build_native; build_dotnet
     MLT_CLI="$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" "$ROOT/bench/sweep_target.sh" "$@"
     ;;
-  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-scale|bench-scoring|bench-sweep|bench-sweep-target|bench-distributed|bench-playground|bench-corpus" >&2; exit 2 ;;
+  bench-sweep-store)
+    # Issue 23: 2 sweep workers sharing a study store vs 1 process (SQLite), and 1 vs 2 "machines" on PostgreSQL.
+    build_native; apt_ensure postgresql; build_dotnet
+    MLT_CLI="$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll" "$ROOT/bench/sweep_store/run.sh" "$@"
+    ;;
+  *) echo "usage: ./build.sh demo|test|build|native|bench|bench-scale|bench-scoring|bench-sweep|bench-sweep-target|bench-sweep-store|bench-distributed|bench-playground|bench-corpus|pack|packaged-example" >&2; exit 2 ;;
 esac

@@ -30,6 +30,8 @@ seeds=("$@"); [ ${#seeds[@]} -eq 0 ] && seeds=(42)
 for seed in "${seeds[@]}"; do
   echo "seed $seed: load before: $(uptime | sed 's/.*load average: //')"
   start=$(date +%s)
+  # A fresh sweep each time: the study the sweep keeps beside --out would otherwise resume (and find its budget spent).
+  rm -f "$OUT/best-$seed.study.db" "$OUT/best-$seed.study.db-wal" "$OUT/best-$seed.study.db-shm"
   dotnet "$CLI" sweep --data "$OUT/train.txt" --time-budget "$BUDGET" --seed "$seed" --quiet \
     --out "$OUT/best-$seed.zip" --report "$OUT/sweep-$seed.csv" --report-json "$OUT/sweep-$seed.json" > "$OUT/sweep-$seed.txt"
   end=$(date +%s)

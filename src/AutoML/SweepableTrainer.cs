@@ -16,6 +16,27 @@ public enum SweepRefit
     BestTrial,
 }
 
+/// <summary>
+/// <see cref="SweepableTransformerTrainer{TOptions}.Fit"/> ran trials of a shared study (<see cref="SweepOptions.Storage"/>)
+/// but another worker finalizes it (repeats, refit, ensemble), or it was already finalized: there is no model to return
+/// here. <see cref="Result"/> holds the study's trials; run the sweep with <see cref="SweepOptions.FinalizeOnly"/> to
+/// refit from the study.
+/// </summary>
+public sealed class StudyFinalizedElsewhereException : TransformerException
+{
+    /// <summary>Creates the exception.</summary>
+    public StudyFinalizedElsewhereException(SweepResult result)
+        : base(result?.FinalizedBy == "done"
+            ? $"Study '{result.Study}' was already finalized; no trial was left to run. Finalize it again (sweep --finalize, SweepOptions.FinalizeOnly) to refit."
+            : $"Study '{result?.Study}': this worker's trials are recorded; worker {result?.FinalizedBy} finalizes the study (repeats, refit, ensemble).")
+    {
+        Result = result!;
+    }
+
+    /// <summary>The study's trials as this worker left them.</summary>
+    public SweepResult Result { get; }
+}
+
 /// <summary>One model of what <see cref="SweepableTransformerTrainer{TOptions}.Fit"/> returned.</summary>
 /// <param name="Configuration">Its configuration, with its mean and spread over seeds.</param>
 /// <param name="Trial">The configuration's best run (its seed and, for <see cref="SweepRefit.BestTrial"/>, its weights).</param>
@@ -131,18 +152,25 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
             throw new ArgumentException($"Option ValidationFraction: must be in (0, 1) (got {ValidationFraction}).", nameof(input));
         }
 
-        int seed = Options.Seed ?? Random.Shared.Next();
+        int seed = Options.Seed ?? SweepExperiment<TOptions>.StudySeed(Options) ?? Random.Shared.Next();
         var split = _context.Data.TrainTestSplit(input, ValidationFraction, seed: seed);
         var runner = new NextCharacterTrialRunner<TOptions>(_context, split.TrainSet, split.TestSet) { KeepModels = Refit == SweepRefit.BestTrial };
         var sweepOptions = Clone(Options, seed);
         var sweep = new SweepExperiment<TOptions>(Space, runner, sweepOptions).WithTuner(Tuner).WithPruner(Pruner).WithMonitor(Monitor);
+        sweep.DeferFinalization = true;
         LastRefit = null;
         var kept = runner.Models;
+        bool finalized = false;
         try
         {
             LastResult = sweep.RunAsync(CancellationToken).GetAwaiter().GetResult();
             kept = runner.Models;
             CancellationToken.ThrowIfCancellationRequested();
+            if (!LastResult.Finalizes)
+            {
+                throw new StudyFinalizedElsewhereException(LastResult);
+            }
+
             if (LastResult.BestConfiguration is null)
             {
                 throw new TransformerException(
@@ -160,7 +188,7 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
                 {
                     var best = configuration.BestRun;
                     NextCharacterPredictionTransformer model;
-                    if (Refit == SweepRefit.BestTrial)
+                    if (Refit == SweepRefit.BestTrial && kept.ContainsKey(best.Id))
                     {
                         model = kept[best.Id];
                         kept = kept.Where(kv => kv.Key != best.Id).ToDictionary();
@@ -168,8 +196,11 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
                     }
                     else
                     {
+                        // All data; or, for a best trial that another worker of a shared study ran, that trial again: its
+                        // training rows, seed and best epoch count.
+                        bool again = Refit == SweepRefit.BestTrial;
                         var options = Space.Materialize(best.Parameters);
-                        options.Epochs = Math.Max(1, (int)Math.Round(configuration.MeanBestEpoch, MidpointRounding.AwayFromZero));
+                        options.Epochs = again ? Math.Max(1, best.BestEpoch) : Math.Max(1, (int)Math.Round(configuration.MeanBestEpoch, MidpointRounding.AwayFromZero));
                         options.Seed = best.Seed;
                         options.ValidationSet = null;
                         options.ValidationFraction = 0;
@@ -177,7 +208,7 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
                         options.Device = Options.Devices[0];
                         options.Threads = Options.ThreadsPerTrial;
                         options.CancellationToken = CancellationToken;
-                        model = Trainer(options).Fit(input);
+                        model = Trainer(options).Fit(again ? split.TrainSet : input);
                         var history = model.History!;
                         members.Add(new SweepRefitMember(configuration, best, history.Epochs.Count, history.Epochs[^1].TrainLoss, history.TrainingSeconds));
                     }
@@ -188,6 +219,7 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
                 LastRefit = new SweepRefitReport(Refit, members, rows);
                 var result = models.Count == 1 ? models[0] : NextCharacterModel.Ensemble(_context, models);
                 returned = models.Count == 1;
+                finalized = true;
                 return result;
             }
             finally
@@ -205,6 +237,9 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
             {
                 (model.Model as IDisposable)?.Dispose();
             }
+
+            // A shared study is finalized once its refit is done; a failed refit leaves it to the next worker.
+            LastResult?.EndFinalization?.Invoke(finalized);
         }
     }
 
@@ -245,6 +280,11 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
         RepeatSeeds = o.RepeatSeeds,
         RepeatBudgetFraction = o.RepeatBudgetFraction,
         TimeProvider = o.TimeProvider,
+        Storage = o.Storage,
+        StudyName = o.StudyName,
+        HeartbeatInterval = o.HeartbeatInterval,
+        HeartbeatGrace = o.HeartbeatGrace,
+        FinalizeOnly = o.FinalizeOnly,
     };
 }
 

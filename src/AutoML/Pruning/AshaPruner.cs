@@ -96,4 +96,18 @@ public sealed class AshaPruner : IPruner
             return loss > losses[keep - 1];
         }
     }
+
+    /// <summary>The rung rule on a rung's losses (the trial's own included): prune unless <paramref name="loss"/> is
+    /// at most the <c>max(1, floor(n / eta))</c>-th smallest of <paramref name="rung"/>.</summary>
+    internal static bool Prunes(double loss, IReadOnlyList<double> rung, int reductionFactor)
+    {
+        var sorted = rung.Select(v => double.IsNaN(v) ? double.PositiveInfinity : v).Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            return false;
+        }
+
+        int keep = Math.Max(1, sorted.Length / reductionFactor);
+        return (double.IsNaN(loss) ? double.PositiveInfinity : loss) > sorted[keep - 1];
+    }
 }

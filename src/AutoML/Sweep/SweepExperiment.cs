@@ -15,6 +15,13 @@ namespace MLNet.Transformer.AutoML;
 /// the best <see cref="SweepOptions.RepeatTopConfigurations"/> configurations are trained again with more seeds.
 /// A runner exception fails only its trial. Cancellation and the time budget stop the sweep, cancel running trials,
 /// and still return every finished result.
+/// With <see cref="SweepOptions.Storage"/> the sweep is one worker of a study kept in a <see cref="StudyStore"/>: it
+/// claims each trial in a transaction (a dead worker's trial, queued again, first), its tuner is advanced to the
+/// study's proposal count and conditions on every finished trial of the study, ASHA rungs are decided on the losses
+/// every worker recorded, <see cref="SweepOptions.MaxTrials"/> and <see cref="SweepOptions.TimeBudget"/> count the
+/// whole study, and the worker that finds the search over (no trial left running anywhere) claims the study's
+/// finalization and runs the repeats; the others return the study's trials with <see cref="SweepResult.Finalizes"/>
+/// false.
 /// </summary>
 /// <typeparam name="TOptions">The options type the runner trains.</typeparam>
 public sealed class SweepExperiment<TOptions>
@@ -82,9 +89,25 @@ public sealed class SweepExperiment<TOptions>
     public async Task<SweepResult> RunAsync(CancellationToken cancellationToken = default)
     {
         Options.Validate();
-        int seed = Options.Seed ?? System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue);
+        int seed = Options.Seed ?? StudySeed(Options) ?? System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue);
         var run = new Run(this, seed);
         return await run.ExecuteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>When a caller that will finish the study itself (a refit after the repeats) sets this, a finalizing
+    /// run leaves the study unfinalized until the result's <see cref="SweepResult.EndFinalization"/> is called.</summary>
+    internal bool DeferFinalization { get; set; }
+
+    /// <summary>The seed of the study <paramref name="options"/> names, when it exists (workers without a seed join it).</summary>
+    internal static int? StudySeed(SweepOptions options)
+    {
+        if (options.Storage is not { } url)
+        {
+            return null;
+        }
+
+        using var store = StudyStore.Open(url);
+        return store.FindStudy(options.StudyName)?.Seed;
     }
 
     /// <summary>The state of one execution of the sweep.</summary>
@@ -104,6 +127,17 @@ public sealed class SweepExperiment<TOptions>
         private volatile bool _timedOut;
         private CancellationTokenSource? _stop;
 
+        // The study store, when the sweep is one worker of a shared study.
+        private readonly string _worker = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+        private readonly HashSet<int> _known = [];
+        private StudyStore? _store;
+        private StudyInfo? _study;
+        private ITimer? _beat;
+        private TimeSpan _priorUsage;
+        private int _tunerProposals;
+        private bool _othersRunning;
+        private SweepStopReason? _storeEnd;
+
         public Run(SweepExperiment<TOptions> sweep, int seed)
         {
             _sweep = sweep;
@@ -117,7 +151,10 @@ public sealed class SweepExperiment<TOptions>
 
         private TimeSpan Elapsed => _clock.GetElapsedTime(_start);
 
-        private bool BudgetSpent => _timedOut || (_options.TimeBudget is { } budget && Elapsed >= budget);
+        /// <summary>The time the study has used: this run's, plus what earlier workers spent before it started.</summary>
+        private TimeSpan StudyElapsed => Elapsed + _priorUsage;
+
+        private bool BudgetSpent => _timedOut || (_options.TimeBudget is { } budget && StudyElapsed >= budget);
 
         /// <summary>Whether the search must leave the rest of the time budget to the repeats: the time they are
         /// expected to take (1.25 x their count x the completed trials' mean duration / the parallel degree), at most
@@ -140,7 +177,7 @@ public sealed class SweepExperiment<TOptions>
                     reserve = expected < reserve ? expected : reserve;
                 }
 
-                return Elapsed >= budget - reserve;
+                return StudyElapsed >= budget - reserve;
             }
         }
 
@@ -148,10 +185,151 @@ public sealed class SweepExperiment<TOptions>
         {
             _sweep.Tuner.Initialize(_sweep.Space, SweepRandom.DeriveSeed(_seed, TunerSeedStream, 0), _objective);
             _sweep.Pruner.Initialize(_options.MaxEpochs);
+            if (_options.Storage is { } url)
+            {
+                OpenStudy(url);
+            }
 
+            bool keepStudy = false;
+            try
+            {
+                var result = await ExecuteCoreAsync(cancellationToken).ConfigureAwait(false);
+                keepStudy = result.EndFinalization is not null;
+                return result;
+            }
+            finally
+            {
+                if (!keepStudy)
+                {
+                    CloseStudy();
+                }
+            }
+        }
+
+        private void OpenStudy(string url)
+        {
+            _store = StudyStore.Open(url);
+            try
+            {
+                _study = _store.OpenStudy(_options.StudyName, StudySpace.Describe(_sweep.Space), _seed, _options.Metric, _options.MaximizeMetric, _options.MaxEpochs);
+                _priorUsage = TimeSpan.FromMilliseconds(_store.UsedMilliseconds(_study, _store.NowMilliseconds()));
+                _store.RegisterWorker(_study, _worker);
+                _beat = _clock.CreateTimer(_ => Beat(), null, _options.HeartbeatInterval, _options.HeartbeatInterval);
+                Sync(_store.LoadTrials(_study, _sweep.Space));
+            }
+            catch
+            {
+                CloseStudy();
+                throw;
+            }
+        }
+
+        private void CloseStudy()
+        {
+            _beat?.Dispose();
+            _beat = null;
+            _store?.Dispose();
+            _store = null;
+        }
+
+        private void Beat()
+        {
+            try
+            {
+                if (_store is { } store && _study is { } study)
+                {
+                    store.Beat(study, _worker);
+                }
+            }
+#pragma warning disable CA1031 // A missed heartbeat is not fatal; the next claim or report names a lost connection.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+
+        /// <summary>Takes the study's finished trials that this run has not seen into the history and the tuner.</summary>
+        private void Sync(IReadOnlyList<StoredTrial> trials)
+        {
+            foreach (var t in trials)
+            {
+                if (t.Result is { } result && _known.Add(t.Number))
+                {
+                    _history.Add(result);
+                    _sweep.Tuner.Report(result);
+                }
+            }
+        }
+
+        /// <summary>The next trial of the study for this worker (see <see cref="StudyStore.Claim"/>), or null with
+        /// <see cref="_storeEnd"/> set when the search has nothing left, or <see cref="_othersRunning"/> when it waits
+        /// on other workers' trials.</summary>
+        private ClaimedTrial? ClaimFromStore(HashSet<int> runningHere)
+        {
+            _othersRunning = false;
+            _storeEnd = null;
+            return _store!.Claim(_study!, _sweep.Space, _worker, (long)_options.HeartbeatGrace.TotalMilliseconds, trials =>
+            {
+                Sync(trials);
+                _othersRunning = trials.Any(t => t.Status is StudyStore.Running or StudyStore.Pending && !runningHere.Contains(t.Number));
+                if (_options.FinalizeOnly)
+                {
+                    _storeEnd = SweepStopReason.MaxTrials;
+                    return null;
+                }
+
+                var proposals = trials.Where(t => t.RepeatOf is null && t.RetryOf is null).ToList();
+                int trained = proposals.Count(t => t.Status is not (nameof(TrialStatus.Skipped) or nameof(TrialStatus.Cancelled)));
+                int trailingSkips = proposals.AsEnumerable().Reverse().TakeWhile(t => t.Status == nameof(TrialStatus.Skipped)).Count();
+                if (trained >= _options.MaxTrials)
+                {
+                    _storeEnd = SweepStopReason.MaxTrials;
+                    return null;
+                }
+
+                if (SearchBudgetSpent || BudgetSpent)
+                {
+                    _storeEnd = SweepStopReason.TimeBudget;
+                    return null;
+                }
+
+                if (trailingSkips >= _options.MaxConsecutiveSkips)
+                {
+                    _storeEnd = SweepStopReason.TooManySkips;
+                    return null;
+                }
+
+                // The tuner makes the study's proposals in order: advance it past those other workers made, so that a
+                // grid or random search proposes exactly what one process would.
+                ParameterSet? parameters = null;
+                do
+                {
+                    parameters = _sweep.Tuner.Propose(_history);
+                    _tunerProposals++;
+                }
+                while (parameters is not null && _tunerProposals <= proposals.Count);
+
+                if (parameters is null)
+                {
+                    _storeEnd = SweepStopReason.TunerExhausted;
+                    return null;
+                }
+
+                return new Proposal(parameters, _sweep.Space.FindViolation(parameters), null, n => SweepRandom.DeriveSeed(_seed, TrialSeedStream, n));
+            });
+        }
+
+        private async Task<SweepResult> ExecuteCoreAsync(CancellationToken cancellationToken)
+        {
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             _stop = stop;
-            using var budgetTimer = _options.TimeBudget is { } budget ? new CancellationTokenSource(budget, _clock) : null;
+            var remaining = _options.TimeBudget is { } budget ? budget - _priorUsage : (TimeSpan?)null;
+            if (remaining is { } left && left <= TimeSpan.Zero)
+            {
+                _timedOut = true;
+            }
+
+            using var budgetTimer = remaining is { } r && r > TimeSpan.Zero ? new CancellationTokenSource(r, _clock) : null;
             using var budgetRegistration = budgetTimer?.Token.Register(() =>
             {
                 _timedOut = true;
@@ -159,13 +337,17 @@ public sealed class SweepExperiment<TOptions>
             });
 
             var running = new Dictionary<Task<SweepTrialResult>, int>();
+            var runningIds = new Dictionary<Task<SweepTrialResult>, int>();
             int nextId = 0, trained = 0, consecutiveSkips = 0;
             SweepStopReason? stopReason = null, searchEnd = null;
             Queue<SweepTrialResult>? repeats = null;
+            string? finalizedBy = null;
+            bool finalizes = _store is null, waitForOthers = false;
             try
             {
                 while (true)
                 {
+                    waitForOthers = false;
                     while (stopReason is null && running.Count < _options.Parallelism)
                     {
                         if (cancellationToken.IsCancellationRequested)
@@ -186,6 +368,20 @@ public sealed class SweepExperiment<TOptions>
                                 break;
                             }
 
+                            if (repeats is null && _store is not null)
+                            {
+                                // The study's finalization (repeats here, refit by the caller) runs on one worker only.
+                                finalizedBy = _store.ClaimFinalization(_study!, _worker, (long)_options.HeartbeatGrace.TotalMilliseconds, _options.FinalizeOnly);
+                                if (finalizedBy is not null)
+                                {
+                                    stopReason = searchEnd;
+                                    break;
+                                }
+
+                                finalizes = true;
+                                Sync(_store.LoadTrials(_study!, _sweep.Space));
+                            }
+
                             repeats ??= PlanRepeats();
                             if (!repeats.TryDequeue(out var original))
                             {
@@ -193,8 +389,44 @@ public sealed class SweepExperiment<TOptions>
                                 break;
                             }
 
+                            if (_store is not null)
+                            {
+                                var repeat = _store.Claim(_study!, _sweep.Space, _worker, (long)_options.HeartbeatGrace.TotalMilliseconds,
+                                    _ => new Proposal(original.Parameters, null, original.Id, n => SweepRandom.DeriveSeed(_seed, TrialSeedStream, n)));
+                                if (repeat is not null)
+                                {
+                                    StartTrial(running, repeat.Number, repeat.Parameters, repeat.RepeatOf, stop.Token, repeat.Seed);
+                                    runningIds[running.Keys.Last()] = repeat.Number;
+                                }
+
+                                continue;
+                            }
+
                             int id = nextId++;
                             StartTrial(running, id, original.Parameters, original.Id, stop.Token);
+                        }
+                        else if (_store is not null)
+                        {
+                            var claimed = ClaimFromStore([.. runningIds.Values]);
+                            if (claimed is not null)
+                            {
+                                StartTrial(running, claimed.Number, claimed.Parameters, claimed.RepeatOf, stop.Token, claimed.Seed);
+                                runningIds[running.Keys.Last()] = claimed.Number;
+                            }
+                            else if (_othersRunning)
+                            {
+                                // Nothing to propose, but other workers' trials may still die and come back to the queue.
+                                waitForOthers = true;
+                                break;
+                            }
+                            else if (running.Count == 0)
+                            {
+                                searchEnd = _storeEnd ?? SweepStopReason.MaxTrials;
+                            }
+                            else
+                            {
+                                break;
+                            }
                         }
                         else if (SearchBudgetSpent)
                         {
@@ -231,14 +463,27 @@ public sealed class SweepExperiment<TOptions>
                         }
                     }
 
-                    if (running.Count == 0)
+                    if (running.Count == 0 && !(waitForOthers && stopReason is null))
                     {
                         break;
+                    }
+
+                    if (_store is not null && stopReason is null && (waitForOthers || searchEnd is null))
+                    {
+                        // Poll the study while waiting: a trial of a worker that stopped beating must be retried here.
+                        var poll = Task.Delay(TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond * 200, _options.HeartbeatInterval.Ticks / 2)), _clock, stop.Token);
+                        var first = await Task.WhenAny(running.Keys.Append(poll)).ConfigureAwait(false);
+                        if (first == poll)
+                        {
+                            await Task.WhenAny(poll).ConfigureAwait(false);
+                            continue;
+                        }
                     }
 
                     var finished = await Task.WhenAny(running.Keys).ConfigureAwait(false);
                     _deviceLoad[running[finished]]--;
                     running.Remove(finished);
+                    runningIds.Remove(finished);
                     Record(await finished.ConfigureAwait(false), running.Count);
                 }
             }
@@ -254,19 +499,60 @@ public sealed class SweepExperiment<TOptions>
                 _stop = null;
             }
 
-            var trials = _history.OrderBy(t => t.Id).ToArray();
-            return new SweepResult(trials, new Leaderboard(trials, _objective), _seed,
-                stopReason ?? SweepStopReason.TunerExhausted, Elapsed, _options.Metric, _options.MaxEpochs);
+            if (_store is null)
+            {
+                var trials = _history.OrderBy(t => t.Id).ToArray();
+                return new SweepResult(trials, new Leaderboard(trials, _objective), _seed,
+                    stopReason ?? SweepStopReason.TunerExhausted, Elapsed, _options.Metric, _options.MaxEpochs);
+            }
+
+            // The study's leaderboard: every worker's finished trials.
+            var store = _store;
+            var study = _study!;
+            var all = store.LoadTrials(study, _sweep.Space).Where(t => t.Result is not null).Select(t => t.Result!).ToArray();
+            Action<bool>? end = null;
+            if (finalizes)
+            {
+                bool completed = stopReason != SweepStopReason.Cancelled && !cancellationToken.IsCancellationRequested;
+                if (_sweep.DeferFinalization && completed)
+                {
+                    end = done =>
+                    {
+                        try
+                        {
+                            store.EndFinalization(study, _worker, done);
+                        }
+                        finally
+                        {
+                            CloseStudy();
+                        }
+                    };
+                }
+                else
+                {
+                    store.EndFinalization(study, _worker, completed);
+                }
+            }
+
+            return new SweepResult(all, new Leaderboard(all, _objective), _seed, stopReason ?? SweepStopReason.TunerExhausted, Elapsed,
+                _options.Metric, _options.MaxEpochs)
+            {
+                Study = study.Name,
+                Finalizes = finalizes,
+                FinalizedBy = finalizedBy,
+                Worker = _worker,
+                EndFinalization = end,
+            };
         }
 
-        private void StartTrial(Dictionary<Task<SweepTrialResult>, int> running, int id, ParameterSet parameters, int? repeatOf, CancellationToken token)
+        private void StartTrial(Dictionary<Task<SweepTrialResult>, int> running, int id, ParameterSet parameters, int? repeatOf, CancellationToken token, int? seed = null)
         {
             int device = TakeDevice();
             var info = new TrialStartInfo
             {
                 Id = id,
                 Parameters = parameters,
-                Seed = SweepRandom.DeriveSeed(_seed, TrialSeedStream, id),
+                Seed = seed ?? SweepRandom.DeriveSeed(_seed, TrialSeedStream, id),
                 Device = _options.Devices[device],
                 Threads = _options.EffectiveThreadsPerTrial,
                 RepeatOf = repeatOf,
@@ -287,12 +573,17 @@ public sealed class SweepExperiment<TOptions>
                 .DistinctBy(t => t.Parameters.Key)
                 .Take(_options.RepeatTopConfigurations)
                 .ToList();
+            // Repeats already run (by an earlier finalization of the study) are not run again.
+            var done = _history.Where(t => t.RepeatOf is int o && t.Status != TrialStatus.Cancelled).GroupBy(t => t.RepeatOf!.Value).ToDictionary(g => g.Key, g => g.Count());
             var queue = new Queue<SweepTrialResult>();
             for (int r = 0; r < _options.RepeatSeeds; r++)
             {
                 foreach (var t in top)
                 {
-                    queue.Enqueue(t);
+                    if (r >= done.GetValueOrDefault(t.Id))
+                    {
+                        queue.Enqueue(t);
+                    }
                 }
             }
 
@@ -330,6 +621,12 @@ public sealed class SweepExperiment<TOptions>
 
         private void Record(SweepTrialResult result, int running)
         {
+            if (_store is not null)
+            {
+                _store.Finish(_study!, result, _worker);
+                _known.Add(result.Id);
+            }
+
             _history.Add(result);
             _sweep.Tuner.Report(result);
             var monitor = _sweep.Monitor;
@@ -501,6 +798,25 @@ public sealed class SweepExperiment<TOptions>
             }
 
             double best = double.IsFinite(context.BestLoss) ? context.BestLoss : loss;
+            if (_store is not null)
+            {
+                // Recorded for the other workers' rung decisions (and as the trial's heartbeat).
+                _store.ReportEpoch(_study!, context.TrialId, epoch, best, _worker);
+                if (_sweep.Pruner is AshaPruner asha)
+                {
+                    // ASHA across workers: a rung holds what every trial of the study recorded at its epoch.
+                    if (prunable && epoch < _options.MaxEpochs && asha.Rungs.Contains(epoch)
+                        && AshaPruner.Prunes(best, _store.EpochValues(_study!, epoch), asha.ReductionFactor))
+                    {
+                        context.IsPruned = true;
+                        TryCancel(trialStop);
+                        return false;
+                    }
+
+                    return true;
+                }
+            }
+
             if (prunable && epoch < _options.MaxEpochs && _sweep.Pruner.ShouldPrune(context.TrialId, epoch, best))
             {
                 context.IsPruned = true;

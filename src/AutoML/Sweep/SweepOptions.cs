@@ -69,6 +69,27 @@ public sealed class SweepOptions
     /// is less. Default 0.25.</summary>
     public double RepeatBudgetFraction { get; set; } = 0.25;
 
+    /// <summary>The study store shared by the sweep's workers: <c>sqlite:///path.db</c> (one machine) or
+    /// <c>postgresql://user:password@host:port/database</c> (several). With a store, every trial is claimed in a
+    /// transaction, recorded as it finishes, and the sweep can be resumed by running it again; several processes with
+    /// the same store and <see cref="StudyName"/> share the study (<see cref="StudyStore"/>). Null (default): the sweep
+    /// lives in this process only.</summary>
+    public string? Storage { get; set; }
+
+    /// <summary>The study's name in <see cref="Storage"/>. Default <c>sweep</c>.</summary>
+    public string StudyName { get; set; } = "sweep";
+
+    /// <summary>How often a worker tells the store its trials are alive. Default 5 s.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A trial whose worker has not beaten for this long is marked failed and retried once (on another
+    /// worker, or on this one). Default 60 s.</summary>
+    public TimeSpan HeartbeatGrace { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>With <see cref="Storage"/>: propose no trial; run the study's repeats (those not yet run) and leave
+    /// the refit to the caller, even when the study was already finalized.</summary>
+    public bool FinalizeOnly { get; set; }
+
     /// <summary>The clock for durations and the time budget (replace it in tests). Default: the system clock.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -152,6 +173,22 @@ public sealed class SweepOptions
         if (!(RepeatBudgetFraction is >= 0 and < 1))
         {
             throw new TransformerArgumentException($"SweepOptions.RepeatBudgetFraction must be in [0, 1), not {RepeatBudgetFraction}.", nameof(RepeatBudgetFraction));
+        }
+
+        if (Storage is not null && string.IsNullOrWhiteSpace(StudyName))
+        {
+            throw new TransformerArgumentException("SweepOptions.StudyName must name the study when Storage is set.", nameof(StudyName));
+        }
+
+        if (HeartbeatInterval <= TimeSpan.Zero || HeartbeatGrace <= HeartbeatInterval)
+        {
+            throw new TransformerArgumentException(
+                $"SweepOptions.HeartbeatGrace ({HeartbeatGrace}) must be longer than HeartbeatInterval ({HeartbeatInterval}), which must be positive.", nameof(HeartbeatGrace));
+        }
+
+        if (FinalizeOnly && Storage is null)
+        {
+            throw new TransformerArgumentException("SweepOptions.FinalizeOnly needs a Storage holding the study to finalize.", nameof(FinalizeOnly));
         }
 
         ArgumentNullException.ThrowIfNull(TimeProvider);

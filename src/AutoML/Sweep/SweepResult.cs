@@ -69,6 +69,24 @@ public sealed class SweepResult
     /// <summary>The trials with a given status.</summary>
     public IReadOnlyList<SweepTrialResult> WithStatus(TrialStatus status) => Trials.Where(t => t.Status == status).ToArray();
 
+    /// <summary>The study this sweep worked on (<see cref="SweepOptions.Storage"/>), or null.</summary>
+    public string? Study { get; init; }
+
+    /// <summary>This process's worker id in the study, or null without a store.</summary>
+    public string? Worker { get; init; }
+
+    /// <summary>Whether this run finalized the study (ran its repeats; its caller refits). Always true without a
+    /// store; false for a worker that left the finalization to another (<see cref="FinalizedBy"/>).</summary>
+    public bool Finalizes { get; init; } = true;
+
+    /// <summary>When <see cref="Finalizes"/> is false: the worker holding the study's finalization, or <c>done</c>
+    /// when the study was already finalized.</summary>
+    public string? FinalizedBy { get; init; }
+
+    /// <summary>For a finalizing run whose caller refits (<see cref="SweepableTransformerTrainer{TOptions}"/>): marks the
+    /// study finalized (true) or gives the finalization up (false), and ends the worker's heartbeat.</summary>
+    internal Action<bool>? EndFinalization { get; init; }
+
     /// <summary>A report writer for this result (CSV and JSON).</summary>
     public SweepReport Report => new(this);
 }

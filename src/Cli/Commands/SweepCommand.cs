@@ -14,7 +14,7 @@ internal static class SweepCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Training text (one example per line, or .csv/.tsv).", Required = true };
+        var data = new Option<string?>("--data") { Description = "Training text (one example per line, or .csv/.tsv); without it, sweep only reports the study in --storage." };
         var column = new Option<string?>("--column") { Description = "CSV/TSV text column." };
         const string Spec = "comma-separated values, or lo:hi for a range";
         var heads = new Option<string?>("--heads") { Description = $"Head counts ({Spec}; default 1,2,4)." };
@@ -58,16 +58,37 @@ internal static class SweepCommand
         var report = new Option<string?>("--report") { Description = "Write every trial to this CSV file." };
         var reportJson = new Option<string?>("--report-json") { Description = "Write the sweep to this JSON file." };
         var plot = new Option<string?>("--plot") { Description = "Write the trials' validation losses to this file: PNG when it ends in .png, SVG otherwise." };
+        var storage = new Option<string?>("--storage")
+        {
+            Description = "Study store shared by workers running the same command: sqlite:///path.db or postgresql://user:password@host:port/database (default with --out: sqlite:///<out>.study.db beside the model).",
+        };
+        var study = new Option<string>("--study") { Description = "Study name in --storage.", DefaultValueFactory = _ => "sweep" };
+        var finalize = new Option<bool>("--finalize") { Description = "Propose no trial: run the study's missing repeats, refit and save from what --storage recorded." };
+        var grace = new Option<double>("--heartbeat-grace") { Description = "Seconds without a heartbeat after which a worker's trial is failed and retried once.", DefaultValueFactory = _ => 60 };
         var cmd = new Command("sweep", "Search every trainer option (default: a wide space, TPE); stop and prune trials early; re-run the best with more seeds; refit and save the winner.")
         {
             data, column, heads, layers, dim, ff, ffRatio, dropout, lr, weightDecay, norm, activation, warmup, schedule, batch, patience, minDelta,
             epochs, trials, budget, tuner, pruner, pruneAfter, repeatTop, repeatSeeds, refit, ensemble, parallel, seed, device, threads, validation, output, report, reportJson, plot,
+            storage, study, finalize, grace,
         };
         cmd.SetAction(parse =>
         {
             OutputPaths.CheckDistinct(
                 [("--data", parse.GetValue(data))],
                 [("--out", parse.GetValue(output)), ("--report", parse.GetValue(report)), ("--report-json", parse.GetValue(reportJson)), ("--plot", parse.GetValue(plot))]);
+            string? storageUrl = parse.GetValue(storage);
+            if (storageUrl is null && parse.GetValue(output) is { } outFile)
+            {
+                // Every sweep that saves a model keeps its study beside it, so that running it again resumes it.
+                storageUrl = "sqlite:///" + Path.ChangeExtension(Path.GetFullPath(outFile), ".study.db");
+            }
+
+            if (parse.GetValue(data) is null)
+            {
+                ReportStudy(parse, storageUrl, parse.GetValue(study)!, report, reportJson, plot);
+                return;
+            }
+
             var ml = new MLContext(parse.GetValue(seed));
             var (view, textColumn) = DataLoading.Load(ml, parse.GetValue(data)!, parse.GetValue(column), null);
             var space = ml.TransformerSweep().CreateDefaultSearchSpace(new TransformerDecoderTrainerOptions { TextColumnName = textColumn });
@@ -83,9 +104,25 @@ internal static class SweepCommand
                 RepeatTopConfigurations = parse.GetValue(repeatTop),
                 RepeatSeeds = parse.GetValue(repeatSeeds),
                 Devices = parse.GetValue(device)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Storage = storageUrl,
+                StudyName = parse.GetValue(study)!,
+                FinalizeOnly = parse.GetValue(finalize),
             };
             ValidateAsFlags(sweepOptions);
             CheckHeadsDivideSomeDimension(parse.GetValue(heads), parse.GetValue(dim));
+            double graceSeconds = parse.GetValue(grace);
+            if (!(graceSeconds > 0) || !double.IsFinite(graceSeconds))
+            {
+                throw new ArgumentException($"--heartbeat-grace: must be a positive number of seconds (got {graceSeconds}).", "--heartbeat-grace");
+            }
+
+            if (sweepOptions.FinalizeOnly && storageUrl is null)
+            {
+                throw new ArgumentException("--finalize: needs the study's --storage (or the --out it was saved beside).", "--finalize");
+            }
+
+            sweepOptions.HeartbeatGrace = TimeSpan.FromSeconds(graceSeconds);
+            sweepOptions.HeartbeatInterval = TimeSpan.FromSeconds(Math.Min(5, graceSeconds / 4));
             SearchSpaceSpec.Apply(space, parse.GetValue(heads), "--heads", o => o.Heads);
             SearchSpaceSpec.Apply(space, parse.GetValue(layers), "--layers", o => o.Layers);
             SearchSpaceSpec.Apply(space, parse.GetValue(dim), "--dim", o => o.ModelDimension);
@@ -157,6 +194,13 @@ internal static class SweepCommand
             {
                 best = progressView.Run(() => trainer.Fit(view));
             }
+            catch (StudyFinalizedElsewhereException e)
+            {
+                // A worker of a shared study whose finalization is another's: its trials are recorded; report the study.
+                WriteReports(parse, e.Result, report, reportJson, plot);
+                CliHost.Output(parse, StudySummary(e.Result, progressView.RanHere, e.Message), () => Console.WriteLine(e.Message));
+                return;
+            }
             catch (OperationCanceledException) when (trainer.LastResult is { } interrupted)
             {
                 // Interrupted: the finished trials are still worth their reports.
@@ -214,6 +258,9 @@ internal static class SweepCommand
                     min = c.Min, max = c.Max, meanBestEpoch = c.MeanBestEpoch,
                 }),
                 model = parse.GetValue(output) is { } o ? Path.GetFullPath(o) : null,
+                study = result.Study,
+                worker = result.Worker,
+                ranHere = progressView.RanHere,
             };
             CliHost.Output(parse, summary, () =>
             {
@@ -243,6 +290,61 @@ internal static class SweepCommand
         return cmd;
     }
 
+    /// <summary>`sweep` without --data: the study's leaderboard, read from the store (every worker's trials).</summary>
+    private static void ReportStudy(ParseResult parse, string? url, string name, Option<string?> report, Option<string?> reportJson, Option<string?> plot)
+    {
+        if (url is null)
+        {
+            throw new ArgumentException("--data: required, unless --storage (or --out) names a study to report.");
+        }
+
+        using var store = StudyStore.Open(url);
+        var info = store.FindStudy(name) ?? throw new ArgumentException(
+            $"--study: no study '{name}' in {store.Host} (it holds: {(store.StudyNames() is { Count: > 0 } names ? string.Join(", ", names) : "none")}).");
+        var result = store.LoadResult(info);
+        WriteReports(parse, result, report, reportJson, plot);
+        var summary = new
+        {
+            study = info.Name,
+            finalized = store.IsFinalized(info),
+            trials = result.Trials.Count,
+            completed = result.WithStatus(TrialStatus.Completed).Count,
+            pruned = result.WithStatus(TrialStatus.Pruned).Count,
+            failed = result.WithStatus(TrialStatus.Failed).Count,
+            skipped = result.WithStatus(TrialStatus.Skipped).Count,
+            repeats = result.Trials.Count(t => t.RepeatOf is not null),
+            all = result.Trials.Select(t => new { id = t.Id, status = t.Status.ToString(), parameters = t.Parameters.Key, repeatOf = t.RepeatOf, message = t.Message }).ToArray(),
+            leaderboard = result.Leaderboard.Select(e => new
+            {
+                rank = e.Rank, id = e.Trial.Id, parameters = e.Trial.Parameters.Key, status = e.Trial.Status.ToString(), validationLoss = e.Trial.ValidationLoss,
+                epochs = e.Trial.EpochsRun, seed = e.Trial.Seed, repeatOf = e.Trial.RepeatOf,
+            }).ToArray(),
+        };
+        CliHost.Output(parse, summary, () =>
+        {
+            var c = CultureInfo.InvariantCulture;
+            Console.WriteLine(string.Create(c, $"study {info.Name} in {store.Host}: {summary.trials} trials ({summary.completed} completed, {summary.pruned} pruned, {summary.failed} failed, {summary.skipped} skipped; {summary.repeats} repeats){(summary.finalized ? ", finalized" : "")}"));
+            foreach (var e in summary.leaderboard.Take(20))
+            {
+                Console.WriteLine(string.Create(c, $"  #{e.rank,-3} trial {e.id,3} {e.status,-9} {e.parameters}: {e.validationLoss:F4} ({e.epochs} epochs)"));
+            }
+        });
+    }
+
+    /// <summary>The summary of a worker that left its study's finalization to another.</summary>
+    private static object StudySummary(SweepResult result, IReadOnlyList<int> ranHere, string message) => new
+    {
+        study = result.Study,
+        worker = result.Worker,
+        finalizedBy = result.FinalizedBy,
+        message,
+        ranHere,
+        trials = result.Trials.Count,
+        completed = result.WithStatus(TrialStatus.Completed).Count,
+        failed = result.WithStatus(TrialStatus.Failed).Count,
+        leaderboard = result.Leaderboard.Select(e => new { rank = e.Rank, id = e.Trial.Id, parameters = e.Trial.Parameters.Key, validationLoss = e.Trial.ValidationLoss }).ToArray(),
+    };
+
     private static void WriteReports(ParseResult parse, SweepResult result, Option<string?> report, Option<string?> reportJson, Option<string?> plot)
     {
         if (parse.GetValue(report) is { } csv)
@@ -268,7 +370,13 @@ internal static class SweepCommand
     private sealed class SweepProgressView(bool quiet, bool json, TimeSpan? budget) : ISweepMonitor
     {
         private readonly bool _bar = ProgressBar.Enabled(quiet, json);
+        private readonly List<int> _ranHere = [];
         private ProgressTask? _task;
+
+        /// <summary>The trials this process ran (a worker of a shared study sees the others' only in the result).</summary>
+        public IReadOnlyList<int> RanHere => _ranHere.Order().ToArray();
+
+        public void OnTrialStarted(TrialStartInfo trial) => _ranHere.Add(trial.Id);
 
         public T Run<T>(Func<T> work) => _bar ? ProgressBar.Run("sweep", t => _task = t, work) : work();
 

@@ -41,11 +41,18 @@ internal static class StudySpace
             }
 
             object? value = property.GetValue(space.BaseOptions);
-            lines.Add($"{property.Name}: fixed {(value is null ? "null" : ParameterSet.FormatValue(value))}");
+            lines.Add($"{property.Name}: fixed {(value is null ? "null" : OneLine(ParameterSet.FormatValue(value)))}");
         }
 
         return lines;
     }
+
+    /// <summary>
+    /// A value on one line: the store keeps the description as newline-separated lines, so a string option holding a
+    /// line break (corpus mode's Separator, "\n") is written with backslash escapes.
+    /// </summary>
+    private static string OneLine(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal);
 
     private static string Describe(SearchParameter p) => p switch
     {

@@ -183,17 +183,26 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
             model.BroadcastParameters(0);
         }
 
-        Action<TrainingPosition>? writeCheckpoint = Options.CheckpointEvery > 0
-            ? position => CheckpointDirectory.Write(Options.CheckpointDirectory!, NextCharacterCheckpoint.Capture(info, model, position), position.Step)
-            : null;
-        var history = new TrainingLoop(Options, CharacterVocabulary.PadId, info.SelfSource).Run(model, train, valid, seed, resume, writeCheckpoint)
-            with { TruncatedRows = lengths.Truncated, SkippedRows = lengths.Skipped, Precision = model.Precision };
+        var history = new TrainingLoop(Options, CharacterVocabulary.PadId, info.SelfSource).Run(model, train, valid, seed, resume, CheckpointWriter(info, model))
+            with { TruncatedRows = lengths.Truncated, SkippedRows = lengths.Skipped };
+        return HandOff(info, model, history, input);
+    }
 
-        // The checkpoint is the hand-off: the ONNX model, and so the ML.NET chain and its zip, are built from it.
+    /// <summary>Writes a checkpoint every <see cref="TransformerTrainerOptions.CheckpointEvery"/> steps (null when off).</summary>
+    private Action<TrainingPosition>? CheckpointWriter(NextCharacterModelInfo info, TransformerModel model) => Options.CheckpointEvery > 0
+        ? position => CheckpointDirectory.Write(Options.CheckpointDirectory!, NextCharacterCheckpoint.Capture(info, model, position), position.Step)
+        : null;
+
+    /// <summary>
+    /// The end of every Fit: the checkpoint is the hand-off, and the ONNX model, so the ML.NET chain and its zip, are
+    /// built from it. The history records the precision the model trained in.
+    /// </summary>
+    private NextCharacterPredictionTransformer HandOff(NextCharacterModelInfo info, TransformerModel model, TrainingHistory history, IDataView input)
+    {
         var checkpoint = NextCharacterCheckpoint.Capture(info, model);
         byte[] onnx = OnnxExporter.Export(checkpoint, NextCharacterModel.ChainExport).ToByteArray();
         var chain = NextCharacterModel.BuildChain(_context, info, onnx, input, Options.Outputs);
-        return new NextCharacterPredictionTransformer(chain, info, onnx, history, Options.Outputs) { Checkpoint = checkpoint };
+        return new NextCharacterPredictionTransformer(chain, info, onnx, history with { Precision = model.Precision }, Options.Outputs) { Checkpoint = checkpoint };
     }
 
     /// <summary>
@@ -267,15 +276,8 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         };
 
         using var model = CreateModel(config, device, initial);
-        Action<TrainingPosition>? writeCheckpoint = Options.CheckpointEvery > 0
-            ? position => CheckpointDirectory.Write(Options.CheckpointDirectory!, NextCharacterCheckpoint.Capture(info, model, position), position.Step)
-            : null;
-        var history = new CorpusTrainingLoop(Options, CharacterVocabulary.PadId).Run(model, corpus, seed, resume, writeCheckpoint)
-            with { Precision = model.Precision };
-        var checkpoint = NextCharacterCheckpoint.Capture(info, model);
-        byte[] onnx = OnnxExporter.Export(checkpoint, NextCharacterModel.ChainExport).ToByteArray();
-        var chain = NextCharacterModel.BuildChain(_context, info, onnx, input, Options.Outputs);
-        return new NextCharacterPredictionTransformer(chain, info, onnx, history, Options.Outputs) { Checkpoint = checkpoint };
+        var history = new CorpusTrainingLoop(Options, CharacterVocabulary.PadId).Run(model, corpus, seed, resume, CheckpointWriter(info, model));
+        return HandOff(info, model, history, input);
     }
 
     /// <summary>

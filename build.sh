@@ -112,12 +112,19 @@ build_dotnet() {
 # pack_all: deterministic (CI) builds of the packable projects, packed into artifacts/packages.
 pack_all() {
   rm -rf "$ROOT/artifacts/packages"
+  # SourceLink needs a hosted repository URL: a clone of a local folder (as CI's is) has only a file path, so its
+  # packages carry no source links and no repository URL rather than failing the pack.
+  local link=()
+  case "$(git -C "$ROOT" remote get-url origin 2>/dev/null || true)" in
+    https://*|http://*|git@*|ssh://*) ;;
+    *) link=(-p:EnableSourceLink=false -p:EnableSourceControlManagerQueries=false -p:PublishRepositoryUrl=false) ;;
+  esac
   local p
   for p in Core Transforms Estimators AutoML Cli; do
     log "dotnet pack src/$p"
     # The tool is linux-x64 (its engine is): only that runtime's ONNX Runtime and SkiaSharp assets go in.
     local rid=(); [ "$p" = Cli ] && rid=(-p:RuntimeIdentifier=linux-x64 -p:SelfContained=false)
-    dotnet pack "$ROOT/src/$p" -c "$CONFIGURATION" -nologo -v q -clp:NoSummary -o "$ROOT/artifacts/packages" -p:ContinuousIntegrationBuild=true "${rid[@]}" || return 1
+    dotnet pack "$ROOT/src/$p" -c "$CONFIGURATION" -nologo -v q -clp:NoSummary -o "$ROOT/artifacts/packages" -p:ContinuousIntegrationBuild=true "${link[@]}" "${rid[@]}" || return 1
   done
 }
 

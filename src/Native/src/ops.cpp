@@ -90,6 +90,32 @@ inline __attribute__((always_inline)) void axpy_h(float w, const float* __restri
   for (int64_t i = 0; i < n; ++i) y[i] += w * x[i];
 }
 
+/// One query row of attention weights, in place: pr[s] holds the raw score q.k_s for the visible keys s < send (anything
+/// for padded ones); it becomes softmax(score * scale) over the visible keys and 0 elsewhere. False when no key is
+/// visible (the row is then all 0).
+inline __attribute__((always_inline)) bool softmax_row(float* pr, int64_t send, int64_t S, const uint8_t* kp,
+                                                       float scale) {
+  const float ninf = -std::numeric_limits<float>::infinity();
+  float mx = ninf;
+  for (int64_t s = 0; s < send; ++s) {
+    pr[s] = kp[s] ? ninf : pr[s] * scale;
+    mx = std::max(mx, pr[s]);
+  }
+  if (mx == ninf) {
+    for (int64_t s = 0; s < S; ++s) pr[s] = 0.f;
+    return false;
+  }
+  float sum = 0.f;
+  for (int64_t s = 0; s < send; ++s) {
+    pr[s] = std::exp(pr[s] - mx);  // exp(-inf) = 0 for padded keys
+    sum += pr[s];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t s = 0; s < send; ++s) pr[s] *= inv;
+  for (int64_t s = send; s < S; ++s) pr[s] = 0.f;
+  return true;
+}
+
 /// out (B, T, E) = (drop * softmax(q k^T / sqrt(D) + mask)) v per head; P (B, H, T, S) before dropout.
 /// Rows with no visible key give P = 0 and out = 0.
 template <int DC>
@@ -97,43 +123,22 @@ inline __attribute__((always_inline)) void attn_forward_body(const AttnView& a, 
                                                              float* P, const float* drop) {
   const int64_t T = a.T, S = a.S, H = a.H, D = DC > 0 ? DC : a.D, E = H * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  const float ninf = -std::numeric_limits<float>::infinity();
   for (int64_t bh = bh0; bh < bh1; ++bh) {  // the (batch, head) pairs of this thread
     const int64_t b = bh / H, h = bh % H;
     const uint8_t* kp = a.key_pad + b * S;
-    {
-      for (int64_t t = 0; t < T; ++t) {
-        const float* qr = a.q + b * a.q_bs + t * a.q_ts + h * D;
-        float* pr = P + ((b * H + h) * T + t) * S;
-        float* orow = out + (b * T + t) * E + h * D;
-        const int64_t send = a.causal ? std::min(t + 1, S) : S;
-        float mx = ninf;
-        for (int64_t s = 0; s < S; ++s) {
-          if (s >= send || kp[s]) {
-            pr[s] = ninf;
-            continue;
-          }
-          pr[s] = dot_h<DC>(qr, a.k + b * a.k_bs + s * a.k_ts + h * D, D) * scale;
-          mx = std::max(mx, pr[s]);
-        }
-        for (int64_t d = 0; d < D; ++d) orow[d] = 0.f;
-        if (mx == ninf) {
-          for (int64_t s = 0; s < S; ++s) pr[s] = 0.f;
-          continue;
-        }
-        float sum = 0.f;
-        for (int64_t s = 0; s < send; ++s) {
-          pr[s] = std::exp(pr[s] - mx);  // exp(-inf) = 0 for padded keys
-          sum += pr[s];
-        }
-        for (int64_t s = send; s < S; ++s) pr[s] = 0.f;
-        const float inv = 1.0f / sum;
-        const float* dr = drop ? drop + ((b * H + h) * T + t) * S : nullptr;
-        for (int64_t s = 0; s < send; ++s) {
-          pr[s] *= inv;
-          const float w = dr ? pr[s] * dr[s] : pr[s];
-          if (w != 0.f) axpy_h<DC>(w, a.v + b * a.v_bs + s * a.v_ts + h * D, orow, D);
-        }
+    for (int64_t t = 0; t < T; ++t) {
+      const float* qr = a.q + b * a.q_bs + t * a.q_ts + h * D;
+      float* pr = P + ((b * H + h) * T + t) * S;
+      float* orow = out + (b * T + t) * E + h * D;
+      const int64_t send = a.causal ? std::min(t + 1, S) : S;
+      for (int64_t s = 0; s < send; ++s)
+        if (!kp[s]) pr[s] = dot_h<DC>(qr, a.k + b * a.k_bs + s * a.k_ts + h * D, D);
+      for (int64_t d = 0; d < D; ++d) orow[d] = 0.f;
+      if (!softmax_row(pr, send, S, kp, scale)) continue;
+      const float* dr = drop ? drop + ((b * H + h) * T + t) * S : nullptr;
+      for (int64_t s = 0; s < send; ++s) {
+        const float w = dr ? pr[s] * dr[s] : pr[s];
+        if (w != 0.f) axpy_h<DC>(w, a.v + b * a.v_bs + s * a.v_ts + h * D, orow, D);
       }
     }
   }
@@ -155,36 +160,34 @@ inline __attribute__((always_inline)) void attn_backward_body(const AttnView& a,
   }
   for (int64_t bh = bh0; bh < bh1; ++bh) {  // a (batch, head) pair touches only its own rows of dq, dk, dv
     const int64_t b = bh / H, h = bh % H;
-    {
-      for (int64_t t = 0; t < T; ++t) {
-        const float* go = dout + (b * T + t) * E + h * D;
-        const float* pr = P + ((b * H + h) * T + t) * S;
-        const float* dr = drop ? drop + ((b * H + h) * T + t) * S : nullptr;
-        const int64_t send = a.causal ? std::min(t + 1, S) : S;
-        float dsum = 0.f;
-        for (int64_t s = 0; s < send; ++s) {
-          const float pw = pr[s];
-          const float ks = dr ? dr[s] : 1.f;
-          if (pw == 0.f || ks == 0.f) {
-            dpp[s] = 0.f;
-            continue;
-          }
-          const int64_t vo = b * a.v_bs + s * a.v_ts + h * D;
-          dpp[s] = dot_h<DC>(go, a.v + vo, D) * ks;
-          axpy_h<DC>(pw * ks, go, dv + vo, D);
-          dsum += pw * dpp[s];
+    for (int64_t t = 0; t < T; ++t) {
+      const float* go = dout + (b * T + t) * E + h * D;
+      const float* pr = P + ((b * H + h) * T + t) * S;
+      const float* dr = drop ? drop + ((b * H + h) * T + t) * S : nullptr;
+      const int64_t send = a.causal ? std::min(t + 1, S) : S;
+      float dsum = 0.f;
+      for (int64_t s = 0; s < send; ++s) {
+        const float pw = pr[s];
+        const float ks = dr ? dr[s] : 1.f;
+        if (pw == 0.f || ks == 0.f) {
+          dpp[s] = 0.f;
+          continue;
         }
-        const int64_t qo = b * a.q_bs + t * a.q_ts + h * D;
-        const float* qr = a.q + qo;
-        float* dqr = dq + qo;
-        for (int64_t s = 0; s < send; ++s) {
-          const float pw = pr[s];
-          if (pw == 0.f) continue;
-          const float ds = pw * (dpp[s] - dsum) * scale;
-          const int64_t ko = b * a.k_bs + s * a.k_ts + h * D;
-          axpy_h<DC>(ds, a.k + ko, dqr, D);
-          axpy_h<DC>(ds, qr, dk + ko, D);
-        }
+        const int64_t vo = b * a.v_bs + s * a.v_ts + h * D;
+        dpp[s] = dot_h<DC>(go, a.v + vo, D) * ks;
+        axpy_h<DC>(pw * ks, go, dv + vo, D);
+        dsum += pw * dpp[s];
+      }
+      const int64_t qo = b * a.q_bs + t * a.q_ts + h * D;
+      const float* qr = a.q + qo;
+      float* dqr = dq + qo;
+      for (int64_t s = 0; s < send; ++s) {
+        const float pw = pr[s];
+        if (pw == 0.f) continue;
+        const float ds = pw * (dpp[s] - dsum) * scale;
+        const int64_t ko = b * a.k_bs + s * a.k_ts + h * D;
+        axpy_h<DC>(ds, a.k + ko, dqr, D);
+        axpy_h<DC>(ds, qr, dk + ko, D);
       }
     }
   }
@@ -218,34 +221,10 @@ constexpr int64_t kAttnGemmMinWork = 1 << 15;  // T * S * D
 
 bool attn_by_gemm(const AttnView& a) { return gemm::available() && a.T * a.S * a.D >= kAttnGemmMinWork; }
 
-/// Row t of a head's (T, S) scores: scale, mask, softmax in place (all-masked rows become 0). Same math as the loop
-/// kernel: p = exp(s * scale - max) / sum over the visible keys.
+/// Every row of a head's (T, S) raw scores through softmax_row (the loop kernel's own row softmax).
 MLT_SIMD_CLONES void softmax_rows(const AttnView& a, int64_t b, float* Ph) {
-  const int64_t T = a.T, S = a.S;
   const float scale = 1.0f / std::sqrt(static_cast<float>(a.D));
-  const float ninf = -std::numeric_limits<float>::infinity();
-  const uint8_t* kp = a.key_pad + b * S;
-  for (int64_t t = 0; t < T; ++t) {
-    float* pr = Ph + t * S;
-    const int64_t send = a.causal ? std::min(t + 1, S) : S;
-    float mx = ninf;
-    for (int64_t s = 0; s < send; ++s) {
-      pr[s] = kp[s] ? ninf : pr[s] * scale;
-      mx = std::max(mx, pr[s]);
-    }
-    if (mx == ninf) {
-      for (int64_t s = 0; s < S; ++s) pr[s] = 0.f;
-      continue;
-    }
-    float sum = 0.f;
-    for (int64_t s = 0; s < send; ++s) {
-      pr[s] = std::exp(pr[s] - mx);  // exp(-inf) = 0 for padded keys
-      sum += pr[s];
-    }
-    const float inv = 1.0f / sum;
-    for (int64_t s = 0; s < send; ++s) pr[s] *= inv;
-    for (int64_t s = send; s < S; ++s) pr[s] = 0.f;
-  }
+  for (int64_t t = 0; t < a.T; ++t) softmax_row(Ph + t * a.S, a.causal ? std::min(t + 1, a.S) : a.S, a.S, a.key_pad + b * a.S, scale);
 }
 
 void attn_forward_gemm(const AttnView& a, int64_t bh0, int64_t bh1, float* out, float* P, const float* drop) {
@@ -707,19 +686,28 @@ at::Tensor linear_forward(const at::Tensor& x2, const at::Tensor& w, const at::T
   return y;  // (N, O)
 }
 
+/// The operands of linear_forward: x as (N, K) and W (O, K), contiguous, rounded to bfloat16 when asked.
+std::pair<at::Tensor, at::Tensor> linear_operands(const at::Tensor& x, const at::Tensor& w, bool bf16) {
+  at::Tensor x2 = x.reshape({-1, x.size(-1)});  // (N, K)
+  if (bf16) return {x2.to(at::kBFloat16).contiguous(), w.to(at::kBFloat16).contiguous()};
+  return {x2.contiguous(), w.contiguous()};
+}
+
+/// (..., K) -> (..., O): the shape of x with its last size replaced by W's rows.
+std::vector<int64_t> linear_shape(const at::Tensor& x, const at::Tensor& w) {
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = w.size(0);
+  return shape;
+}
+
 struct LinearFn : torch::autograd::Function<LinearFn> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
                             bool bf16) {
-    const int64_t K = x.size(-1);
-    at::Tensor x2 = x.reshape({-1, K});                                        // (N, K)
-    x2 = bf16 ? x2.to(at::kBFloat16).contiguous() : x2.contiguous();
-    at::Tensor wc = bf16 ? w.to(at::kBFloat16).contiguous() : w.contiguous();  // (O, K)
-    at::Tensor y = linear_forward(x2, wc, b, bf16);                            // (N, O)
+    auto [x2, wc] = linear_operands(x, w, bf16);    // (N, K), (O, K)
+    at::Tensor y = linear_forward(x2, wc, b, bf16);  // (N, O)
     ctx->save_for_backward({x2, wc});
     ctx->saved_data["bf16"] = bf16;
-    std::vector<int64_t> shape = x.sizes().vec();
-    shape.back() = w.size(0);
-    return y.view(shape);  // (..., O)
+    return y.view(linear_shape(x, w));  // (..., O)
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
@@ -795,12 +783,8 @@ namespace ops {
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, const Step& st) {
   if (use_fused(st, x) && gemm::available()) {
     if (at::GradMode::is_enabled()) return LinearFn::apply(x, w, b, st.bf16);
-    const int64_t K = x.size(-1);
-    at::Tensor x2 = x.reshape({-1, K});
-    x2 = st.bf16 ? x2.to(at::kBFloat16).contiguous() : x2.contiguous();
-    std::vector<int64_t> shape = x.sizes().vec();
-    shape.back() = w.size(0);
-    return linear_forward(x2, st.bf16 ? w.to(at::kBFloat16).contiguous() : w.contiguous(), b, st.bf16).view(shape);
+    auto [x2, wc] = linear_operands(x, w, st.bf16);
+    return linear_forward(x2, wc, b, st.bf16).view(linear_shape(x, w));
   }
   if (!st.bf16) return at::linear(x, w, b);
   return at::linear(x.to(at::kBFloat16), w.to(at::kBFloat16), b.to(at::kBFloat16)).to(at::kFloat);

@@ -115,19 +115,7 @@ internal sealed class CorpusTrainingLoop(TransformerTrainerOptions options, int 
     {
         var ct = options.CancellationToken;
         int T = options.ContextLength, B = options.BatchSize;
-        model.SetSeed(unchecked(((ulong)seed * 2654435761UL) + 1));
-        model.SetOptimizer(new OptimizerSettings
-        {
-            Kind = options.Optimizer == TransformerOptimizer.AdamW ? OptimizerKind.AdamW : OptimizerKind.Adam,
-            WeightDecay = options.WeightDecay,
-            ClipGradNorm = options.GradientClipNorm,
-        });
-        var position = resume?.Training;
-        if (resume is not null)
-        {
-            model.ImportOptimizerState(resume.Optimizer ?? throw new ModelFormatException("The checkpoint to resume holds no optimizer state.", "optimizer"));
-            model.ImportRandomState(resume.RandomState ?? throw new ModelFormatException("The checkpoint to resume holds no random-number state.", "rng"));
-        }
+        var position = TrainingLoop.Prepare(model, options, seed, rank: 0, resume);
 
         var validation = CorpusWindows.Validation(corpus, T, padId);
         var history = position is null ? [] : position.History.Select(h => new EpochRecord(h.Epoch, h.TrainLoss, h.ValidationLoss, h.Seconds, h.CharactersPerSecond)).ToList();

@@ -12,6 +12,28 @@ namespace MLNet.Transformer.LanguageModeling;
 
 internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId, bool selfSource)
 {
+    /// <summary>
+    /// Readies a model for a run: the dropout seed (one stream per rank), the optimiser from the options, and, when
+    /// resuming, the checkpoint's optimiser and random-number state. Returns where the checkpoint left off (null: start).
+    /// </summary>
+    internal static TrainingPosition? Prepare(TransformerModel model, TransformerTrainerOptions options, int seed, int rank, Checkpoint? resume)
+    {
+        model.SetSeed(unchecked(((ulong)seed * 2654435761UL) + 1 + (ulong)rank));
+        model.SetOptimizer(new OptimizerSettings
+        {
+            Kind = options.Optimizer == TransformerOptimizer.AdamW ? OptimizerKind.AdamW : OptimizerKind.Adam,
+            WeightDecay = options.WeightDecay,
+            ClipGradNorm = options.GradientClipNorm,
+        });
+        if (resume is not null)
+        {
+            model.ImportOptimizerState(resume.Optimizer ?? throw new ModelFormatException("The checkpoint to resume holds no optimizer state.", "optimizer"));
+            model.ImportRandomState(resume.RandomState ?? throw new ModelFormatException("The checkpoint to resume holds no random-number state.", "rng"));
+        }
+
+        return resume?.Training;
+    }
+
     /// <summary>Trains <paramref name="model"/> in place and returns the per-epoch history.</summary>
     /// <param name="model">The model, holding the resumed weights when <paramref name="resume"/> is given.</param>
     /// <param name="train">Training rows.</param>
@@ -30,19 +52,7 @@ internal sealed class TrainingLoop(TransformerTrainerOptions options, int padId,
         var ct = options.CancellationToken;
         var rng = new Random(seed);
         // Dropout streams differ between ranks (independent masks, as with one process's larger batch).
-        model.SetSeed(unchecked(((ulong)seed * 2654435761UL) + 1 + (ulong)rank));
-        model.SetOptimizer(new OptimizerSettings
-        {
-            Kind = options.Optimizer == TransformerOptimizer.AdamW ? OptimizerKind.AdamW : OptimizerKind.Adam,
-            WeightDecay = options.WeightDecay,
-            ClipGradNorm = options.GradientClipNorm,
-        });
-        var position = resume?.Training;
-        if (resume is not null)
-        {
-            model.ImportOptimizerState(resume.Optimizer ?? throw new ModelFormatException("The checkpoint to resume holds no optimizer state.", "optimizer"));
-            model.ImportRandomState(resume.RandomState ?? throw new ModelFormatException("The checkpoint to resume holds no random-number state.", "rng"));
-        }
+        var position = Prepare(model, options, seed, rank, resume);
 
         // BatchSize is per rank: one step consumes BatchSize rows on each of the world's ranks.
         int globalBatch = options.BatchSize * world;

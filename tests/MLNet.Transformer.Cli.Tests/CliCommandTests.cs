@@ -4,6 +4,7 @@
 using System.Text.Json;
 using Microsoft.ML;
 using MLNet.Transformer.LanguageModeling;
+using MLNet.Transformer.Onnx;
 using MLNet.Transformer.TestKit;
 
 namespace MLNet.Transformer.Tests;
@@ -187,6 +188,42 @@ public sealed class CliCommandTests(TrainedCliModel trained)
 
         var loaded = NextCharacterModel.Load(new MLContext(0), trained.ModelPath);
         Assert.Equal(a[0], loaded.Generate(new GenerationOptions { Prefix = "ca", Temperature = 0 })[0]);
+    }
+
+    [Fact]
+    public void Generate_StreamsTheSamplesAndNoCacheGivesTheSameText()
+    {
+        string[] args = ["generate", "--model", trained.ModelPath, "--count", "4", "--temperature", "1", "--seed", "7", "--max-chars", "6"];
+        var cached = Cli(args);
+        var uncached = Cli([.. args, "--no-cache"]);
+        Assert.True(cached.ExitCode == 0, cached.ToString());
+        Assert.True(uncached.ExitCode == 0, uncached.ToString());
+        Assert.Equal(cached.StdOut, uncached.StdOut);
+        Assert.Contains("characters/s (key/value cache)", cached.StdErr, StringComparison.Ordinal);
+        Assert.Contains("characters/s (no cache)", uncached.StdErr, StringComparison.Ordinal);
+
+        // One line per sample, the same samples as --json, each at most --max-chars long.
+        Assert.EndsWith("\n", cached.StdOut, StringComparison.Ordinal);
+        var lines = cached.StdOut[..^1].Split('\n');
+        var json = Samples(Cli([.. args, "--json"]));
+        Assert.Equal(json, lines);
+        Assert.All(lines, l => Assert.InRange(l.Length, 0, 6));
+    }
+
+    [Fact]
+    public void ExportOnnx_KvCache_WritesTheIncrementalGraph()
+    {
+        string path = trained.Folder.File("incremental.onnx");
+        var r = Cli("export-onnx", "--model", trained.ModelPath, "--out", path, "--kv-cache");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var file = OnnxModelFile.Read(path);
+        Assert.Contains(file.Inputs, i => i.StartsWith(OnnxNames.PastKey("layers.0.self_attn"), StringComparison.Ordinal));
+        Assert.Contains(file.Outputs, o => o.StartsWith(OnnxNames.PresentValue("layers.0.self_attn"), StringComparison.Ordinal));
+        Assert.DoesNotContain(file.Outputs, o => o.StartsWith(OnnxNames.Attention, StringComparison.Ordinal));
+
+        var both = ChildProcess.Cli(trained.Folder.Path, "export-onnx", "--model", trained.ModelPath, "--out", path, "--kv-cache", "--next-token-only");
+        Assert.NotEqual(0, both.ExitCode);
+        Assert.Contains("--kv-cache", both.StdErr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -65,6 +65,34 @@ public sealed class GenerationTests : IClassFixture<GenerationTests.Model>
         Assert.All(words, w => Assert.Contains(w.Length > 1 ? w[1].ToString() : "<EOS>", top2));
     }
 
+    [Theory]
+    [InlineData(0f, 0, "")]
+    [InlineData(1f, 0, "ma")]
+    [InlineData(1.3f, 4, "b")]
+    public void Generate_WithAndWithoutCache_GiveTheSameSamples(float temperature, int topK, string prefix)
+    {
+        // The key/value cache changes only float rounding (parity tested at 1e-5), so seeded samples are identical.
+        var cached = new GenerationOptions { Count = 12, Temperature = temperature, TopK = topK, Prefix = prefix, Seed = 11, MaximumLength = 20 };
+        var samples = _model.Generate(cached);
+        Assert.Equal(samples, _model.Generate(cached with { UseCache = false }));
+        Assert.Contains(samples, s => s.Length > prefix.Length + 2);
+    }
+
+    [Fact]
+    public void Generate_WithCallback_StreamsThePrefixThenEachCharacter()
+    {
+        var pieces = new List<(int Sample, string Text)>();
+        var samples = _model.Generate(new GenerationOptions { Count = 3, Prefix = "ka", Seed = 2 }, (i, text) => pieces.Add((i, text)));
+        Assert.Equal([0, 1, 2], pieces.Select(p => p.Sample).Distinct());
+        for (int i = 0; i < samples.Count; i++)
+        {
+            var mine = pieces.Where(p => p.Sample == i).Select(p => p.Text).ToList();
+            Assert.Equal("ka", mine[0]);                                   // the prefix first
+            Assert.All(mine.Skip(1), t => Assert.Single(t));               // then one character at a time
+            Assert.Equal(samples[i], string.Concat(mine));
+        }
+    }
+
     [Fact]
     public void Generate_InvalidOptions_ThrowNamingTheOption()
     {

@@ -128,8 +128,9 @@ internal static class ModelCommands
         var temperature = new Option<float>("--temperature") { Description = "0 = greedy; otherwise sampling temperature.", DefaultValueFactory = _ => 1f };
         var topK = new Option<int>("--top-k") { Description = "Sample among the K most probable (0 = all).", DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { Description = "Sampler seed.", DefaultValueFactory = _ => 0 };
-        var maxLength = new Option<int>("--max-length") { Description = "Most characters per sample.", DefaultValueFactory = _ => 32 };
-        var cmd = new Command("generate", "Generate words character by character, stopping at EOS.") { model, prefix, source, count, temperature, topK, seed, maxLength };
+        var maxChars = new Option<int>("--max-chars", "--max-length") { Description = "Most characters generated per sample (the model's maximum length also bounds it).", DefaultValueFactory = _ => 32 };
+        var noCache = new Option<bool>("--no-cache") { Description = "Re-read the whole text at every step instead of keeping a key/value cache (slower; the same samples)." };
+        var cmd = new Command("generate", "Generate text character by character, stopping at EOS; prints each character as it is chosen.") { model, prefix, source, count, temperature, topK, seed, maxChars, noCache };
         cmd.SetAction(parse =>
         {
             var ml = new MLContext(0);
@@ -142,12 +143,39 @@ internal static class ModelCommands
                 Temperature = parse.GetValue(temperature),
                 TopK = parse.GetValue(topK),
                 Seed = parse.GetValue(seed),
-                MaximumLength = parse.GetValue(maxLength),
+                MaximumLength = parse.GetValue(maxChars),
+                UseCache = !parse.GetValue(noCache),
             };
+            bool stream = !parse.GetValue(CliHost.Json);
+            int current = -1;
+            long generated = 0;
+            void OnText(int sample, string piece)
+            {
+                if (sample != current)
+                {
+                    current = sample;
+                    if (stream && sample > 0)
+                    {
+                        Console.Out.WriteLine();
+                    }
+                }
+                else
+                {
+                    generated++;
+                }
+
+                if (stream)
+                {
+                    Console.Out.Write(piece);
+                    Console.Out.Flush();
+                }
+            }
+
             IReadOnlyList<string> words;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             try
             {
-                words = loaded.Loaded.Generate(options);
+                words = loaded.Loaded.Generate(options, OnText);
             }
             catch (ArgumentException e) when (GenerateFlags.FirstOrDefault(f => e.Message.StartsWith($"Option {f.Key}:", StringComparison.Ordinal)) is { Key: not null } flag)
             {
@@ -155,11 +183,15 @@ internal static class ModelCommands
                 throw new ArgumentException(flag.Value + e.Message[$"Option {flag.Key}".Length..].Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal), flag.Value, e);
             }
 
-            CliHost.Output(parse, new { samples = words, options }, () =>
+            double seconds = clock.Elapsed.TotalSeconds;
+            double perSecond = generated / Math.Max(seconds, 1e-9);
+            CliHost.Output(parse, new { samples = words, options, generatedCharacters = generated, seconds, charactersPerSecond = perSecond }, () =>
             {
-                foreach (string w in words)
+                Console.Out.WriteLine();
+                if (!parse.GetValue(CliHost.Quiet))
                 {
-                    Console.WriteLine(w);
+                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{generated:N0} characters in {seconds:F3} s: {perSecond:N0} characters/s ({(options.UseCache ? "key/value cache" : "no cache")})"));
                 }
             });
         });
@@ -196,13 +228,22 @@ internal static class ModelCommands
         {
             Description = "Export only next_token_probabilities [N, V]: no per-position probabilities, no attention (faster scoring).",
         };
-        var cmd = new Command("export-onnx", "Export a model .zip or a checkpoint as ONNX (opset 17) for ONNX Runtime, ML.NET's OnnxTransformer or PyTorch tooling.") { model, output, lean };
+        var kvCache = new Option<bool>("--kv-cache")
+        {
+            Description = "Export the incremental decoder for generation: next_token_probabilities after the new tokens, with past.*/present.* key/value caches (docs/onnx.md).",
+        };
+        var cmd = new Command("export-onnx", "Export a model .zip or a checkpoint as ONNX (opset 17) for ONNX Runtime, ML.NET's OnnxTransformer or PyTorch tooling.") { model, output, lean, kvCache };
         cmd.SetAction(parse =>
         {
             OutputPaths.CheckDistinct([("--model", parse.GetValue(model))], [("--out", parse.GetValue(output))]);
             string source = parse.GetValue(model)!;
             string path = parse.GetValue(output)!;
-            var exportOptions = parse.GetValue(lean) ? OnnxExportOptions.NextTokenOnly : null;
+            if (parse.GetValue(lean) && parse.GetValue(kvCache))
+            {
+                throw new ArgumentException("--next-token-only and --kv-cache are two profiles: give one of them.", "--kv-cache");
+            }
+
+            var exportOptions = parse.GetValue(kvCache) ? OnnxExportOptions.Incremental : parse.GetValue(lean) ? OnnxExportOptions.NextTokenOnly : null;
             if (Directory.Exists(source) && Checkpoint.IsCheckpoint(source))
             {
                 // A checkpoint exports straight from its description and weights.
@@ -235,7 +276,7 @@ internal static class ModelCommands
         [nameof(GenerationOptions.Count)] = "--count",
         [nameof(GenerationOptions.Temperature)] = "--temperature",
         [nameof(GenerationOptions.TopK)] = "--top-k",
-        [nameof(GenerationOptions.MaximumLength)] = "--max-length",
+        [nameof(GenerationOptions.MaximumLength)] = "--max-chars",
     };
 
     private static bool IsOnnx(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);

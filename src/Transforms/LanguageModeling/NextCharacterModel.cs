@@ -56,8 +56,18 @@ public sealed class LoadedNextCharacterModel : IDisposable
     /// <summary>Generates text with the loaded model (ONNX Runtime, no training engine).</summary>
     public IReadOnlyList<string> Generate(GenerationOptions options)
     {
-        using var scorer = new OnnxNextCharacterScorer(_onnx, "the loaded model");
-        return TextGenerator.Generate(scorer, options);
+        return TextGenerator.Generate(_onnx, "the loaded model", options);
+    }
+
+    /// <summary>
+    /// Generates text as <see cref="Generate(GenerationOptions)"/> does, handing each piece to
+    /// <paramref name="onText"/> as soon as it is chosen: the sample's index and first its prefix (as the model reads
+    /// it), then one character at a time, so that a caller can stream the output.
+    /// </summary>
+    public IReadOnlyList<string> Generate(GenerationOptions options, Action<int, string> onText)
+    {
+        ArgumentNullException.ThrowIfNull(onText);
+        return TextGenerator.Generate(_onnx, "the loaded model", options, onText);
     }
 }
 

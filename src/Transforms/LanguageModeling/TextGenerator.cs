@@ -1,11 +1,15 @@
 // Autoregressive generation from a next-character model through ONNX Runtime: greedy, temperature and top-k
-// sampling, optional prefix, maximum length, stop at EOS. Every step re-runs the model over the whole prefix.
+// sampling, optional prefix, maximum length, stop at EOS. Each step feeds only the new character to the model's
+// key/value-cache export (the whole prefix without the cache).
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNet.Transformer.Onnx;
 using MLNet.Transformer.Text;
 
 namespace MLNet.Transformer.LanguageModeling;
 
-/// <summary>Settings of <see cref="NextCharacterPredictionTransformer.Generate"/>.</summary>
+/// <summary>Settings of <see cref="NextCharacterPredictionTransformer.Generate(GenerationOptions)"/>.</summary>
 public sealed record GenerationOptions
 {
     /// <summary>Text every sample starts with (characters outside the vocabulary map to UNK or are rejected).</summary>
@@ -28,6 +32,15 @@ public sealed record GenerationOptions
 
     /// <summary>Seed of the sampler; the same seed gives the same samples.</summary>
     public int Seed { get; init; }
+
+    /// <summary>
+    /// Keep every attention's keys and values between steps (a key/value cache, the model's
+    /// <see cref="OnnxExportOptions.Incremental"/> export), so that each character costs one position instead of the
+    /// whole text so far. Default true; false re-reads the whole text at every step (the same probabilities within
+    /// float rounding, so the same samples). A model that cannot be cached (see <see cref="OnnxExporter.CanCache"/>)
+    /// generates without it.
+    /// </summary>
+    public bool UseCache { get; init; } = true;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
@@ -57,20 +70,34 @@ public sealed record GenerationOptions
 internal static class TextGenerator
 {
     /// <summary>
-    /// Samples from an exported model one token at a time (the models are tiny and keep no KV cache: each step
-    /// re-reads the whole prefix). Samples start with the prefix as the model reads it (normalised and cased as in
-    /// training) and end before EOS.
+    /// Samples from an exported model (the code-point graph of a fitted pipeline) one token at a time. Samples start
+    /// with the prefix as the model reads it (normalised and cased as in training) and end before EOS.
+    /// <paramref name="onText"/>, when given, receives each sample's index and its text as it grows: the prefix
+    /// first, then one token at a time.
     /// </summary>
-    public static IReadOnlyList<string> Generate(OnnxNextCharacterScorer scorer, GenerationOptions options)
+    public static IReadOnlyList<string> Generate(byte[] onnx, string source, GenerationOptions options, Action<int, string>? onText = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        if (scorer.Input != OnnxInput.CodePoints)
+        var file = OnnxModelFile.Read(onnx, source);
+        if (options.UseCache && file.Members.All(m => OnnxExporter.CanCache(m.Info)))
         {
-            throw new ArgumentException("Generation reads a code-point export (the model inside a fitted pipeline).", nameof(scorer));
+            using var cached = new CachedSteps(file, source);
+            return Generate(cached, file.Info, options, onText);
         }
 
-        var info = scorer.Info;
+        using var scorer = new OnnxNextCharacterScorer(onnx, source);
+        if (scorer.Input != OnnxInput.CodePoints)
+        {
+            throw new ArgumentException("Generation reads a code-point export (the model inside a fitted pipeline).", nameof(onnx));
+        }
+
+        using var full = new FullSteps(scorer);
+        return Generate(full, file.Info, options, onText);
+    }
+
+    private static string[] Generate(IStepper stepper, NextCharacterModelInfo info, GenerationOptions options, Action<int, string>? onText)
+    {
         var rng = new Random(options.Seed);
         long[] prefix = CodePoints.Encode(options.Prefix, info.Normalize, info.LowerCase, addEos: false);
         long[]? source = null;
@@ -102,9 +129,11 @@ internal static class TextGenerator
         {
             var seq = new List<long>(prefix);
             var text = new System.Text.StringBuilder(start);
+            onText?.Invoke(i, start);
+            stepper.Reset();
             for (int step = 0; step < limit; step++)
             {
-                var p = scorer.Run([.. seq], 1, seq.Count, source, source?.Length ?? 0, OnnxNames.NextTokenProbabilities)[OnnxNames.NextTokenProbabilities].Data;
+                float[] p = stepper.Next(seq, source);
                 int next = Pick(p, options, rng, info);
                 if (next == info.EosId)
                 {
@@ -113,6 +142,7 @@ internal static class TextGenerator
 
                 string token = info.Vocabulary[next];
                 text.Append(token);
+                onText?.Invoke(i, token);
                 seq.Add(CodePoints.OfToken(token));
             }
 
@@ -120,6 +150,124 @@ internal static class TextGenerator
         }
 
         return samples;
+    }
+
+    /// <summary>Next-token probabilities after a growing sequence of code points.</summary>
+    private interface IStepper : IDisposable
+    {
+        /// <summary>Starts a new sequence.</summary>
+        void Reset();
+
+        /// <summary>The probabilities after the last of <paramref name="sequence"/>, which extends the previous call's.</summary>
+        float[] Next(List<long> sequence, long[]? source);
+    }
+
+    /// <summary>Without a cache: the model runs over the whole sequence at every step.</summary>
+    private sealed class FullSteps(OnnxNextCharacterScorer scorer) : IStepper
+    {
+        public void Reset()
+        {
+        }
+
+        public float[] Next(List<long> sequence, long[]? source) =>
+            scorer.Run([.. sequence], 1, sequence.Count, source, source?.Length ?? 0, OnnxNames.NextTokenProbabilities)[OnnxNames.NextTokenProbabilities].Data;
+
+        public void Dispose()
+        {
+        }
+    }
+
+    /// <summary>
+    /// With a key/value cache: the model's <see cref="OnnxExportOptions.Incremental"/> export, built in memory from
+    /// its weights; each call feeds the positions the cache lacks and keeps the present keys and values.
+    /// </summary>
+    private sealed class CachedSteps : IStepper
+    {
+        private readonly InferenceSession _session;
+        private readonly string[] _past;
+        private readonly long[][] _emptyShapes;
+        private readonly string[] _outputs;
+        private readonly string? _sourceName;
+        private readonly RunOptions _run = new();
+        private IDisposableReadOnlyCollection<OrtValue>? _results;
+        private int _consumed;
+
+        public CachedSteps(OnnxModelFile file, string source)
+        {
+            var model = OnnxExporter.Export(file.Members, OnnxExportOptions.Incremental with { Input = OnnxInput.CodePoints });
+            using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
+            try
+            {
+                _session = new InferenceSession(model.ToByteArray(), options);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new OnnxModelFormatException($"ONNX Runtime cannot load the key/value-cache graph: {e.Message}", source, "graph", e);
+            }
+
+            _past = [.. _session.InputMetadata.Keys.Where(k => k.StartsWith(OnnxNames.PastPrefix, StringComparison.Ordinal))];
+            _emptyShapes = [.. _past.Select(k => new long[] { 1, _session.InputMetadata[k].Dimensions[1], 0, _session.InputMetadata[k].Dimensions[3] })];
+            _outputs = [OnnxNames.NextTokenProbabilities, .. _past.Select(k => OnnxNames.PresentPrefix + k[OnnxNames.PastPrefix.Length..])];
+            _sourceName = _session.InputMetadata.ContainsKey(OnnxNames.SourceCodePoints) ? OnnxNames.SourceCodePoints : null;
+        }
+
+        public void Reset()
+        {
+            _results?.Dispose();
+            _results = null;
+            _consumed = 0;
+        }
+
+        public float[] Next(List<long> sequence, long[]? source)
+        {
+            int count = sequence.Count - _consumed;
+            var names = new List<string>(_past.Length + 2) { OnnxNames.CodePoints };
+            var owned = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(sequence.GetRange(_consumed, count).ToArray(), [1, count]) };
+            try
+            {
+                if (_sourceName is not null)
+                {
+                    names.Add(_sourceName);
+                    owned.Add(OrtValue.CreateTensorValueFromMemory(source!, [1, source!.Length]));
+                }
+
+                var values = new List<OrtValue>(owned);
+                for (int i = 0; i < _past.Length; i++)
+                {
+                    names.Add(_past[i]);
+                    if (_results is null)
+                    {
+                        var empty = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, _emptyShapes[i]);
+                        owned.Add(empty);
+                        values.Add(empty);
+                    }
+                    else
+                    {
+                        values.Add(_results[i + 1]);   // present.{module} of the previous call
+                    }
+                }
+
+                var results = _session.Run(_run, names, values, _outputs);
+                _results?.Dispose();
+                _results = results;
+                _consumed = sequence.Count;
+                return results[0].GetTensorDataAsSpan<float>().ToArray();
+            }
+            finally
+            {
+                foreach (var v in owned)
+                {
+                    v.Dispose();
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            _results?.Dispose();
+            _run.Dispose();
+            _session.Dispose();
+        }
     }
 
     /// <summary>A text for an error message: at most 40 characters of it.</summary>

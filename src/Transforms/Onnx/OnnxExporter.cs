@@ -71,10 +71,26 @@ public sealed record OnnxExportOptions
     public bool IncludeAttention { get; init; } = true;
 
     /// <summary>
+    /// Incremental decoding with a key/value cache: besides the new tokens, the graph reads every attention's cached
+    /// keys and values (<see cref="OnnxNames.PastKey"/>, <see cref="OnnxNames.PastValue"/>, [N, H, P, D]) and returns
+    /// them extended by the new positions (<see cref="OnnxNames.PresentKey"/>, <see cref="OnnxNames.PresentValue"/>,
+    /// [N, H, P + T, D]), with <see cref="OnnxNames.NextTokenProbabilities"/> after the last new token. The new tokens
+    /// sit at positions P to P + T - 1; every token is real (no PAD inside a cached sequence), so a batch holds rows
+    /// of one length. The first call passes P = 0 (empty caches). Only next-token outputs: the position
+    /// probabilities, token texts, row metrics and attention outputs must be off. An encoder-decoder with a source
+    /// column re-reads the whole source at every call (its encoder is not cached); one reading its own tokens needs
+    /// a causal encoder and causal cross-attention (as the trainers build it).
+    /// </summary>
+    public bool KeyValueCache { get; init; }
+
+    /// <summary>
     /// Only <see cref="OnnxNames.NextTokenProbabilities"/>: the lean model for scoring, which computes the output
     /// projection at one position per row and no attention outputs.
     /// </summary>
     public static OnnxExportOptions NextTokenOnly { get; } = new() { IncludePositionProbabilities = false, IncludeAttention = false };
+
+    /// <summary>The lean model with a key/value cache (<see cref="KeyValueCache"/>): token generation.</summary>
+    public static OnnxExportOptions Incremental { get; } = NextTokenOnly with { KeyValueCache = true };
 }
 
 /// <summary>Builds ONNX models (opset <see cref="Opset"/>) from trained next-character transformers.</summary>
@@ -148,6 +164,13 @@ public static class OnnxExporter
         }
 
         options ??= new OnnxExportOptions();
+        if (options.KeyValueCache && (options.IncludePositionProbabilities || options.IncludeAttention || options.IncludeTokenText || options.IncludeRowMetrics))
+        {
+            throw new TransformerArgumentException(
+                "A key/value-cache export computes next-token probabilities only: turn off IncludePositionProbabilities, IncludeAttention, IncludeTokenText and IncludeRowMetrics (see OnnxExportOptions.Incremental).",
+                nameof(options));
+        }
+
         var info = members[0].Info;
         OnnxMetadata.CheckVocabularies(info, (message, field) => new TransformerArgumentException(message, field));
         var g = new OnnxGraphBuilder(info.IsEncoderDecoder ? "encoder_decoder_lm" : "decoder_lm");
@@ -159,6 +182,13 @@ public static class OnnxExporter
             var layout = StateLayout.For(cfg);
             string who = members.Count == 1 ? "" : $"Ensemble member {i}: ";
             CheckState(layout, member.State, who);
+            if (options.KeyValueCache && !CanCache(member.Info))
+            {
+                throw new TransformerArgumentException(
+                    $"{who}This encoder-decoder reads its own tokens through a non-causal encoder or cross-attention, so a new token changes every earlier position: it cannot use a key/value cache.",
+                    nameof(members));
+            }
+
             string prefix = MemberPrefix(i);
             foreach (var t in layout)
             {
@@ -186,6 +216,17 @@ public static class OnnxExporter
         OnnxMetadata.Write(model, info, [.. members.Skip(1).Select(m => m.Info.Architecture)]);
         OnnxContentHash.Stamp(model);
         return model;
+    }
+
+    /// <summary>
+    /// Whether a model can be exported with <see cref="OnnxExportOptions.KeyValueCache"/>: every model but an
+    /// encoder-decoder that reads its own tokens (no source column) through a non-causal encoder or cross-attention.
+    /// </summary>
+    public static bool CanCache(NextCharacterModelInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        var cfg = info.Architecture;
+        return !info.IsEncoderDecoder || info.HasSource || (cfg.CausalEncoder && cfg.CausalCross);
     }
 
     /// <summary>The prefix of ensemble member <paramref name="index"/>'s initializer names: none for member 0, <c>ensemble.{index}.</c> after it.</summary>
@@ -417,7 +458,10 @@ public static class OnnxExporter
         private readonly List<string> _selfProbs = [];
         private readonly List<string> _encProbs = [];
         private readonly List<string> _crossProbs = [];
+        private readonly HashSet<string> _pastInputs = new(StringComparer.Ordinal);
         private string? _sourceIds;   // (N, S) ids of a source input
+        private string? _past;        // [1] = P, the cached length (key/value-cache graphs)
+        private string? _total;       // [1] = P + T
 
         private long E => _cfg.ModelDim;
 
@@ -448,6 +492,11 @@ public static class OnnxExporter
         /// </summary>
         public (string NextLogits, string? Logits) Body(string tokens, string? sourceIds, bool positions)
         {
+            if (options.KeyValueCache)
+            {
+                return (CachedBody(tokens, sourceIds), null);
+            }
+
             string h;
             string tVec = Dim(tokens, 1);                                            // [1] = T
             var selfVisible = Visible(tokens, tVec, causal: true);                  // [N, 1, T, T]
@@ -491,6 +540,100 @@ public static class OnnxExporter
             string last = LastPosition(tokens, h);                                  // (N, E)
             string nextLogits = Linear(last, prefix + "lm_head");                   // (N, V)
             return (nextLogits, positions ? Linear(h, prefix + "lm_head") : null);  // (N, T, V)
+        }
+
+        /// <summary>
+        /// The model on T new tokens at positions P to P + T - 1, reading and extending the key/value caches: the
+        /// next-token logits after the last new token (N, V). Nothing is PAD, so the masks are causal only.
+        /// </summary>
+        private string CachedBody(string tokens, string? sourceIds)
+        {
+            string first = info.IsEncoderDecoder ? $"{prefix}decoder.layers.0.self_attn" : $"{prefix}layers.0.self_attn";
+            string tVec = Dim(tokens, 1);                                            // [1] = T
+            _past = g.Node("Shape", [Past(OnnxNames.PastKey(first))], "past_length", Attr("start", 2L), Attr("end", 3L)); // [1] = P
+            _total = g.Node("Add", [_past, tVec], "total_length");                    // [1] = P + T
+            string queries = RangeBetween(_past, _total);                             // P .. P + T - 1
+            string selfVisible = Causal(queries, RangeBetween(g.Int64Vector(0), _total)); // [T, P + T]
+            string h;
+            if (!info.IsEncoderDecoder)
+            {
+                string x = Embed(tokens, prefix + "tok_emb.weight", tVec, _past);
+                for (int i = 0; i < _cfg.Layers; i++)
+                {
+                    x = EncoderLayer(x, $"{prefix}layers.{i}", selfVisible, _selfProbs);
+                }
+
+                h = _cfg.NormFirst ? LayerNorm(x, prefix + "norm") : x;
+            }
+            else
+            {
+                string mem, crossVisible;
+                if (sourceIds is not null)
+                {
+                    // A source column: the whole source at every call, as the uncached graph reads it.
+                    string sVec = Dim(sourceIds, 1);
+                    string encVisible = Visible(sourceIds, sVec, _cfg.CausalEncoder);
+                    mem = Embed(sourceIds, prefix + "src_emb.weight", sVec);
+                    for (int i = 0; i < _cfg.EncoderLayers; i++)
+                    {
+                        mem = EncoderLayer(mem, $"{prefix}encoder.layers.{i}", encVisible, _encProbs, cached: false);
+                    }
+
+                    string keys = g.Node("Unsqueeze", [KeyValid(sourceIds), g.Int64Vector(1, 2)], "cross_key_valid4"); // (N, 1, 1, S)
+                    crossVisible = _cfg.CausalCross ? g.Node("And", [keys, Causal(queries, Range(sVec))], "cross_visible") : keys;
+                }
+                else
+                {
+                    // Its own tokens through a causal encoder: the memory of the new positions, the earlier ones cached.
+                    mem = Embed(tokens, prefix + "src_emb.weight", tVec, _past);
+                    for (int i = 0; i < _cfg.EncoderLayers; i++)
+                    {
+                        mem = EncoderLayer(mem, $"{prefix}encoder.layers.{i}", selfVisible, _encProbs);
+                    }
+
+                    crossVisible = selfVisible;
+                }
+
+                if (_cfg.NormFirst)
+                {
+                    mem = LayerNorm(mem, prefix + "encoder.norm");
+                }
+
+                string y = Embed(tokens, prefix + "tgt_emb.weight", tVec, _past);
+                for (int i = 0; i < _cfg.Layers; i++)
+                {
+                    y = DecoderLayer(y, mem, $"{prefix}decoder.layers.{i}", selfVisible, crossVisible, cachedMemory: sourceIds is null);
+                }
+
+                h = _cfg.NormFirst ? LayerNorm(y, prefix + "decoder.norm") : y;
+            }
+
+            string last = g.Node("Slice", [h, g.Int64Vector(-1), g.Int64Vector(long.MaxValue), g.Int64Vector(1)], "last_new"); // (N, 1, E)
+            return Linear(g.Node("Squeeze", [last, g.Int64Vector(1)], "last"), prefix + "lm_head");                              // (N, V)
+        }
+
+        /// <summary>Declares (once) the cache input <paramref name="name"/> [N, H, P, D].</summary>
+        private string Past(string name)
+        {
+            if (_pastInputs.Add(name))
+            {
+                g.Input(name, TensorProto.Types.DataType.Float, N, H, "P", E / H);
+            }
+
+            return name;
+        }
+
+        /// <summary>
+        /// Heads (N, H, T, D) of the new positions appended to the cache of <paramref name="module"/>'s
+        /// <paramref name="part"/> ("key" or "value"): the present output (N, H, P + T, D).
+        /// </summary>
+        private string Extend(string module, string part, string heads)
+        {
+            string past = Past(part == "key" ? OnnxNames.PastKey(module) : OnnxNames.PastValue(module));
+            string present = part == "key" ? OnnxNames.PresentKey(module) : OnnxNames.PresentValue(module);
+            g.NodeTo(present, "Concat", [past, heads], Attr("axis", 2L));
+            g.Output(present, TensorProto.Types.DataType.Float, N, H, "P_plus_T", E / H);
+            return present;
         }
 
         /// <summary>The attention outputs: every layer and head of this model.</summary>
@@ -606,6 +749,10 @@ public static class OnnxExporter
             return g.Node("Range", [g.Int64(0), n, g.Int64(1)], "range");
         }
 
+        /// <summary>int64 [end - start] = start, ..., end - 1 for [1] tensors holding start and end.</summary>
+        private string RangeBetween(string startVec, string endVec) =>
+            g.Node("Range", [g.Node("Squeeze", [startVec, g.Int64Vector(0)], "start"), g.Node("Squeeze", [endVec, g.Int64Vector(0)], "end"), g.Int64(1)], "range");
+
         /// <summary>bool [N, S]: key s of row n is not PAD.</summary>
         private string KeyValid(string ids) =>
             g.Node("Not", [g.Node("Equal", [ids, g.Int64(_cfg.PadId)], "is_pad")], "key_valid");
@@ -645,11 +792,13 @@ public static class OnnxExporter
 
         // ------------------------------------------------------------ layers
 
-        private string Embed(string ids, string table, string lengthVec)
+        /// <summary>Token embeddings plus the positional table's rows from <paramref name="startVec"/> (default 0).</summary>
+        private string Embed(string ids, string table, string lengthVec, string? startVec = null)
         {
             string hint = table[..table.LastIndexOf('.')];                                              // tok_emb, ensemble.1.tok_emb
             string emb = g.Node("Gather", [table, ids], hint, Attr("axis", 0L));                         // (N, T, E)
-            string pe = g.Node("Slice", [prefix + PositionalEncodingName, g.Int64Vector(0), lengthVec, g.Int64Vector(0)], prefix + "positions"); // (T, E)
+            string end = startVec is null ? lengthVec : g.Node("Add", [startVec, lengthVec], prefix + "positions_end");
+            string pe = g.Node("Slice", [prefix + PositionalEncodingName, startVec ?? g.Int64Vector(0), end, g.Int64Vector(0)], prefix + "positions"); // (T, E)
             return g.Node("Add", [emb, pe], hint + "_pos");                                              // (N, T, E)
         }
 
@@ -684,45 +833,53 @@ public static class OnnxExporter
             Linear(Activation(Linear(x, prefix + ".linear1"), prefix + "/activation"), prefix + ".linear2");
 
         /// <summary>nn.TransformerEncoderLayer (also the decoder-only model's block): self-attention + feed-forward.</summary>
-        private string EncoderLayer(string x, string prefix, string visible, List<string> probs)
+        private string EncoderLayer(string x, string prefix, string visible, List<string> probs, bool cached = true)
         {
             if (!_cfg.NormFirst)
             {
-                string h = LayerNorm(Add(x, SelfAttention(x, prefix + ".self_attn", visible, probs)), prefix + ".norm1");
+                string h = LayerNorm(Add(x, SelfAttention(x, prefix + ".self_attn", visible, probs, cached)), prefix + ".norm1");
                 return LayerNorm(Add(h, FeedForward(h, prefix)), prefix + ".norm2");
             }
 
-            string h1 = Add(x, SelfAttention(LayerNorm(x, prefix + ".norm1"), prefix + ".self_attn", visible, probs));
+            string h1 = Add(x, SelfAttention(LayerNorm(x, prefix + ".norm1"), prefix + ".self_attn", visible, probs, cached));
             return Add(h1, FeedForward(LayerNorm(h1, prefix + ".norm2"), prefix));
         }
 
         /// <summary>nn.TransformerDecoderLayer: causal self-attention, cross-attention to the memory, feed-forward.</summary>
-        private string DecoderLayer(string y, string mem, string prefix, string selfVisible, string crossVisible)
+        private string DecoderLayer(string y, string mem, string prefix, string selfVisible, string crossVisible, bool cachedMemory = false)
         {
             if (!_cfg.NormFirst)
             {
                 string h1 = LayerNorm(Add(y, SelfAttention(y, prefix + ".self_attn", selfVisible, _selfProbs)), prefix + ".norm1");
-                string h2 = LayerNorm(Add(h1, CrossAttention(h1, mem, prefix + ".multihead_attn", crossVisible)), prefix + ".norm2");
+                string h2 = LayerNorm(Add(h1, CrossAttention(h1, mem, prefix + ".multihead_attn", crossVisible, cachedMemory)), prefix + ".norm2");
                 return LayerNorm(Add(h2, FeedForward(h2, prefix)), prefix + ".norm3");
             }
 
             string a1 = Add(y, SelfAttention(LayerNorm(y, prefix + ".norm1"), prefix + ".self_attn", selfVisible, _selfProbs));
-            string a2 = Add(a1, CrossAttention(LayerNorm(a1, prefix + ".norm2"), mem, prefix + ".multihead_attn", crossVisible));
+            string a2 = Add(a1, CrossAttention(LayerNorm(a1, prefix + ".norm2"), mem, prefix + ".multihead_attn", crossVisible, cachedMemory));
             return Add(a2, FeedForward(LayerNorm(a2, prefix + ".norm3"), prefix));
         }
 
         private string Add(string a, string b) => g.Node("Add", [a, b], "residual");
 
-        /// <summary>nn.MultiheadAttention with query = key = value = x: one packed projection, split in three.</summary>
-        private string SelfAttention(string x, string prefix, string visible, List<string> probs)
+        /// <summary>
+        /// nn.MultiheadAttention with query = key = value = x: one packed projection, split in three. In a
+        /// key/value-cache graph (unless <paramref name="cached"/> is false) the keys and values extend the cache.
+        /// </summary>
+        private string SelfAttention(string x, string prefix, string visible, List<string> probs, bool cached = true)
         {
             string qkv = LinearW(x, prefix + ".in_proj_weight", prefix + ".in_proj_bias", prefix + "/in_proj");  // (N, T, 3E)
             string[] parts = g.NodeN("Split", [qkv, g.Int64Vector(E, E, E)], 3, prefix + "/qkv", Attr("axis", -1L));
+            if (options.KeyValueCache && cached)
+            {
+                return AttendHeads(Heads(parts[0], prefix + "/q"), Extend(prefix, "key", Heads(parts[1], prefix + "/k")), Extend(prefix, "value", Heads(parts[2], prefix + "/v")), prefix, visible, probs);
+            }
+
             return Attend(parts[0], parts[1], parts[2], prefix, visible, probs);
         }
 
         /// <summary>nn.MultiheadAttention with query y and key = value = mem: W_q from the first E rows, W_k and W_v from the rest.</summary>
-        private string CrossAttention(string y, string mem, string prefix, string visible)
+        private string CrossAttention(string y, string mem, string prefix, string visible, bool cachedMemory)
         {
             string w = prefix + ".in_proj_weight", b = prefix + ".in_proj_bias";
             string wq = g.Node("Slice", [w, g.Int64Vector(0), g.Int64Vector(E), g.Int64Vector(0)], prefix + "/w_q");       // (E, E)
@@ -732,17 +889,35 @@ public static class OnnxExporter
             string q = LinearW(y, wq, bq, prefix + "/q_proj");                                                       // (N, T, E)
             string kv = LinearW(mem, wkv, bkv, prefix + "/kv_proj");                                                 // (N, S, 2E)
             string[] parts = g.NodeN("Split", [kv, g.Int64Vector(E, E)], 2, prefix + "/kv", Attr("axis", -1L));
+            if (options.KeyValueCache && cachedMemory)
+            {
+                // The memory of the new positions only: the earlier positions' keys and values are cached.
+                return AttendHeads(Heads(q, prefix + "/q"), Extend(prefix, "key", Heads(parts[0], prefix + "/k")), Extend(prefix, "value", Heads(parts[1], prefix + "/v")), prefix, visible, _crossProbs);
+            }
+
             return Attend(q, parts[0], parts[1], prefix, visible, _crossProbs);
         }
+
+        /// <summary>(N, T, E) -> (N, H, T, D).</summary>
+        private string Heads(string x, string hint) =>
+            g.Node("Transpose", [g.Node("Reshape", [x, g.Int64Vector(0, 0, H, E / H)], hint + "_heads")], hint + "_t", Ints("perm", 0L, 2L, 1L, 3L));
 
         /// <summary>Scaled dot-product attention over H heads and the output projection; rows with no visible key give 0.</summary>
         private string Attend(string q, string k, string v, string prefix, string visible, List<string> probs)
         {
+            string qh = Heads(q, prefix + "/q");                                                                     // (N, H, T, D)
+            string kh = g.Node("Transpose", [g.Node("Reshape", [k, g.Int64Vector(0, 0, H, E / H)], prefix + "/k_heads")], prefix + "/k_t", Ints("perm", 0L, 2L, 3L, 1L)); // (N, H, D, S)
+            return AttendHeads(qh, kh, Heads(v, prefix + "/v"), prefix, visible, probs, keysTransposed: true);
+        }
+
+        /// <summary>
+        /// Attention on heads: q (N, H, T, D), k (N, H, S, D), or (N, H, D, S) when <paramref name="keysTransposed"/>,
+        /// v (N, H, S, D).
+        /// </summary>
+        private string AttendHeads(string qh, string k, string vh, string prefix, string visible, List<string> probs, bool keysTransposed = false)
+        {
             long d = E / H;
-            string headShape = g.Int64Vector(0, 0, H, d);
-            string qh = g.Node("Transpose", [g.Node("Reshape", [q, headShape], prefix + "/q_heads")], prefix + "/q_t", Ints("perm", 0L, 2L, 1L, 3L)); // (N, H, T, D)
-            string kh = g.Node("Transpose", [g.Node("Reshape", [k, headShape], prefix + "/k_heads")], prefix + "/k_t", Ints("perm", 0L, 2L, 3L, 1L)); // (N, H, D, S)
-            string vh = g.Node("Transpose", [g.Node("Reshape", [v, headShape], prefix + "/v_heads")], prefix + "/v_t", Ints("perm", 0L, 2L, 1L, 3L)); // (N, H, S, D)
+            string kh = keysTransposed ? k : g.Node("Transpose", [k], prefix + "/k_t", Ints("perm", 0L, 1L, 3L, 2L)); // (N, H, D, S)
             string qs = g.Node("Mul", [qh, g.Float((float)(1.0 / Math.Sqrt(d)))], prefix + "/q_scaled");
             string scores = g.Node("MatMul", [qs, kh], prefix + "/scores");                                          // (N, H, T, S)
             string masked = g.Node("Where", [visible, scores, g.Float(float.NegativeInfinity)], prefix + "/masked");

@@ -69,6 +69,28 @@ public static class OnnxNames
     /// <summary>int64 [1, T]: token ids (the character tokenizer's model).</summary>
     public const string TokenIds = "token_ids";
 
+    /// <summary>
+    /// Prefix of a key/value-cache input (<see cref="OnnxExportOptions.KeyValueCache"/>): <c>past.{module}.key</c> and
+    /// <c>past.{module}.value</c> [N, H, P, D], where module is the attention's state-dict prefix
+    /// (<c>layers.0.self_attn</c>, <c>decoder.layers.0.multihead_attn</c>, <c>ensemble.1.layers.0.self_attn</c>).
+    /// </summary>
+    public const string PastPrefix = "past.";
+
+    /// <summary>Prefix of a key/value-cache output: <c>present.{module}.key</c> / <c>.value</c> [N, H, P + T, D].</summary>
+    public const string PresentPrefix = "present.";
+
+    /// <summary>The cached keys of attention <paramref name="module"/> read by a key/value-cache model.</summary>
+    public static string PastKey(string module) => PastPrefix + module + ".key";
+
+    /// <summary>The cached values of attention <paramref name="module"/> read by a key/value-cache model.</summary>
+    public static string PastValue(string module) => PastPrefix + module + ".value";
+
+    /// <summary>The keys of attention <paramref name="module"/> extended by the new positions.</summary>
+    public static string PresentKey(string module) => PresentPrefix + module + ".key";
+
+    /// <summary>The values of attention <paramref name="module"/> extended by the new positions.</summary>
+    public static string PresentValue(string module) => PresentPrefix + module + ".value";
+
     /// <summary>Prefix of every <c>metadata_props</c> key this library writes.</summary>
     public const string MetadataPrefix = "mlnet_transformer.";
 

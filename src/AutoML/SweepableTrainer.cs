@@ -116,7 +116,7 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
     public SweepRefit Refit { get; set; } = SweepRefit.AllData;
 
     /// <summary>
-    /// How many of the leaderboard's top configurations the returned model averages (<see cref="NextCharacterModel.Ensemble"/>):
+    /// How many of the leaderboard's top configurations the returned model averages (<c>NextCharacterModel.Ensemble</c>):
     /// each is refitted (or its best trial kept) as <see cref="Refit"/> says, and the returned chain scores with the
     /// mean of their probabilities. Default 1: the winner alone. Fewer configurations than this give fewer members.
     /// The command line's <c>sweep</c> uses 3 (<c>--ensemble</c>); the README gives what it measured on held-out names.

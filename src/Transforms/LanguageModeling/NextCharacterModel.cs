@@ -258,15 +258,44 @@ public static class NextCharacterModel
             throw new TransformerArgumentException("An ensemble needs at least one model.", nameof(models));
         }
 
+        // A model fitted in this process hands over its checkpoint; one loaded from a zip, its exported graph's weights.
         var members = models
             .Select((m, i) => m ?? throw new TransformerArgumentException($"Model {i} of the ensemble is null.", nameof(models)))
-            .SelectMany((m, i) => OnnxModelFile.Read(m.GetOnnxModel(), $"model {i} of the ensemble").Members)
+            .SelectMany((m, i) => m.Checkpoint is { } checkpoint
+                ? [new OnnxModelMember(NextCharacterCheckpoint.InfoOf(checkpoint), checkpoint.Weights)]
+                : OnnxModelFile.Read(m.GetOnnxModel(), $"model {i} of the ensemble").Members)
             .ToArray();
+        return Ensemble(mlContext, members, outputs ?? models[0].Outputs, models[0].History);
+    }
+
+    /// <summary>
+    /// An ensemble of the models that <paramref name="checkpoints"/> hold (see
+    /// <see cref="Ensemble(MLContext, IReadOnlyList{NextCharacterPredictionTransformer}, NextCharacterOutputs?)"/>):
+    /// for example the checkpoints of several runs, written by <c>CheckpointEvery</c> or a sweep.
+    /// </summary>
+    /// <exception cref="TransformerArgumentException">No checkpoint, or checkpoints whose models do not share columns, vocabulary or maximum length.</exception>
+    public static NextCharacterPredictionTransformer Ensemble(MLContext mlContext, IReadOnlyList<Checkpoints.Checkpoint> checkpoints, NextCharacterOutputs? outputs = null)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        if (checkpoints.Count == 0)
+        {
+            throw new TransformerArgumentException("An ensemble needs at least one checkpoint.", nameof(checkpoints));
+        }
+
+        var members = checkpoints
+            .Select((c, i) => c ?? throw new TransformerArgumentException($"Checkpoint {i} of the ensemble is null.", nameof(checkpoints)))
+            .Select(c => new OnnxModelMember(NextCharacterCheckpoint.InfoOf(c), c.Weights))
+            .ToArray();
+        return Ensemble(mlContext, members, outputs ?? NextCharacterOutputs.All, history: null);
+    }
+
+    private static NextCharacterPredictionTransformer Ensemble(MLContext mlContext, OnnxModelMember[] members, NextCharacterOutputs profile, TrainingHistory? history)
+    {
         byte[] onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(members, ChainExport));
         var info = members[0].Info;
         var empty = CreateInput(mlContext, info, []);
-        var profile = outputs ?? models[0].Outputs;
-        return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty, profile), info, onnx, models[0].History, profile);
+        return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty, profile), info, onnx, history, profile);
     }
 
     /// <summary>

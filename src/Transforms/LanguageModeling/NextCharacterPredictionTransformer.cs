@@ -119,7 +119,7 @@ public sealed class NextCharacterPredictionTransformer : ITransformer
 
     /// <summary>
     /// The architectures of the models the chain averages: one, or the members of an ensemble made by
-    /// <see cref="NextCharacterModel.Ensemble"/> (the first is <see cref="Info"/>'s).
+    /// <c>NextCharacterModel.Ensemble</c> (the first is <see cref="Info"/>'s).
     /// </summary>
     public IReadOnlyList<Engine.TransformerModelConfig> Architectures => _architectures ??= [.. Onnx.OnnxModelFile.Read(_onnx, "the fitted model").Members.Select(m => m.Info.Architecture)];
 

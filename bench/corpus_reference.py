@@ -5,8 +5,9 @@ Data: the file's lines (split as .NET's File.ReadLines does: \\r\\n, \\r or \\n;
 line) NFC-normalised and joined by "\\n"; the vocabulary is <PAD> <BOS> <EOS> <UNK> then every character by code point
 (CharacterVocabulary.FromCounts with frequency 1); the last --validation-fraction of the stream (banker's rounding,
 as Math.Round) is the validation tail. Windows: the start of window b of step s is SplitMix64 draw s*B + b, seeded by
---seed, modulo (train length - T), exactly as CorpusWindows.Batch. Validation: the tail cut into consecutive windows
-of T (the last one shorter), every tail character but the first a target once. The model is reference.py's
+--seed, modulo (train length - T), exactly as CorpusWindows.Batch; each window's first input is <BOS> in place of its
+first character (the fitted model reads <BOS> then text). Validation: the tail cut into consecutive windows of T (the
+last one shorter), <BOS> first likewise, every tail character but the first a target once. The model is reference.py's
 (nn.TransformerEncoderLayer blocks, causal float mask, fixed sinusoids, dropout 0); PyTorch's own initialisation.
 
 Usage: corpus_reference.py --corpus FILE [--context-length 128 --batch-size 32 --max-steps 2000 --eval-every 200
@@ -30,6 +31,9 @@ import reference  # noqa: E402
 
 MASK64 = (1 << 64) - 1
 GAMMA = 0x9E3779B97F4A7C15
+
+
+BOS = 1  # the vocabulary's <BOS> id
 
 
 def draw(seed, n):
@@ -115,6 +119,7 @@ def main():
     for r, i in enumerate(starts):
         m = min(T, n - 1 - i)
         val_x[r, :m] = stream[i:i + m]
+        val_x[r, 0] = BOS
         val_y[r, :m] = stream[i + 1:i + 1 + m]
 
     def evaluate():
@@ -135,6 +140,7 @@ def main():
     for step in range(a.max_steps):
         ix = torch.tensor([draw(seed, step * B + b) % positions for b in range(B)])
         x = stream[ix[:, None] + offsets]      # (B, T)
+        x[:, 0] = BOS
         y = stream[ix[:, None] + offsets + 1]  # (B, T)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(a, step, a.max_steps)

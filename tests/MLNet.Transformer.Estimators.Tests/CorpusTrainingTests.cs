@@ -23,13 +23,13 @@ public sealed class CorpusTrainingTests : IDisposable
     }
 
     [Fact]
-    public void Batch_Windows_TargetsAreTheInputsShiftedByOneInsideTheTrainingHead()
+    public void Batch_Windows_StartWithBosAndTargetsAreTheInputsShiftedByOneInsideTheTrainingHead()
     {
         var tokens = Enumerable.Range(0, 1000).Select(i => (ushort)(4 + (i % 50))).ToArray();
         var corpus = new CorpusStream(tokens, tokens.Length, 0.1);
         Assert.Equal(900, corpus.TrainLength);
 
-        var batch = CorpusWindows.Batch(corpus, 42, step: 3, batch: 8, context: 16);
+        var batch = CorpusWindows.Batch(corpus, 42, step: 3, batch: 8, context: 16, bosId: 1);
         var x = batch.Tokens.ToArray();
         var y = batch.Targets.ToArray();
         for (int b = 0; b < 8; b++)
@@ -37,7 +37,7 @@ public sealed class CorpusTrainingTests : IDisposable
             int start = (int)(CorpusWindows.Draw(42, (3 * 8) + (ulong)b) % (900 - 16));
             for (int t = 0; t < 16; t++)
             {
-                Assert.Equal(tokens[start + t], x[(b * 16) + t]);
+                Assert.Equal(t == 0 ? 1 : tokens[start + t], x[(b * 16) + t]);
                 Assert.Equal(tokens[start + t + 1], y[(b * 16) + t]);
             }
         }
@@ -49,7 +49,8 @@ public sealed class CorpusTrainingTests : IDisposable
         var tokens = Enumerable.Range(0, 1000).Select(i => (ushort)(4 + (i % 50))).ToArray();
         var corpus = new CorpusStream(tokens, tokens.Length, 0.1);
 
-        var batches = CorpusWindows.Validation(corpus, context: 16, padId: 0, rowsPerBatch: 3);
+        var batches = CorpusWindows.Validation(corpus, context: 16, padId: 0, bosId: 1, rowsPerBatch: 3);
+        Assert.All(batches, b => Assert.All(Enumerable.Range(0, b.BatchSize), r => Assert.Equal(1, b.Tokens.Span[r * 16])));
 
         var targets = batches.SelectMany(b => b.Targets.ToArray()).Where(t => t != 0).ToArray();
         Assert.Equal(tokens[901..].Select(t => (long)t), targets);

@@ -48,8 +48,12 @@ internal static class CorpusWindows
         }
     }
 
-    /// <summary>Inputs s[i .. i+T) and targets s[i+1 .. i+T] of the <paramref name="batch"/> windows of <paramref name="step"/>.</summary>
-    public static TokenBatch Batch(CorpusStream corpus, ulong seed, long step, int batch, int context)
+    /// <summary>
+    /// Inputs <c>&lt;BOS&gt;</c>, s[i+1 .. i+T) and targets s[i+1 .. i+T] of the <paramref name="batch"/> windows of
+    /// <paramref name="step"/>: a window starts with BOS in place of its first character, as every text the fitted
+    /// model scores or continues does (BOS, then at most T - 1 characters).
+    /// </summary>
+    public static TokenBatch Batch(CorpusStream corpus, ulong seed, long step, int batch, int context, int bosId)
     {
         var inputs = new long[batch * context];
         var targets = new long[batch * context];
@@ -59,7 +63,7 @@ internal static class CorpusWindows
             int i = (int)(Draw(seed, ((ulong)step * (ulong)batch) + (ulong)b) % starts);
             for (int t = 0; t < context; t++)
             {
-                inputs[(b * context) + t] = corpus.Tokens[i + t];
+                inputs[(b * context) + t] = t == 0 ? bosId : corpus.Tokens[i + t];
                 targets[(b * context) + t] = corpus.Tokens[i + t + 1];
             }
         }
@@ -68,11 +72,11 @@ internal static class CorpusWindows
     }
 
     /// <summary>
-    /// The validation tail as consecutive, non-overlapping windows: window k reads s[v + kT .. v + kT + T) and predicts
-    /// the next character of each position; every tail character but the first is a target exactly once (a last,
-    /// shorter window is padded).
+    /// The validation tail as consecutive, non-overlapping windows: window k reads s[v + kT .. v + kT + T), BOS in
+    /// place of its first character as in training, and predicts the next character of each position; every tail
+    /// character but the first is a target exactly once (a last, shorter window is padded).
     /// </summary>
-    public static List<TokenBatch> Validation(CorpusStream corpus, int context, int padId, int rowsPerBatch = 64)
+    public static List<TokenBatch> Validation(CorpusStream corpus, int context, int padId, int bosId, int rowsPerBatch = 64)
     {
         var batches = new List<TokenBatch>();
         int start = corpus.TrainLength;
@@ -96,7 +100,7 @@ internal static class CorpusWindows
                 int n = Math.Min(context, corpus.Length - 1 - i);
                 for (int t = 0; t < n; t++)
                 {
-                    inputs[(r * context) + t] = corpus.Tokens[i + t];
+                    inputs[(r * context) + t] = t == 0 ? bosId : corpus.Tokens[i + t];
                     targets[(r * context) + t] = corpus.Tokens[i + t + 1];
                 }
             }
@@ -109,7 +113,7 @@ internal static class CorpusWindows
 }
 
 /// <summary>The step loop of corpus training: a step budget, evaluation every EvaluateEvery steps, checkpoints.</summary>
-internal sealed class CorpusTrainingLoop(TransformerTrainerOptions options, int padId)
+internal sealed class CorpusTrainingLoop(TransformerTrainerOptions options, int padId, int bosId)
 {
     public TrainingHistory Run(TransformerModel model, CorpusStream corpus, int seed, Checkpoint? resume, Action<TrainingPosition>? checkpoint)
     {
@@ -117,7 +121,7 @@ internal sealed class CorpusTrainingLoop(TransformerTrainerOptions options, int 
         int T = options.ContextLength, B = options.BatchSize;
         var position = TrainingLoop.Prepare(model, options, seed, rank: 0, resume);
 
-        var validation = CorpusWindows.Validation(corpus, T, padId);
+        var validation = CorpusWindows.Validation(corpus, T, padId, bosId);
         var history = position is null ? [] : position.History.Select(h => new EpochRecord(h.Epoch, h.TrainLoss, h.ValidationLoss, h.Seconds, h.CharactersPerSecond)).ToList();
         double bestLoss = position?.BestLoss ?? double.PositiveInfinity;
         int bestEval = position?.BestEpoch ?? 0;
@@ -131,7 +135,7 @@ internal sealed class CorpusTrainingLoop(TransformerTrainerOptions options, int 
         {
             ct.ThrowIfCancellationRequested();
             float lr = TrainingBatches.LearningRate(options, step, total);
-            var result = model.TrainStep(CorpusWindows.Batch(corpus, (ulong)(uint)seed, step, B, T), lr);
+            var result = model.TrainStep(CorpusWindows.Batch(corpus, (ulong)(uint)seed, step, B, T, bosId), lr);
             lossSum += (double)result.Loss * B * T;
             tokens += (long)B * T;
             long done = step + 1;

@@ -276,7 +276,7 @@ public abstract class TransformerTrainerBase : IEstimator<NextCharacterPredictio
         };
 
         using var model = CreateModel(config, device, initial);
-        var history = new CorpusTrainingLoop(Options, CharacterVocabulary.PadId).Run(model, corpus, seed, resume, CheckpointWriter(info, model));
+        var history = new CorpusTrainingLoop(Options, CharacterVocabulary.PadId, CharacterVocabulary.BosId).Run(model, corpus, seed, resume, CheckpointWriter(info, model));
         return HandOff(info, model, history, input);
     }
 

@@ -250,7 +250,7 @@ PY
     common=(--context-length 128 --max-steps "$steps" --eval-every "$every" --batch-size "$batch" --layers 4 --heads 4
             --dim 128 --ff 512 --lr 1e-3 --seed 42 --validation-fraction 0.1)
     log "bench-corpus: $(wc -c < "$out/fortunes.txt") bytes of fortunes, $steps steps of $batch x 128 characters"
-    cli train --corpus "$out/fortunes.txt" "${common[@]}" --dropout 0 --device cpu --threads 1 --out "$out/fortunes.zip" \
+    cli train --corpus "$out/fortunes.txt" "${common[@]}" --dropout 0 --precision fp32 --device cpu --threads 1 --out "$out/fortunes.zip" \
       --json --quiet > "$out/engine.json"
     "$MLT_PYTHON" "$ROOT/bench/corpus_reference.py" --corpus "$out/fortunes.txt" "${common[@]}" --json "$out/reference.json" > /dev/null
     python3 - "$out/engine.json" "$out/reference.json" <<'PY'

@@ -1,5 +1,6 @@
 // train --checkpoint-every / --checkpoint-dir / --resume, in real child processes: a run killed with SIGKILL after a
-// checkpoint and resumed ends with the same weights, bit for bit, as an uninterrupted run (CPU, dropout on); the
+// checkpoint and resumed ends with the same weights, bit for bit, as an uninterrupted run (CPU, dropout on; float32
+// and bfloat16; rows and corpus mode); the
 // checkpoint is a model the other commands read (export-onnx).
 using System.Diagnostics;
 using MLNet.Transformer.Checkpoints;
@@ -9,19 +10,24 @@ namespace MLNet.Transformer.Tests;
 
 public sealed class CliCheckpointTests
 {
-    private static string[] TrainArgs(string data, string checkpoints, string output) =>
+    private static string[] TrainArgs(string data, string checkpoints, string output, string precision = "fp32", bool corpus = false) =>
     [
-        "train", "--data", data, "--epochs", "12", "--layers", "2", "--heads", "2", "--dim", "32", "--ff", "64",
-        "--dropout", "0.1", "--batch-size", "16", "--seed", "7", "--device", "cpu", "--threads", "1",
+        "train", .. corpus ? ["--corpus", data, "--context-length", "24", "--max-steps", "150", "--eval-every", "50"] : new[] { "--data", data, "--epochs", "12" },
+        "--layers", "2", "--heads", "2", "--dim", "32", "--ff", "64",
+        "--dropout", "0.1", "--batch-size", "16", "--seed", "7", "--device", "cpu", "--threads", "1", "--precision", precision,
         "--checkpoint-every", "10", "--checkpoint-dir", checkpoints, "--out", output, "--quiet",
     ];
 
-    [Fact]
-    public void Train_KilledAfterACheckpointThenResumed_SameWeightsBitForBitAsAnUninterruptedRun()
+    [Theory]
+    [InlineData("fp32", false)]
+    [InlineData("bf16", false)]
+    [InlineData("fp32", true)]
+    public void Train_KilledAfterACheckpointThenResumed_SameWeightsBitForBitAsAnUninterruptedRun(string precision, bool corpus)
     {
         using var folder = new TempFolder();
         string data = folder.File("names.txt");
         File.WriteAllLines(data, File.ReadLines(RepoPaths.Combine("data", "names.txt")).Take(600));
+        string[] TrainArgs(string data, string checkpoints, string output) => CliCheckpointTests.TrainArgs(data, checkpoints, output, precision, corpus);
 
         string straight = folder.File("straight");
         var full = ChildProcess.Cli(folder.Path, TrainArgs(data, straight, folder.File("straight.zip")));
@@ -56,7 +62,7 @@ public sealed class CliCheckpointTests
         Assert.Equal(a.Keys, b.Keys);
         foreach (var (name, (_, data0)) in a)
         {
-            Assert.True(data0.AsSpan().SequenceEqual(b[name].Data), $"{name} differs after resuming from step {killedAfter}");
+            Assert.True(data0.AsSpan().SequenceEqual(b[name].Data), $"{name} differs after resuming from step {killedAfter} ({precision}, {(corpus ? "corpus" : "rows")})");
         }
 
         Assert.True(killedAfter >= 60, $"killed after step {killedAfter}");

@@ -328,6 +328,46 @@ public sealed class TransformerModel : IDisposable
         return new ForwardResult(logits.Tensor(), self.Tensor(), enc.Tensor(), cross.Tensor());
     }
 
+    /// <summary>
+    /// Starts incremental decoding of one sequence with a key/value cache (generation): see <see cref="IncrementalDecoder"/>.
+    /// </summary>
+    /// <param name="source">The source ids of an encoder-decoder model, encoded once here; empty for a decoder-only model.</param>
+    /// <returns>The decoder; dispose it.</returns>
+    /// <exception cref="TransformerArgumentException">
+    /// A source for a decoder-only model, none (or one longer than <see cref="TransformerModelConfig.MaxLength"/>) for an
+    /// encoder-decoder model, or a source id out of range.
+    /// </exception>
+    public IncrementalDecoder CreateDecoder(ReadOnlySpan<long> source = default)
+    {
+        ThrowIfDisposed();
+        if (Config.Kind == ModelKind.EncoderDecoder)
+        {
+            if (source.IsEmpty || source.Length > Config.MaxLength)
+            {
+                throw new TransformerArgumentException(
+                    $"An encoder-decoder model decodes against a source of 1 to {Config.MaxLength} ids (TransformerModelConfig.MaxLength); got {source.Length}.",
+                    nameof(source));
+            }
+
+            CheckIds(source, Config.EffectiveSourceVocabSize, "source", "SourceVocabSize");
+        }
+        else if (!source.IsEmpty)
+        {
+            throw new TransformerArgumentException("A decoder-only model takes no source.", nameof(source));
+        }
+
+        DecoderHandle handle;
+        unsafe
+        {
+            fixed (long* pSource = source)
+            {
+                NativeStatus.Check(NativeMethods.mlt_decoder_create(out handle, _handle, source.IsEmpty ? null : pSource, source.Length));
+            }
+        }
+
+        return new IncrementalDecoder(handle, Config.VocabSize, Config.MaxLength);
+    }
+
     /// <summary>Copies one state tensor (or its gradient) out of the engine.</summary>
     /// <param name="name">State-dict name, one of <see cref="StateInfo"/>.</param>
     /// <param name="gradient">True for the gradient of the last training step (zeros before the first).</param>

@@ -1,5 +1,5 @@
 // Source-generated P/Invoke declarations for every export of the native engine's C ABI
-// (src/Native/include/mlt.h, ABI version 4), plus the blittable mirrors of its two structs.
+// (src/Native/include/mlt.h, MLT_ABI_VERSION), plus the blittable mirrors of its two structs.
 // Raw and unchecked: managed callers go through MLNet.Transformer.Engine, which validates first.
 
 using System.Runtime.InteropServices;
@@ -89,7 +89,7 @@ internal struct NativeOptimizerConfig
 internal static unsafe partial class NativeMethods
 {
     /// <summary>The <c>MLT_ABI_VERSION</c> this assembly was written against.</summary>
-    internal const int AbiVersion = 5;
+    internal const int AbiVersion = 6;
 
     /// <summary>mlt_status: success.</summary>
     internal const int StatusOk = 0;
@@ -214,6 +214,20 @@ internal static unsafe partial class NativeMethods
         ModelHandle model,
         long* tokens, long tokensLen, long* srcTokens, long srcLen,
         int b, int t, int s);
+
+    // ---- incremental decoding ----
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_decoder_create(out DecoderHandle decoder, ModelHandle model, long* srcTokens, int s);
+
+    [LibraryImport(Lib)]
+    internal static partial void mlt_decoder_free(nint decoder);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_decoder_feed(float* logits, long logitsLen, DecoderHandle decoder, long* tokens, int n);
+
+    [LibraryImport(Lib)]
+    internal static partial int mlt_decoder_length(int* length, DecoderHandle decoder);
 
     // ---- data-parallel training ----
 

@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or struct layout below changes; the C# side refuses a mismatch. */
-#define MLT_ABI_VERSION 5
+#define MLT_ABI_VERSION 6
 
 typedef int32_t mlt_status;
 enum {
@@ -48,6 +48,7 @@ enum {
 
 typedef struct mlt_model mlt_model; /* opaque */
 typedef struct mlt_group mlt_group; /* opaque: a process group for data-parallel training */
+typedef struct mlt_decoder mlt_decoder; /* opaque: incremental decoding of one sequence with a key/value cache */
 
 enum { MLT_KIND_DECODER = 0, MLT_KIND_ENCODER_DECODER = 1 };
 enum { MLT_ACT_RELU = 0, MLT_ACT_GELU = 1 };
@@ -225,6 +226,23 @@ MLT_API mlt_status mlt_model_rng_state_size(int64_t* len, mlt_model* model);
 MLT_API mlt_status mlt_model_rng_state_read(uint8_t* out, int64_t len, mlt_model* model);
 /* Refuses bytes of another layout or device generator with MLT_ERR_ARGUMENT. */
 MLT_API mlt_status mlt_model_rng_state_write(mlt_model* model, const uint8_t* data, int64_t len);
+
+/* ---- incremental decoding (generation) with a key/value cache ----
+ * A decoder holds, for one sequence, the keys and values of every position fed so far in every decoder layer (and,
+ * for encoder-decoder models, the source encoded once and its cross-attention keys and values), so feeding one more
+ * token costs one position's work instead of a forward over the whole prefix. Inference mode, no dropout, the
+ * model's precision. The logits equal mlt_model_forward's over the whole sequence fed so far (B = 1), position by
+ * position. The decoder keeps the model alive (free both in any order) and reads its weights at each call: train the
+ * model meanwhile and the cached positions keep the old weights' keys and values.
+ * src: (1, S) source ids for an encoder-decoder model; NULL with S = 0 for a decoder-only model. */
+MLT_API mlt_status mlt_decoder_create(mlt_decoder** out, mlt_model* model, const int64_t* src_tokens, int32_t S);
+MLT_API void mlt_decoder_free(mlt_decoder* decoder);
+/* Feeds n tokens at positions length .. length + n - 1 and writes their logits (n, V). length + n must not exceed
+ * max_len: MLT_ERR_ARGUMENT, and nothing is fed. */
+MLT_API mlt_status mlt_decoder_feed(float* logits, int64_t logits_len, mlt_decoder* decoder, const int64_t* tokens,
+                                    int32_t n);
+/* Positions fed so far. */
+MLT_API mlt_status mlt_decoder_length(int32_t* length, const mlt_decoder* decoder);
 
 #ifdef __cplusplus
 }

@@ -20,7 +20,12 @@
 #endif
 
 struct mlt_model {
-  std::unique_ptr<mlt::Model> impl;
+  std::shared_ptr<mlt::Model> impl;  // shared with the decoders created from it
+};
+
+struct mlt_decoder {
+  std::shared_ptr<mlt::Model> model;
+  mlt::DecodeState state;
 };
 
 struct mlt_group {
@@ -72,6 +77,11 @@ mlt::Model& model_of(mlt_model* m) {
 const mlt::Model& model_of(const mlt_model* m) {
   if (!m || !m->impl) fail_arg("model must not be NULL");
   return *m->impl;
+}
+
+mlt_decoder& decoder_of(mlt_decoder* d) {
+  if (!d || !d->model) fail_arg("decoder must not be NULL");
+  return *d;
 }
 
 mlt::Group& group_of(mlt_group* g) {
@@ -604,6 +614,62 @@ MLT_API mlt_status mlt_model_rng_state_read(uint8_t* out, int64_t len, mlt_model
 MLT_API mlt_status mlt_model_rng_state_write(mlt_model* model, const uint8_t* data, int64_t len) {
   MLT_TRY
   model_of(model).set_rng_state(data, len);
+  MLT_CATCH
+}
+
+// ---------------------------------------------------------------- incremental decoding
+
+MLT_API mlt_status mlt_decoder_create(mlt_decoder** out, mlt_model* model, const int64_t* src_tokens, int32_t S) {
+  MLT_TRY
+  require(out, "out");
+  *out = nullptr;
+  mlt::Model& m = model_of(model);
+  std::unique_ptr<mlt_decoder> d(new mlt_decoder{model->impl, {}});
+  if (m.cfg.encoder_decoder()) {
+    if (S < 1) fail_arg("an encoder-decoder model decodes against a source: S must be >= 1 (got ", S, ")");
+    const int64_t one = 0;  // make_batch wants a target row; only the source is used
+    const mlt::Batch source = m.make_batch(&one, 1, nullptr, 0, src_tokens, S, 1, 1, S, false);
+    ThreadScope threads(m, source);
+    d->state = m.begin_decode(&source);
+  } else {
+    if (src_tokens || S != 0) fail_arg("a decoder-only model takes no source: pass NULL and S = 0");
+    d->state = m.begin_decode(nullptr);
+  }
+  *out = d.release();
+  MLT_CATCH
+}
+
+MLT_API void mlt_decoder_free(mlt_decoder* decoder) {
+  try {
+    delete decoder;
+  } catch (...) {
+    // Destructors of tensors do not throw; nothing may escape a void export.
+  }
+}
+
+MLT_API mlt_status mlt_decoder_feed(float* logits, int64_t logits_len, mlt_decoder* decoder, const int64_t* tokens,
+                                    int32_t n) {
+  MLT_TRY
+  mlt_decoder& d = decoder_of(decoder);
+  mlt::Model& m = *d.model;
+  require(tokens, "tokens");
+  if (n < 1) fail_arg("n must be >= 1 (got ", n, ")");
+  if (logits) check_len("logits", logits_len, static_cast<int64_t>(n) * m.cfg.V, mlt::cat("n=", n, ", V=", m.cfg.V));
+  mlt::Batch shape;  // the thread choice sees one row of n new positions
+  shape.B = 1;
+  shape.T = n;
+  ThreadScope threads(m, shape);
+  const at::Tensor ids = at::from_blob(const_cast<int64_t*>(tokens), {1, static_cast<int64_t>(n)}, at::kLong);
+  at::Tensor out = m.decode(d.state, ids);  // (1, n, V)
+  if (logits) at::from_blob(logits, {1, static_cast<int64_t>(n), m.cfg.V}).copy_(out);
+  MLT_CATCH
+}
+
+MLT_API mlt_status mlt_decoder_length(int32_t* length, const mlt_decoder* decoder) {
+  MLT_TRY
+  require(length, "length");
+  if (!decoder || !decoder->model) fail_arg("decoder must not be NULL");
+  *length = static_cast<int32_t>(decoder->state.length);
   MLT_CATCH
 }
 

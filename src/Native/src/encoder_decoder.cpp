@@ -23,16 +23,7 @@ class EncoderDecoder final : public Model {
   }
 
   at::Tensor forward(const Batch& batch, Step& st, Probes* probes) override {
-    // encoder
-    at::Tensor mem = at::embedding(store[src_emb_], batch.src) + pe.narrow(0, 0, batch.S);  // (B, S, E)
-    for (const auto& blk : encoder_) {
-      at::Tensor probs;
-      const bool want = probes && probes->enc;
-      mem = blk.forward(store, cfg, mem, batch.enc_mask, st, want ? &probs : nullptr);      // (B, S, E)
-      if (want) probes->enc_attn.push_back(probs);                                         // (B, H, S, S)
-    }
-    if (cfg.norm_first) mem = ops::layer_norm(mem, store[enc_norm_.w], store[enc_norm_.b], cfg.eps);
-    // decoder
+    at::Tensor mem = encode(batch, st, probes);  // (B, S, E)
     at::Tensor y = at::embedding(store[tgt_emb_], batch.tokens) + pe.narrow(0, 0, batch.T);  // (B, T, E)
     for (const auto& blk : decoder_) {
       at::Tensor sp, cp;
@@ -47,6 +38,24 @@ class EncoderDecoder final : public Model {
   }
 
  protected:
+  void encode_source(DecodeState& ds, const Batch& source, Step& st) override {
+    at::Tensor mem = encode(source, st, nullptr);  // (1, S, E)
+    for (const auto& blk : decoder_) {
+      const AttentionP& x = blk.cross_attn;
+      ds.memory.push_back(ops::project_memory(mem, store[x.in_w], store[x.in_b], cfg.H, st));  // (H, S, D) each
+    }
+    ds.memory_pad = source.src[0] == cfg.pad;  // (S,)
+  }
+
+  at::Tensor decode_step(DecodeState& ds, const at::Tensor& tokens, Step& st) override {
+    const int64_t P = ds.length, n = tokens.size(1);
+    at::Tensor y = at::embedding(store[tgt_emb_], tokens) + pe.narrow(0, P, n);  // (1, n, E)
+    for (size_t i = 0; i < decoder_.size(); ++i)
+      y = decoder_[i].step(store, cfg, y, ds.self[i], ds.key_pad, ds.memory[i], ds.memory_pad, P, st);
+    if (cfg.norm_first) y = ops::layer_norm(y, store[dec_norm_.w], store[dec_norm_.b], cfg.eps);
+    return ops::linear(y, store[lm_head_.w], store[lm_head_.b], st);  // (1, n, V)
+  }
+
   void init_parameters(Init& in) override {
     in.embedding(src_emb_);
     in.embedding(tgt_emb_);
@@ -58,6 +67,19 @@ class EncoderDecoder final : public Model {
   }
 
  private:
+  /// The encoder stack over batch.src: (B, S, E), collecting its attention into probes.
+  at::Tensor encode(const Batch& batch, Step& st, Probes* probes) {
+    at::Tensor mem = at::embedding(store[src_emb_], batch.src) + pe.narrow(0, 0, batch.S);  // (B, S, E)
+    for (const auto& blk : encoder_) {
+      at::Tensor probs;
+      const bool want = probes && probes->enc;
+      mem = blk.forward(store, cfg, mem, batch.enc_mask, st, want ? &probs : nullptr);      // (B, S, E)
+      if (want) probes->enc_attn.push_back(probs);                                         // (B, H, S, S)
+    }
+    if (cfg.norm_first) mem = ops::layer_norm(mem, store[enc_norm_.w], store[enc_norm_.b], cfg.eps);
+    return mem;
+  }
+
   int src_emb_ = -1;                   // (V_src, E)
   int tgt_emb_ = -1;                   // (V, E)
   std::vector<EncoderBlock> encoder_;  // L_enc bidirectional (or causal) blocks

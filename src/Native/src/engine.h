@@ -188,6 +188,23 @@ at::Tensor cross_entropy_mean(const at::Tensor& logits, const at::Tensor& target
 /// Summed cross-entropy over targets != ignore, accumulated in double (no autograd).
 double cross_entropy_sum(const at::Tensor& logits, const at::Tensor& targets, int64_t ignore, Step& st);
 at::Tensor activation(const at::Tensor& x, int act);
+/// Keys and values of one attention module for incremental decoding of one sequence, (H, capacity, D) each.
+struct KVCache {
+  at::Tensor k, v;
+};
+/// Self-attention of queries x (1, n, E) at positions [P, P + n): appends their keys and values to kv at those
+/// positions, then attends causally over positions [0, P + n) except the keys marked in key_pad ((capacity,) bool).
+/// Same arithmetic as self_attention's stock path; no dropout.
+at::Tensor self_attention_cached(const at::Tensor& x, const at::Tensor& in_w, const at::Tensor& in_b,
+                                 const at::Tensor& out_w, const at::Tensor& out_b, int64_t H, KVCache& kv,
+                                 const at::Tensor& key_pad, int64_t P, Step& st);
+/// The memory's keys and values for cross_attention_cached: mem (1, S, E) -> (H, S, D) each.
+KVCache project_memory(const at::Tensor& mem, const at::Tensor& in_w, const at::Tensor& in_b, int64_t H, Step& st);
+/// Cross-attention of queries x (1, n, E) at positions [P, P + n) over a projected memory; key_pad (S,) bool; when
+/// causal, position t sees memory positions <= t only.
+at::Tensor cross_attention_cached(const at::Tensor& x, const KVCache& mem, const at::Tensor& in_w,
+                                  const at::Tensor& in_b, const at::Tensor& out_w, const at::Tensor& out_b, int64_t H,
+                                  const at::Tensor& key_pad, bool causal, int64_t P, Step& st);
 /// Flat-buffer Adam / AdamW step (PyTorch's single-tensor math).
 void adam_step(at::Tensor& param, const at::Tensor& grad, at::Tensor& m, at::Tensor& v, int64_t step,
                const mlt_optim_config& o, double lr);
@@ -222,6 +239,9 @@ struct EncoderBlock {
   /// x (B, T, E) -> (B, T, E); probs (B, H, T, T) when requested.
   at::Tensor forward(const ParamStore& s, const ModelConfig& c, const at::Tensor& x, const AttnMask& mask,
                      Step& st, at::Tensor* probs) const;
+  /// Incremental causal forward of x (1, n, E) at positions [P, P + n) against the cache (decoder-only models).
+  at::Tensor step(const ParamStore& s, const ModelConfig& c, const at::Tensor& x, ops::KVCache& kv,
+                  const at::Tensor& key_pad, int64_t P, Step& st) const;
 };
 
 /// nn.TransformerDecoderLayer (batch-first): causal self-attention, cross-attention, feed-forward.
@@ -235,6 +255,10 @@ struct DecoderBlock {
   at::Tensor forward(const ParamStore& s, const ModelConfig& c, const at::Tensor& y, const at::Tensor& mem,
                      const AttnMask& self_mask, const AttnMask& cross_mask, Step& st, at::Tensor* self_probs,
                      at::Tensor* cross_probs) const;
+  /// Incremental forward of y (1, n, E) at positions [P, P + n) against the self-attention cache and the memory.
+  at::Tensor step(const ParamStore& s, const ModelConfig& c, const at::Tensor& y, ops::KVCache& self_kv,
+                  const at::Tensor& key_pad, const ops::KVCache& mem, const at::Tensor& mem_pad, int64_t P,
+                  Step& st) const;
 };
 
 /// Fixed sinusoidal table (max_len, E): pe[pos, 2i] = sin(pos * 10000^(-2i/E)), pe[pos, 2i+1] = cos(...).
@@ -246,6 +270,17 @@ at::Tensor sinusoidal_positions(int64_t max_len, int64_t E);
 struct Probes {
   bool self = false, enc = false, cross = false;  // which to collect
   std::vector<at::Tensor> self_attn, enc_attn, cross_attn;
+};
+
+/// Incremental decoding of one sequence (mlt_decoder): every layer's keys and values of the positions fed so far,
+/// and for encoder-decoder models the source's projected memory per decoder layer.
+struct DecodeState {
+  int64_t length = 0;                // positions fed
+  int64_t capacity = 0;              // max_len
+  std::vector<ops::KVCache> self;    // one per decoder layer, (H, capacity, D)
+  at::Tensor key_pad;                // (capacity,) bool: fed tokens equal to pad_id
+  std::vector<ops::KVCache> memory;  // encoder-decoder: one per decoder layer, (H, S, D)
+  at::Tensor memory_pad;             // encoder-decoder: (S,) bool, source ids equal to pad_id
 };
 
 /// Shared lifecycle of both models: parameters, optimiser state, dropout generators, steps.
@@ -267,6 +302,10 @@ class Model {
   void eval_loss(double* loss_sum, int64_t* count, const Batch& batch);
   /// Inference-mode logits (B, T, V), collecting attention probabilities into probes.
   at::Tensor infer(const Batch& batch, Probes* probes);
+  /// Starts incremental decoding; source is a (1, S) batch for encoder-decoder models (encoded here, once).
+  DecodeState begin_decode(const Batch* source);
+  /// Feeds tokens (1, n) at positions [length, length + n) and returns their logits (1, n, V).
+  at::Tensor decode(DecodeState& state, const at::Tensor& tokens);
   void set_seed(uint64_t seed);
   void set_optimizer(const mlt_optim_config& o);
   /// MLT_PRECISION_*: the precision of training steps and evaluations (weights and optimiser stay float32).
@@ -301,6 +340,9 @@ class Model {
   /// Called by subclasses once their parameters are declared: allocates, initialises, places.
   void finish_construction();
   virtual void init_parameters(Init& in) = 0;
+  /// The architecture's halves of begin_decode / decode (inference mode, no dropout).
+  virtual void encode_source(DecodeState& state, const Batch& source, Step& st) = 0;
+  virtual at::Tensor decode_step(DecodeState& state, const at::Tensor& tokens, Step& st) = 0;
   Step make_step(bool train);
   /// All-reduces the token-weighted loss and gradients over group_; returns the union batch's mean loss.
   float reduce_gradients(float local_mean, int64_t local_count);

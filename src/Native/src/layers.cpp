@@ -113,6 +113,22 @@ at::Tensor EncoderBlock::forward(const ParamStore& s, const ModelConfig& c, cons
   return ops::add_dropout(h, feed_forward(s, c, linear1, linear2, n2, st), st);           // (B, T, E)
 }
 
+at::Tensor EncoderBlock::step(const ParamStore& s, const ModelConfig& c, const at::Tensor& x, ops::KVCache& kv,
+                              const at::Tensor& key_pad, int64_t P, Step& st) const {
+  const AttentionP& a = self_attn;
+  auto attend = [&](const at::Tensor& in) {
+    return ops::self_attention_cached(in, s[a.in_w], s[a.in_b], s[a.out_w], s[a.out_b], c.H, kv, key_pad, P, st);
+  };
+  if (!c.norm_first) {
+    at::Tensor h = ops::add_dropout_norm(x, attend(x), s[norm1.w], s[norm1.b], c.eps, st);   // (1, n, E)
+    at::Tensor ff = feed_forward(s, c, linear1, linear2, h, st);
+    return ops::add_dropout_norm(h, ff, s[norm2.w], s[norm2.b], c.eps, st);
+  }
+  at::Tensor h = ops::add_dropout(x, attend(ops::layer_norm(x, s[norm1.w], s[norm1.b], c.eps)), st);
+  at::Tensor n2 = ops::layer_norm(h, s[norm2.w], s[norm2.b], c.eps);
+  return ops::add_dropout(h, feed_forward(s, c, linear1, linear2, n2, st), st);  // (1, n, E)
+}
+
 // ---------------------------------------------------------------- decoder block
 
 void DecoderBlock::declare(ParamStore& s, const std::string& prefix, const ModelConfig& c) {
@@ -160,6 +176,30 @@ at::Tensor DecoderBlock::forward(const ParamStore& s, const ModelConfig& c, cons
       st);
   at::Tensor n3 = ops::layer_norm(h2, s[norm3.w], s[norm3.b], c.eps);
   return ops::add_dropout(h2, feed_forward(s, c, linear1, linear2, n3, st), st);          // (B, T, E)
+}
+
+at::Tensor DecoderBlock::step(const ParamStore& s, const ModelConfig& c, const at::Tensor& y, ops::KVCache& self_kv,
+                              const at::Tensor& key_pad, const ops::KVCache& mem, const at::Tensor& mem_pad, int64_t P,
+                              Step& st) const {
+  const AttentionP& a = self_attn;
+  const AttentionP& x = cross_attn;
+  auto self = [&](const at::Tensor& in) {
+    return ops::self_attention_cached(in, s[a.in_w], s[a.in_b], s[a.out_w], s[a.out_b], c.H, self_kv, key_pad, P, st);
+  };
+  auto cross = [&](const at::Tensor& in) {
+    return ops::cross_attention_cached(in, mem, s[x.in_w], s[x.in_b], s[x.out_w], s[x.out_b], c.H, mem_pad,
+                                       c.causal_cross, P, st);
+  };
+  if (!c.norm_first) {
+    at::Tensor h1 = ops::add_dropout_norm(y, self(y), s[norm1.w], s[norm1.b], c.eps, st);    // (1, n, E)
+    at::Tensor h2 = ops::add_dropout_norm(h1, cross(h1), s[norm2.w], s[norm2.b], c.eps, st);
+    at::Tensor ff = feed_forward(s, c, linear1, linear2, h2, st);
+    return ops::add_dropout_norm(h2, ff, s[norm3.w], s[norm3.b], c.eps, st);
+  }
+  at::Tensor h1 = ops::add_dropout(y, self(ops::layer_norm(y, s[norm1.w], s[norm1.b], c.eps)), st);
+  at::Tensor h2 = ops::add_dropout(h1, cross(ops::layer_norm(h1, s[norm2.w], s[norm2.b], c.eps)), st);
+  at::Tensor n3 = ops::layer_norm(h2, s[norm3.w], s[norm3.b], c.eps);
+  return ops::add_dropout(h2, feed_forward(s, c, linear1, linear2, n3, st), st);  // (1, n, E)
 }
 
 }  // namespace mlt

@@ -422,4 +422,36 @@ at::Tensor Model::infer(const Batch& batch, Probes* probes) {
   return forward(batch, st, probes);
 }
 
+DecodeState Model::begin_decode(const Batch* source) {
+  if (cfg.encoder_decoder() != (source != nullptr))
+    fail_arg(cfg.encoder_decoder() ? "an encoder-decoder model decodes against a source: pass its ids"
+                                   : "a decoder-only model takes no source");
+  c10::InferenceMode guard;
+  Step st = make_step(false);
+  DecodeState ds;
+  ds.capacity = cfg.max_len;
+  const auto opts = at::TensorOptions().dtype(at::kFloat).device(device);
+  for (int64_t i = 0; i < cfg.L; ++i)
+    ds.self.push_back(ops::KVCache{at::zeros({cfg.H, cfg.max_len, cfg.D}, opts), at::zeros({cfg.H, cfg.max_len, cfg.D}, opts)});
+  ds.key_pad = at::zeros({cfg.max_len}, at::TensorOptions().dtype(at::kBool).device(device));
+  if (source) encode_source(ds, *source, st);
+  return ds;
+}
+
+at::Tensor Model::decode(DecodeState& ds, const at::Tensor& tokens) {
+  const int64_t n = tokens.size(1);
+  if (n < 1) fail_arg("feed at least one token");
+  if (ds.length + n > ds.capacity)
+    fail_arg("the decoder holds ", ds.length, " positions and was given ", n, " more: max_len is ", ds.capacity);
+  if (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= cfg.V)
+    fail_arg("token ids must lie in [0, vocab_size) = [0, ", cfg.V, ")");
+  c10::InferenceMode guard;
+  Step st = make_step(false);
+  at::Tensor t = tokens.to(device);
+  ds.key_pad.narrow(0, ds.length, n).copy_(t[0] == cfg.pad);
+  at::Tensor logits = decode_step(ds, t, st);
+  ds.length += n;
+  return logits;
+}
+
 }  // namespace mlt

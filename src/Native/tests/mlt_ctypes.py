@@ -1,5 +1,5 @@
 # mlt_ctypes.py - minimal ctypes binding of libmlt (include/mlt.h) for the engine's own checks and benchmarks.
-# Not the product interop (that is src/Core/Interop in C#); kept in step with MLT_ABI_VERSION 5.
+# Not the product interop (that is src/Core/Interop in C#); kept in step with MLT_ABI_VERSION 6.
 import ctypes as C
 import os
 from pathlib import Path
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[3]
-ABI_VERSION = 5
+ABI_VERSION = 6
 STATUS_NON_FINITE = 6
 
 
@@ -156,3 +156,31 @@ class Model:
         args = [a if not isinstance(a, int) else C.c_int64(a) for a in args]
         self._check(self.lib.mlt_model_forward(*args, self.h, *ids(tokens), *ids(src), B, T, S))
         return logits, sa, ea, ca
+
+    def decoder(self, src=None):
+        """An incremental decoder (mlt_decoder) over this model, for one sequence against src (1, S) or None."""
+        return Decoder(self, src)
+
+
+class Decoder:
+    """Owner of an mlt_decoder*: feed(tokens) -> logits (n, V) of the positions just fed."""
+
+    def __init__(self, model, src=None):
+        self.model, self.lib = model, model.lib
+        self.lib.mlt_decoder_free.restype = None
+        self.h = C.c_void_p()
+        src = None if src is None else np.ascontiguousarray(src, np.int64)
+        S = 0 if src is None else src.shape[-1]
+        model._check(self.lib.mlt_decoder_create(C.byref(self.h), model.h, i64(src), C.c_int32(S)))
+
+    def feed(self, tokens):
+        tokens = np.ascontiguousarray(tokens, np.int64).reshape(-1)
+        logits = np.zeros((tokens.size, self.model.cfg.vocab_size), np.float32)
+        self.model._check(self.lib.mlt_decoder_feed(logits.ctypes.data_as(PF), C.c_int64(logits.size), self.h,
+                                                    i64(tokens), C.c_int32(tokens.size)))
+        return logits
+
+    def close(self):
+        if self.h:
+            self.lib.mlt_decoder_free(self.h)
+            self.h = C.c_void_p()

@@ -18,7 +18,8 @@
 #   ./build.sh bench-scale  engine vs PyTorch fp32 / bf16 autocast at 1 and 2 threads, seed to large models (issue 18)
 #   ./build.sh bench-scoring  scoring throughput: ONNX Runtime vs the engine's forward vs PyTorch eager (args: --rounds N)
 #   ./build.sh bench-corpus [--max-steps S]  corpus training on Debian's fortunes: engine vs bench/corpus_reference.py
-#   ./build.sh bench-generate  characters/s of `generate` with the key/value cache vs --no-cache, 256 characters of context
+#   ./build.sh bench-generate  characters/s of `generate` with the key/value cache vs --no-cache, 256 characters of context,
+#                           then the same on the engine (IncrementalDecoder vs a full forward per character)
 #   ./build.sh bench-distributed  characters/s of 1 process vs 2 data-parallel ranks, all-reduce time per step
 #   ./build.sh bench-playground [--rounds N] [--screenshot PNG]  the playground over the demo model in headless chromium:
 #                           first prediction after load and time per keystroke, beside onnxruntime-node (run demo first)
@@ -230,8 +231,9 @@ PY
     dotnet "$ROOT/bench/Scoring/bin/$CONFIGURATION/net10.0/mlt-bench-scoring.dll" --data "$ROOT/data/names.txt" "$@"
     ;;
   bench-generate)
-    build_native; build_dotnet; apt_ensure fortunes
+    build_native; deps_python; build_dotnet; apt_ensure fortunes
     "$ROOT/bench/generation/run.sh" "$ROOT/artifacts/bench-generate" dotnet "$ROOT/src/Cli/bin/$CONFIGURATION/net10.0/mlnet-transformer.dll"
+    MLT_NATIVE_LIBRARY="$NATIVE_DIR/libmlt.so" "$MLT_PYTHON" "$ROOT/bench/generation/engine.py"
     ;;
   bench-corpus)
     # Issue 21's target: corpus training on Debian's fortunes ('%' separators stripped, 90/10 split by position),

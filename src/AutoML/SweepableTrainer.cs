@@ -174,7 +174,8 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
             if (LastResult.BestConfiguration is null)
             {
                 throw new TransformerException(
-                    $"The sweep finished no trial ({LastResult.Trials.Count} tried: {string.Join(", ", LastResult.Trials.GroupBy(t => t.Status).Select(g => $"{g.Count()} {g.Key}"))}); nothing to refit.");
+                    $"The sweep finished no trial ({LastResult.Trials.Count} tried: {string.Join(", ", LastResult.Trials.GroupBy(t => t.Status).Select(g => $"{g.Count()} {g.Key}"))}); nothing to refit."
+                    + (LastResult.Trials.FirstOrDefault(t => t.Message is not null) is { } failed ? $" Trial #{failed.Id}: {failed.Message}" : ""));
             }
 
             var chosen = LastResult.Leaderboard.Configurations.Take(EnsembleSize).ToArray();

@@ -260,6 +260,23 @@ public class NextCharacterTrialRunnerTests
     private static NextCharacterPredictionTransformer FitAsEstimator(IEstimator<NextCharacterPredictionTransformer> estimator, IDataView data) => estimator.Fit(data);
 
     [Fact]
+    public void NextCharacterSweep_Fit_EveryTrialFailed_TheErrorGivesAFailedTrialsCause()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = NamesData.View(ml, NamesData.Lines(60));
+        var options = BaseOptions();
+        options.InitialModelPath = Path.Combine(Path.GetTempPath(), "mlt-no-such-model-" + Guid.NewGuid().ToString("N") + ".zip");
+        var space = ml.TransformerSweep().CreateSearchSpace(options).Choice(o => o.Heads, 1, 2);
+        var sweep = ml.TransformerSweep().NextCharacterSweep(space, new SweepOptions { MaxEpochs = 1, Seed = 4, ThreadsPerTrial = 1 });
+        sweep.Tuner = new GridTuner();
+
+        var e = Assert.ThrowsAny<TransformerException>(() => FitAsEstimator(sweep, data));
+
+        Assert.Contains("2 Failed", e.Message);
+        Assert.Contains(Path.GetFileName(options.InitialModelPath), e.Message); // the cause, not only the count
+    }
+
+    [Fact]
     public void NextCharacterSweep_Fit_WithoutTheTextColumn_ThrowsNamingItBeforeAnyTrial()
     {
         var ml = new MLContext(seed: 1);

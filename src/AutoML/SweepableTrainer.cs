@@ -155,6 +155,15 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
         int seed = Options.Seed ?? SweepExperiment<TOptions>.StudySeed(Options) ?? Random.Shared.Next();
         var split = _context.Data.TrainTestSplit(input, ValidationFraction, seed: seed);
         var runner = new NextCharacterTrialRunner<TOptions>(_context, split.TrainSet, split.TestSet) { KeepModels = Refit == SweepRefit.BestTrial };
+
+        // A shared study keeps every trial's model, so that whichever worker finalizes it returns the best trial's
+        // own model instead of training it again.
+        using var shared = Refit == SweepRefit.BestTrial && Options.Storage is { } url ? new SharedTrialModels(url, Options.StudyName) : null;
+        if (shared is not null)
+        {
+            runner.OnTrained = (context, model) => shared.Save(context.TrialId, model);
+        }
+
         var sweepOptions = Clone(Options, seed);
         var sweep = new SweepExperiment<TOptions>(Space, runner, sweepOptions).WithTuner(Tuner).WithPruner(Pruner).WithMonitor(Monitor);
         sweep.DeferFinalization = true;
@@ -193,6 +202,11 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
                     {
                         model = kept[best.Id];
                         kept = kept.Where(kv => kv.Key != best.Id).ToDictionary();
+                        members.Add(new SweepRefitMember(configuration, best, model.History!.Epochs.Count, model.History.Epochs[^1].TrainLoss, 0));
+                    }
+                    else if (shared?.Load(_context, best.Id) is { } stored)
+                    {
+                        model = stored; // another worker's trial, as that worker trained it
                         members.Add(new SweepRefitMember(configuration, best, model.History!.Epochs.Count, model.History.Epochs[^1].TrainLoss, 0));
                     }
                     else
@@ -299,4 +313,39 @@ public static class SweepableTrainerCatalog
         ArgumentNullException.ThrowIfNull(catalog);
         return new SweepableTransformerTrainer<TOptions>(catalog.Context, space, options ?? new SweepOptions());
     }
+}
+
+/// <summary>The trial models of a shared study (<see cref="SweepOptions.Storage"/>), kept in its store.</summary>
+internal sealed class SharedTrialModels(string url, string study) : IDisposable
+{
+    private readonly StudyStore _store = StudyStore.Open(url);
+    private readonly Lock _lock = new();
+    private StudyInfo? _study;
+
+    /// <summary>Keeps trial <paramref name="trial"/>'s model (called as each trial ends, before it is recorded as finished).</summary>
+    public void Save(int trial, NextCharacterPredictionTransformer model)
+    {
+        byte[] archive = TrialModelArchive.Pack(model);
+        lock (_lock)
+        {
+            _store.SaveTrialModel(Study(), trial, archive);
+        }
+    }
+
+    /// <summary>Trial <paramref name="trial"/>'s model, or null when no worker kept it (a store written by an older version).</summary>
+    public NextCharacterPredictionTransformer? Load(MLContext ml, int trial)
+    {
+        byte[]? archive;
+        lock (_lock)
+        {
+            archive = _store.LoadTrialModel(Study(), trial);
+        }
+
+        return archive is null ? null : TrialModelArchive.Unpack(ml, archive, $"Trial #{trial}'s model in study '{study}' ({_store.Host})");
+    }
+
+    public void Dispose() => _store.Dispose();
+
+    // The sweep creates the study before its first trial.
+    private StudyInfo Study() => _study ??= _store.FindStudy(study) ?? throw new StudyStoreException($"Study '{study}' is not in the store {_store.Host}.");
 }

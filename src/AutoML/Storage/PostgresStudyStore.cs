@@ -67,6 +67,8 @@ internal sealed class PostgresStudyStore : StudyStore
 
     private protected override string IdColumn => "BIGSERIAL PRIMARY KEY";
 
+    private protected override string BlobColumn => "BYTEA";
+
     private protected override string NowMs => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
 
     private protected override DbConnection Connect() => _source.OpenConnection();

@@ -29,6 +29,8 @@ internal sealed class SqliteStudyStore : StudyStore
 
     private protected override string IdColumn => "INTEGER PRIMARY KEY";
 
+    private protected override string BlobColumn => "BLOB";
+
     private protected override string NowMs => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
 
     private protected override DbConnection Connect()

@@ -51,7 +51,7 @@ internal sealed record StoredTrial(int Number, string Status, string Parameters,
 public abstract class StudyStore : IDisposable
 {
     /// <summary>The schema version this code writes; older stores are migrated forward on open.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     /// <summary>Trial statuses that exist only in the store (a trial running on some worker, or waiting for one).</summary>
     internal const string Running = "Running";
@@ -162,6 +162,11 @@ public abstract class StudyStore : IDisposable
             // The claim and the heartbeat scan look trials up by status; rung decisions read one epoch of every trial.
             "CREATE INDEX mlt_trials_status ON mlt_trials (study_id, status)",
             "CREATE INDEX mlt_trial_values_epoch ON mlt_trial_values (study_id, epoch)",
+        ],
+        3 =>
+        [
+            // A finished trial's fitted model (checkpoint and history, zipped), for the worker that finalizes the study.
+            $"CREATE TABLE mlt_trial_models (study_id BIGINT NOT NULL, number INTEGER NOT NULL, model {BlobColumn} NOT NULL, PRIMARY KEY (study_id, number))",
         ],
         _ => throw new ArgumentOutOfRangeException(nameof(version)),
     };
@@ -356,6 +361,20 @@ public abstract class StudyStore : IDisposable
         return 0;
     });
 
+    /// <summary>Keeps trial <paramref name="number"/>'s fitted model (opaque bytes), replacing an earlier one.</summary>
+    internal void SaveTrialModel(StudyInfo study, int number, byte[] model) => Run(study.Name, c =>
+    {
+        using var tx = BeginLocked(c, study.Id);
+        Exec(c, tx, "DELETE FROM mlt_trial_models WHERE study_id = @s AND number = @n", ("s", study.Id), ("n", number));
+        Exec(c, tx, "INSERT INTO mlt_trial_models (study_id, number, model) VALUES (@s, @n, @m)", ("s", study.Id), ("n", number), ("m", model));
+        tx.Commit();
+        return 0;
+    });
+
+    /// <summary>Trial <paramref name="number"/>'s fitted model as <see cref="SaveTrialModel"/> kept it; null when none was kept.</summary>
+    internal byte[]? LoadTrialModel(StudyInfo study, int number) => Run(study.Name, c =>
+        Scalar(c, null, "SELECT model FROM mlt_trial_models WHERE study_id = @s AND number = @n", ("s", study.Id), ("n", number)) as byte[]);
+
     /// <summary>Records trial <paramref name="number"/>'s best validation loss so far after <paramref name="epoch"/>
     /// (the pruner's input across workers); it doubles as the trial's heartbeat.</summary>
     internal void ReportEpoch(StudyInfo study, int number, int epoch, double loss, string worker) => Run(study.Name, c =>
@@ -453,6 +472,9 @@ public abstract class StudyStore : IDisposable
 
     /// <summary>The column definition of an auto-numbered primary key.</summary>
     private protected abstract string IdColumn { get; }
+
+    /// <summary>The column type of binary values.</summary>
+    private protected abstract string BlobColumn { get; }
 
     /// <summary>SQL for the store's clock in Unix milliseconds.</summary>
     private protected abstract string NowMs { get; }

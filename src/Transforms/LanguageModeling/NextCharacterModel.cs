@@ -227,13 +227,17 @@ public static class NextCharacterModel
     /// exported to ONNX and wrapped in ML.NET's scoring chain, which <c>mlContext.Model.Save</c> then writes.
     /// </summary>
     /// <exception cref="TransformerArgumentException">The weights do not fit the architecture.</exception>
-    public static NextCharacterPredictionTransformer FromCheckpoint(MLContext mlContext, Checkpoints.Checkpoint checkpoint)
+    public static NextCharacterPredictionTransformer FromCheckpoint(MLContext mlContext, Checkpoints.Checkpoint checkpoint) =>
+        FromCheckpoint(mlContext, checkpoint, history: null);
+
+    /// <summary><see cref="FromCheckpoint(MLContext, Checkpoints.Checkpoint)"/> with the training record of the run that made it.</summary>
+    internal static NextCharacterPredictionTransformer FromCheckpoint(MLContext mlContext, Checkpoints.Checkpoint checkpoint, TrainingHistory? history)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         var info = NextCharacterCheckpoint.InfoOf(checkpoint);
         byte[] onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(checkpoint, ChainExport));
         var empty = CreateInput(mlContext, info, []);
-        return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty), info, onnx, history: null) { Checkpoint = checkpoint };
+        return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty), info, onnx, history) { Checkpoint = checkpoint };
     }
 
     /// <summary>

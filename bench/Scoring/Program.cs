@@ -3,7 +3,10 @@
 // the full export fetching every output), the native engine's batched forward, PyTorch eager inference
 // (score_pytorch.py, same weights read from the exported file), and ML.NET (the fitted pipeline's chain: Transform
 // over the names, and a PredictionEngine row by row, each with every column (NextCharacterOutputs.All) and with the
-// "next character" columns only; ML.NET scores one row at a time, so its "batch" is 1). Methods alternate within each
+// "next character" columns only; the latter again with ONNX Runtime held to one thread through ML.NET's
+// OnnxSessionOptions, as the raw sessions are; and ML.NET's OnnxTransformer alone over the smallest graph with the code
+// points already computed: the ceiling of any chain of ML.NET built-ins over ONNX; ML.NET scores one row at a time, so
+// its "batch" is 1). Methods alternate within each
 // round; the report gives the median and range of rows per second over rounds, and ratios of medians, ML.NET's against
 // raw ONNX Runtime at batch 1 (the lean export, token ids in). One thread everywhere.
 // Usage: mlt-bench-scoring [--data data/names.txt] [--rounds 5] [--json FILE]
@@ -14,6 +17,7 @@ using System.Text.Json;
 using Google.Protobuf;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Onnx;
 using MLNet.Transformer.Engine;
 using MLNet.Transformer.LanguageModeling;
 using MLNet.Transformer.Onnx;
@@ -51,6 +55,22 @@ var namesView = ml.Data.LoadFromEnumerable(names.Select(n => new TextRow { Text 
 var engine = ml.Model.CreatePredictionEngine<TextRow, ScoreRow>(mlnet);
 var mlnetLean = NextCharacterModel.FromWeights(ml, info, state, NextCharacterOutputs.NextCharacter);
 var leanEngine = ml.Model.CreatePredictionEngine<TextRow, ScoreRow>(mlnetLean);
+// The same lean chain with ONNX Runtime on one thread (ML.NET's default is one per core), and ML.NET's OnnxTransformer
+// alone: the smallest graph (code points in, Score out) over code points computed beforehand and cached.
+var ml1 = new MLContext(1);
+ml1.SetOnnxSessionOption(new OnnxSessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, PerSessionThreads = true });
+var mlnetLean1 = NextCharacterModel.FromWeights(ml1, info, state, NextCharacterOutputs.NextCharacter);
+var namesView1 = ml1.Data.LoadFromEnumerable(names.Select(n => new TextRow { Text = n }).ToArray());
+var codePoints = ml1.Transforms.CopyColumns(CodePoints.TextColumn, "Text")
+    .Append(ml1.Transforms.CustomMapping(new TextCodePointsNfcLower().GetMapping(), contractName: null));
+var codePointsView = ml1.Data.Cache(codePoints.Fit(namesView1).Transform(namesView1));
+_ = codePointsView.GetColumn<long[]>(OnnxNames.CodePoints).Count(); // fill the cache before timing
+byte[] smallest = OnnxExporter.Export(info, state, new OnnxExportOptions
+{
+    Input = OnnxInput.CodePoints, BatchOfOne = true, IncludeTokenText = false, IncludeRowMetrics = false, IncludeAttention = false,
+    IncludePositionProbabilities = false,
+}).ToByteArray();
+var onnxAlone = ml1.Transforms.ApplyOnnxModel([OnnxNames.Score], [OnnxNames.CodePoints], new MemoryStream(smallest)).Fit(codePointsView);
 
 string work = Directory.CreateTempSubdirectory("mlt-bench-scoring-").FullName;
 File.WriteAllBytes(Path.Combine(work, "model.onnx"), full);
@@ -69,6 +89,8 @@ var methods = new (string Name, Func<int, double> Run)[]
     ("ML.NET Transform", _ => Sum(mlnet.Transform(namesView).GetColumn<float[]>("Score").Select(p => (double)p[0]))),
     ("ML.NET PredictionEngine", _ => Sum(names.Select(n => (double)engine.Predict(new TextRow { Text = n }).Score[0]))),
     ("ML.NET Transform, next character", _ => Sum(mlnetLean.Transform(namesView).GetColumn<float[]>("Score").Select(p => (double)p[0]))),
+    ("ML.NET Transform, next character, 1 ORT thread", _ => Sum(mlnetLean1.Transform(namesView1).GetColumn<float[]>("Score").Select(p => (double)p[0]))),
+    ("ML.NET OnnxTransformer alone, smallest graph, 1 ORT thread", _ => Sum(onnxAlone.Transform(codePointsView).GetColumn<float[]>(OnnxNames.Score).Select(p => (double)p[0]))),
     ("ML.NET PredictionEngine, next character", _ => Sum(names.Select(n => (double)leanEngine.Predict(new TextRow { Text = n }).Score[0]))),
 };
 

@@ -86,6 +86,13 @@ internal static class WorkerLauncher
     {
         plan.Validate();
         var workers = new List<Worker>();
+        // One machine on the loopback address: the ranks meet in a file of a fresh folder instead of rank 0's TCP
+        // server, so the rendezvous listens on no interface at all (libtorch 1.13's TCPStore binds every one). The
+        // folder is inside this process's temporary folder, which outlives no process (removed at exit, or after a
+        // kill -9 by the next process that makes its own).
+        var rendezvous = plan.NodeCount == 1 && IsLoopback(plan.MasterAddress)
+            ? Directory.CreateDirectory(Path.Combine(LanguageModeling.TemporaryFiles.Folder, "rendezvous-" + Guid.NewGuid().ToString("N")))
+            : null;
         // A launcher that is told to stop (SIGTERM, SIGINT, SIGHUP) takes its workers with it.
         var signals = new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGHUP }
             .Select(signal => PosixSignalRegistration.Create(signal, _ => KillAll(workers))).ToList();
@@ -94,7 +101,8 @@ internal static class WorkerLauncher
             for (int local = 0; local < plan.ProcessesPerNode; local++)
             {
                 int rank = (plan.NodeRank * plan.ProcessesPerNode) + local;
-                var worker = Worker.Start(plan, rank, local, arguments, rank == 0 ? progress : null, quiet);
+                var worker = Worker.Start(plan, rank, local, arguments, rank == 0 ? progress : null, quiet,
+                    rendezvous is null ? null : Path.Combine(rendezvous.FullName, "store"));
                 lock (workers)
                 {
                     workers.Add(worker);
@@ -107,6 +115,14 @@ internal static class WorkerLauncher
         {
             signals.ForEach(r => r.Dispose());
             KillAll(workers);
+            try
+            {
+                rendezvous?.Delete(recursive: true);
+            }
+            catch (IOException)
+            {
+                // A worker killed mid-rendezvous can leave it briefly locked; the folder is in the temporary directory.
+            }
         }
 
         var failed = workers.Where(w => w.ExitCode != 0).ToList();
@@ -222,7 +238,7 @@ internal static class WorkerLauncher
             : ExitCode > 128 ? $"was killed by signal {ExitCode - 128}"
             : $"exited with code {ExitCode}";
 
-        public static Worker Start(LaunchPlan plan, int rank, int localRank, IReadOnlyList<string> arguments, IProgress<TrainingProgress>? progress, bool quiet)
+        public static Worker Start(LaunchPlan plan, int rank, int localRank, IReadOnlyList<string> arguments, IProgress<TrainingProgress>? progress, bool quiet, string? rendezvousFile)
         {
             var (program, prefix) = SelfCommand();
             var start = new ProcessStartInfo(program)
@@ -245,6 +261,11 @@ internal static class WorkerLauncher
             env["WORLD_SIZE"] = plan.WorldSize.ToString(CultureInfo.InvariantCulture);
             env["LOCAL_RANK"] = localRank.ToString(CultureInfo.InvariantCulture);
             env[ProgressVariable] = "1";
+            if (rendezvousFile is not null)
+            {
+                env[DistributedSettings.RendezvousFileVariable] = rendezvousFile;
+            }
+
             env[ParentDeath.LauncherPidVariable] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
             // As torchrun: the workers share this machine's cores instead of each taking all of them.
             if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_NUM_THREADS")))

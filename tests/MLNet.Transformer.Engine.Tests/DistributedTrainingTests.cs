@@ -248,6 +248,60 @@ public class DistributedTrainingTests
     }
 
     [Fact]
+    public void RendezvousFile_RanksMeetThroughAFileAndNothingListensOnTheNetwork()
+    {
+        var folder = Directory.CreateTempSubdirectory("mlt-rendezvous-test-");
+        try
+        {
+            var before = ListeningAddresses().ToHashSet(); // this machine's other services
+
+            // What each rank sees listening (beyond those services) while both are joined, and its all-reduce.
+            List<(double Sum, List<System.Net.IPEndPoint> Opened)> Probe(int port, string? file) =>
+                LoopbackRanks.Run(2, rank =>
+                {
+                    using var group = ProcessGroup.Join(Settings(rank, 2, port) with { RendezvousFile = file });
+                    double[] values = [rank + 1];
+                    group.AllReduceSum(values);
+                    var opened = ListeningAddresses().Where(a => !before.Contains(a)).ToList();
+                    group.Barrier();
+                    return (values[0], opened);
+                }).ToList();
+
+            // The TCP rendezvous: rank 0's store serves the master port on every interface (libtorch 1.13).
+            int tcpPort = LoopbackRanks.FreePort();
+            var tcp = Probe(tcpPort, null);
+            Assert.Contains(tcp.SelectMany(r => r.Opened), a => a.Port == tcpPort && !System.Net.IPAddress.IsLoopback(a.Address));
+
+            // The file rendezvous: same sums, and nothing of ours listens beyond the loopback address.
+            string file = Path.Combine(folder.FullName, "store");
+            int port = LoopbackRanks.FreePort();
+            var viaFile = Probe(port, file);
+            Assert.All(viaFile, r => Assert.Equal(3.0, r.Sum));
+            foreach (var (_, opened) in viaFile)
+            {
+                Assert.DoesNotContain(opened, a => a.Port == port);
+                Assert.All(opened, a => Assert.True(System.Net.IPAddress.IsLoopback(a.Address), $"listening on {a}"));
+            }
+
+            Assert.False(File.Exists(file), "the last rank to leave deletes the rendezvous file");
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void RendezvousFile_ComesFromTheEnvironmentAndMustBeAbsolute()
+    {
+        var env = new Dictionary<string, string> { ["WORLD_SIZE"] = "2", ["MLT_RENDEZVOUS_FILE"] = "/tmp/x/store" };
+        Assert.Equal("/tmp/x/store", DistributedSettings.FromEnvironment(name => env.GetValueOrDefault(name))!.RendezvousFile);
+        env["MLT_RENDEZVOUS_FILE"] = "relative/store";
+        var e = Assert.Throws<TransformerArgumentException>(() => DistributedSettings.FromEnvironment(name => env.GetValueOrDefault(name)));
+        Assert.Contains("RendezvousFile", e.Message);
+    }
+
+    [Fact]
     public void FromEnvironment_ReadsTheLauncherVariables()
     {
         var env = new Dictionary<string, string>
@@ -353,4 +407,32 @@ public class DistributedTrainingTests
                 return false;
             }
         });
+
+    /// <summary>The local endpoints of this machine's listening TCP sockets (/proc/net/tcp and tcp6).</summary>
+    private static List<System.Net.IPEndPoint> ListeningAddresses()
+    {
+        var found = new List<System.Net.IPEndPoint>();
+        foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" }.Where(File.Exists))
+        {
+            foreach (var line in File.ReadLines(table).Skip(1))
+            {
+                var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (f.Length < 4 || f[3] != "0A")
+                {
+                    continue; // 0A = LISTEN
+                }
+
+                var parts = f[1].Split(':');
+                var hex = Convert.FromHexString(parts[0]);
+                for (int w = 0; w < hex.Length; w += 4)
+                {
+                    Array.Reverse(hex, w, 4); // each 32-bit word is in host (little-endian) order
+                }
+
+                found.Add(new System.Net.IPEndPoint(new System.Net.IPAddress(hex), Convert.ToInt32(parts[1], 16)));
+            }
+        }
+
+        return found;
+    }
 }

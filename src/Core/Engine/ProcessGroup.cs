@@ -64,8 +64,9 @@ public sealed class ProcessGroup : IDisposable
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         var backend = device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase) ? "nccl" : "gloo";
+        var rendezvous = settings.RendezvousFile is { } file ? "file://" + file : settings.MasterAddress;
         var status = NativeMethods.mlt_group_create(
-            out var handle, settings.MasterAddress, settings.MasterPort, settings.Rank, settings.WorldSize,
+            out var handle, rendezvous, settings.MasterPort, settings.Rank, settings.WorldSize,
             (int)Math.Min(int.MaxValue, Math.Ceiling(settings.Timeout.TotalMilliseconds)), backend);
         if (status != NativeMethods.StatusOk)
         {
@@ -135,12 +136,15 @@ public readonly record struct CollectiveStatistics(TimeSpan AllReduceTime, long 
 /// <summary>
 /// Where and as whom this process joins a data-parallel group. The names follow PyTorch's launcher
 /// (<c>torchrun</c>): <see cref="FromEnvironment"/> reads <c>MASTER_ADDR</c>, <c>MASTER_PORT</c>, <c>RANK</c>,
-/// <c>WORLD_SIZE</c> and <c>LOCAL_RANK</c>.
+/// <c>WORLD_SIZE</c> and <c>LOCAL_RANK</c>, and this library's <c>MLT_RENDEZVOUS_FILE</c>.
 /// </summary>
 public sealed record DistributedSettings
 {
     /// <summary>Default rendezvous port, PyTorch's.</summary>
     public const int DefaultPort = 29500;
+
+    /// <summary>The environment variable <see cref="FromEnvironment"/> reads <see cref="RendezvousFile"/> from.</summary>
+    public const string RendezvousFileVariable = "MLT_RENDEZVOUS_FILE";
 
     /// <summary>Default time any rendezvous or collective may wait.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
@@ -159,6 +163,15 @@ public sealed record DistributedSettings
 
     /// <summary>Port rank 0 listens on for the rendezvous (default 29500).</summary>
     public int MasterPort { get; init; } = DefaultPort;
+
+    /// <summary>
+    /// A file that the ranks of one machine share for the rendezvous instead of rank 0's TCP server (torch's
+    /// <c>file://</c> init method), so that nothing listens on the network; null (the default) uses
+    /// <see cref="MasterAddress"/> and <see cref="MasterPort"/>. It must not exist yet (a file left by another run would
+    /// mix its keys in); the last rank to leave deletes it. <c>train --nproc-per-node</c> on the loopback address sets it
+    /// for its workers (<c>MLT_RENDEZVOUS_FILE</c>).
+    /// </summary>
+    public string? RendezvousFile { get; init; }
 
     /// <summary>How long the rendezvous and every collective may wait before failing (default 60 s).</summary>
     public TimeSpan Timeout { get; init; } = DefaultTimeout;
@@ -210,6 +223,7 @@ public sealed record DistributedSettings
             LocalRank = Parse("LOCAL_RANK", environment("LOCAL_RANK"), rank),
             MasterAddress = string.IsNullOrWhiteSpace(environment("MASTER_ADDR")) ? "127.0.0.1" : environment("MASTER_ADDR")!.Trim(),
             MasterPort = Parse("MASTER_PORT", environment("MASTER_PORT"), DefaultPort),
+            RendezvousFile = string.IsNullOrWhiteSpace(environment(RendezvousFileVariable)) ? null : environment(RendezvousFileVariable),
         };
         settings.Validate();
         return settings;
@@ -233,6 +247,7 @@ public sealed record DistributedSettings
         Require(!string.IsNullOrWhiteSpace(MasterAddress) && Uri.CheckHostName(MasterAddress.Trim('[', ']')) != UriHostNameType.Unknown,
             nameof(MasterAddress), $"'{MasterAddress}' is not a host name or IP address.");
         Require(MasterPort is >= 1 and <= IPEndPoint.MaxPort, nameof(MasterPort), $"must be in [1, 65535] (got {MasterPort}).");
+        Require(RendezvousFile is null || Path.IsPathFullyQualified(RendezvousFile), nameof(RendezvousFile), $"must be an absolute path (got '{RendezvousFile}').");
         Require(Timeout > TimeSpan.Zero && Timeout.TotalMilliseconds <= int.MaxValue, nameof(Timeout), $"must be positive and under 24 days (got {Timeout}).");
         Require(BucketBytes >= sizeof(float), nameof(BucketBytes), $"must hold at least one float (got {BucketBytes}).");
     }

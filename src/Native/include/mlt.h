@@ -180,7 +180,11 @@ MLT_API mlt_status mlt_model_forward(float* logits, int64_t logits_len,
  * fill, every collective); a peer that dies makes the others' next collective fail with MLT_ERR_DISTRIBUTED.
  * Gloo binds the interface named by GLOO_SOCKET_IFNAME when set, the loopback address when master_addr is
  * 127.0.0.1 or localhost, and this host's address otherwise. backend: "gloo", or "nccl" (CUDA builds with NCCL;
- * MLT_ERR_DEVICE otherwise). Collectives are called by every rank in the same order. */
+ * MLT_ERR_DEVICE otherwise). Collectives are called by every rank in the same order.
+ * master_addr "file://PATH" (ranks of one machine): the rendezvous is a file every rank opens (c10d's FileStore, torch's
+ * file:// init method) instead of rank 0's TCP server, so nothing listens on the network; Gloo binds the loopback
+ * address; master_port is only checked and named in messages. PATH must be new for each run (a file left by an
+ * earlier run would mix its keys in); the last rank to leave deletes it. */
 MLT_API mlt_status mlt_group_create(mlt_group** out, const char* master_addr, int32_t master_port, int32_t rank,
                                     int32_t world_size, int32_t timeout_ms, const char* backend);
 /* Leaves the group and closes its sockets once no model holds it (mlt_model_set_group keeps a reference). */

@@ -4,6 +4,7 @@
 #include "distributed.h"
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef MLT_WITH_NCCL
@@ -81,19 +82,33 @@ Group::Group(const std::string& addr, int port, int rank, int world, std::chrono
   if (backend == "nccl")
     throw DeviceError("backend 'nccl' requested but libmlt was built without NCCL (a CPU libtorch); use 'gloo'");
 #endif
-  where_ = cat("rank ", rank, " of ", world, " at ", addr, ":", port, " (", backend, ")");
+  where_ = addr.rfind("file://", 0) == 0 ? cat("rank ", rank, " of ", world, " at ", addr, " (", backend, ")")
+                                          : cat("rank ", rank, " of ", world, " at ", addr, ":", port, " (", backend, ")");
 
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  try {
-    c10d::TCPStoreOptions opts;
-    opts.port = static_cast<std::uint16_t>(port);
-    opts.isServer = rank == 0;
-    opts.waitWorkers = false;  // the join below waits, with a message that counts who came
-    opts.timeout = timeout;
-    auto tcp = c10::make_intrusive<c10d::TCPStore>(addr, opts);
-    impl_->store = c10::make_intrusive<c10d::PrefixStore>("mlt", tcp);
-  } catch (...) {
-    rethrow(where_, rank == 0 ? "serving the rendezvous store" : "connecting to the rendezvous store");
+  const std::string file_prefix = "file://";
+  if (addr.rfind(file_prefix, 0) == 0) {
+    const std::string path = addr.substr(file_prefix.size());
+    if (path.empty()) fail_arg("master address 'file://' names no file");
+    try {
+      auto file = c10::make_intrusive<c10d::FileStore>(path, world);
+      file->setTimeout(timeout);
+      impl_->store = c10::make_intrusive<c10d::PrefixStore>("mlt", file);
+    } catch (...) {
+      rethrow(where_, "opening the rendezvous file");
+    }
+  } else {
+    try {
+      c10d::TCPStoreOptions opts;
+      opts.port = static_cast<std::uint16_t>(port);
+      opts.isServer = rank == 0;
+      opts.waitWorkers = false;  // the join below waits, with a message that counts who came
+      opts.timeout = timeout;
+      auto tcp = c10::make_intrusive<c10d::TCPStore>(addr, opts);
+      impl_->store = c10::make_intrusive<c10d::PrefixStore>("mlt", tcp);
+    } catch (...) {
+      rethrow(where_, rank == 0 ? "serving the rendezvous store" : "connecting to the rendezvous store");
+    }
   }
 
   // Join: every rank counts itself in, then waits until the world is full or the deadline passes.
@@ -122,7 +137,7 @@ Group::Group(const std::string& addr, int port, int rank, int world, std::chrono
     }
 #endif
     auto o = c10d::ProcessGroupGloo::Options::create(timeout);
-    o->devices.push_back(gloo_device(addr));
+    o->devices.push_back(gloo_device(addr.rfind(file_prefix, 0) == 0 ? std::string("127.0.0.1") : addr));
     o->threads = 2;
     impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, rank, world, o);
   } catch (...) {

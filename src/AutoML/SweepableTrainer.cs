@@ -322,13 +322,23 @@ internal sealed class SharedTrialModels(string url, string study) : IDisposable
     private readonly Lock _lock = new();
     private StudyInfo? _study;
 
-    /// <summary>Keeps trial <paramref name="trial"/>'s model (called as each trial ends, before it is recorded as finished).</summary>
+    /// <summary>
+    /// Keeps trial <paramref name="trial"/>'s model (called as each trial ends, before it is recorded as finished).
+    /// Best effort: the trial's result does not depend on it, and a finalizer that finds no model trains the trial again.
+    /// </summary>
     public void Save(int trial, NextCharacterPredictionTransformer model)
     {
-        byte[] archive = TrialModelArchive.Pack(model);
-        lock (_lock)
+        try
         {
-            _store.SaveTrialModel(Study(), trial, archive);
+            byte[] archive = TrialModelArchive.Pack(model);
+            lock (_lock)
+            {
+                _store.SaveTrialModel(Study(), trial, archive);
+            }
+        }
+        catch (Exception e) when (e is StudyStoreException or System.Data.Common.DbException or IOException)
+        {
+            Console.Error.WriteLine($"warning: trial #{trial}'s model was not kept in the study store ({e.Message}); a finalizer will train it again if it wins.");
         }
     }
 

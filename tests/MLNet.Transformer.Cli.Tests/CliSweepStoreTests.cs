@@ -103,7 +103,10 @@ public sealed class CliSweepStoreTests : IDisposable, IClassFixture<PostgresFixt
         Assert.Empty(ranHere.Intersect(before));
 
         var all = Report(url, "resume").GetProperty("all").EnumerateArray().ToArray();
-        Assert.Equal(8, all.Count(t => t.GetProperty("status").GetString() == "Completed"));
+        string trials = string.Join("; ", all.Select(t => $"#{t.GetProperty("id")} {t.GetProperty("status")}"
+            + (t.TryGetProperty("message", out var m) ? $" ({m})" : "")));
+        Assert.True(8 == all.Count(t => t.GetProperty("status").GetString() == "Completed"),
+            $"expected 8 completed trials; before the kill {string.Join(",", before)} had completed; rerun ran {string.Join(",", ranHere)}; the study: {trials}\n{rerun.StdErr}");
         Assert.Equal(8, all.Count(t => !(t.TryGetProperty("message", out var m) && m.GetString()!.Contains("stopped beating", StringComparison.Ordinal))));
     }
 

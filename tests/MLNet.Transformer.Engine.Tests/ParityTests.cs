@@ -88,7 +88,11 @@ public class ParityTests(ITestOutputHelper output)
     // do not stay within a few steps. Against torch.autocast, which also rounds every matmul output and attention to
     // bfloat16, differences of order u times the values' size are expected everywhere.
     private const double BFloat16StepTolerance = 1e-4;       // most elements: float32 reordering noise plus margin
-    private const double BFloat16AgreeingFraction = 0.99;    // ... for at least this fraction of logits and gradients
+    // ... for at least this fraction of logits and gradients. Reordering noise can move an intermediate value across a
+    // bfloat16 rounding boundary; that one flip shifts every logit of its position by about a bfloat16 step, so in about
+    // one random seed in eight a whole position (4-5 % of the logits here: 95.7-96.5 % agree, max |diff| 1.2e-3) differs.
+    // A wrong op moves nearly all of them.
+    private const double BFloat16AgreeingFraction = 0.9;
     private const double BFloat16MaxLogitTolerance = 3e-2;   // every logit: a few bfloat16 steps (values of order 1-4)
     private const double BFloat16LossTolerance = 2e-3;       // the mean loss averages those flips out
     private const double AutocastLogitTolerance = 3e-2;      // measured up to 7.4e-3: u x |logit| per rounding, a few deep

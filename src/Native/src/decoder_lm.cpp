@@ -33,10 +33,10 @@ class DecoderLM final : public Model {
  protected:
   void encode_source(DecodeState&, const Batch&, Step&) override {}
 
-  at::Tensor decode_step(DecodeState& ds, const at::Tensor& tokens, Step& st) override {
-    const int64_t P = ds.length, n = tokens.size(1);
-    at::Tensor x = at::embedding(store[tok_emb_], tokens) + pe.narrow(0, P, n);  // (1, n, E)
-    for (size_t i = 0; i < blocks_.size(); ++i) x = blocks_[i].step(store, cfg, x, ds.self[i], ds.key_pad, P, st);
+  at::Tensor decode_step(DecodeState& ds, const at::Tensor& tokens, const AttnMask& self_mask, const AttnMask&,
+                         Step& st) override {
+    at::Tensor x = at::embedding(store[tok_emb_], tokens) + pe.narrow(0, self_mask.offset, tokens.size(1));  // (1, n, E)
+    for (size_t i = 0; i < blocks_.size(); ++i) x = blocks_[i].step(store, cfg, x, ds.self[i], self_mask, st);
     if (cfg.norm_first) x = ops::layer_norm(x, store[norm_.w], store[norm_.b], cfg.eps);
     return ops::linear(x, store[lm_head_.w], store[lm_head_.b], st);  // (1, n, V)
   }

@@ -82,12 +82,13 @@ Group::Group(const std::string& addr, int port, int rank, int world, std::chrono
   if (backend == "nccl")
     throw DeviceError("backend 'nccl' requested but libmlt was built without NCCL (a CPU libtorch); use 'gloo'");
 #endif
-  where_ = addr.rfind("file://", 0) == 0 ? cat("rank ", rank, " of ", world, " at ", addr, " (", backend, ")")
-                                          : cat("rank ", rank, " of ", world, " at ", addr, ":", port, " (", backend, ")");
+  const std::string file_prefix = "file://";
+  const bool via_file = addr.rfind(file_prefix, 0) == 0;  // a rendezvous file instead of rank 0's TCP store
+  where_ = via_file ? cat("rank ", rank, " of ", world, " at ", addr, " (", backend, ")")
+                    : cat("rank ", rank, " of ", world, " at ", addr, ":", port, " (", backend, ")");
 
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  const std::string file_prefix = "file://";
-  if (addr.rfind(file_prefix, 0) == 0) {
+  if (via_file) {
     const std::string path = addr.substr(file_prefix.size());
     if (path.empty()) fail_arg("master address 'file://' names no file");
     try {
@@ -137,7 +138,7 @@ Group::Group(const std::string& addr, int port, int rank, int world, std::chrono
     }
 #endif
     auto o = c10d::ProcessGroupGloo::Options::create(timeout);
-    o->devices.push_back(gloo_device(addr.rfind(file_prefix, 0) == 0 ? std::string("127.0.0.1") : addr));
+    o->devices.push_back(gloo_device(via_file ? std::string("127.0.0.1") : addr));
     o->threads = 2;
     impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, rank, world, o);
   } catch (...) {

@@ -44,14 +44,14 @@ class EncoderDecoder final : public Model {
       const AttentionP& x = blk.cross_attn;
       ds.memory.push_back(ops::project_memory(mem, store[x.in_w], store[x.in_b], cfg.H, st));  // (H, S, D) each
     }
-    ds.memory_pad = source.src[0] == cfg.pad;  // (S,)
+    ds.memory_pad = source.cross_mask.key_pad;  // (1, S)
   }
 
-  at::Tensor decode_step(DecodeState& ds, const at::Tensor& tokens, Step& st) override {
-    const int64_t P = ds.length, n = tokens.size(1);
-    at::Tensor y = at::embedding(store[tgt_emb_], tokens) + pe.narrow(0, P, n);  // (1, n, E)
+  at::Tensor decode_step(DecodeState& ds, const at::Tensor& tokens, const AttnMask& self_mask,
+                         const AttnMask& cross_mask, Step& st) override {
+    at::Tensor y = at::embedding(store[tgt_emb_], tokens) + pe.narrow(0, self_mask.offset, tokens.size(1));  // (1, n, E)
     for (size_t i = 0; i < decoder_.size(); ++i)
-      y = decoder_[i].step(store, cfg, y, ds.self[i], ds.key_pad, ds.memory[i], ds.memory_pad, P, st);
+      y = decoder_[i].step(store, cfg, y, ds.self[i], self_mask, ds.memory[i], cross_mask, st);
     if (cfg.norm_first) y = ops::layer_norm(y, store[dec_norm_.w], store[dec_norm_.b], cfg.eps);
     return ops::linear(y, store[lm_head_.w], store[lm_head_.b], st);  // (1, n, V)
   }

@@ -119,14 +119,20 @@ struct DropoutRng {
 
 // ---------------------------------------------------------------- batches and masks
 
-/// Which keys a query may attend: key s is visible to query t when !key_pad[b, s] and (!causal or s <= t).
+/// Which keys a query may attend: key s is visible to query t when !key_pad[b, s] and (!causal or s <= offset + t).
 struct AttnMask {
   int64_t B = 0, T = 0, S = 0;
   at::Tensor key_pad;   // (B, S) uint8 on the CPU, 1 = padded key (fused kernels)
   bool causal = false;
+  int64_t offset = 0;   // position of query 0 among the keys (incremental decoding; 0 for a whole sequence)
   at::Tensor additive;  // (B, 1, T, S) float 0 / -inf on the model device (stock path)
   at::Tensor dead;      // (B, 1, T, 1) bool, rows with no visible key (stock path; undefined when none)
 };
+
+/// The mask over key_pad (B, S) for T queries starting at key position offset; stock builds the additive form
+/// (on device) for libtorch's kernels.
+AttnMask make_mask(const at::Tensor& key_pad, int64_t T, bool causal, bool stock, const at::Device& device,
+                   int64_t offset = 0);
 
 /// One batch on the model's device, trimmed of trailing all-padding columns when requested.
 struct Batch {
@@ -192,19 +198,18 @@ at::Tensor activation(const at::Tensor& x, int act);
 struct KVCache {
   at::Tensor k, v;
 };
-/// Self-attention of queries x (1, n, E) at positions [P, P + n): appends their keys and values to kv at those
-/// positions, then attends causally over positions [0, P + n) except the keys marked in key_pad ((capacity,) bool).
-/// Same arithmetic as self_attention's stock path; no dropout.
+/// Self-attention of queries x (1, n, E) at positions [P, P + n), P = mask.offset: writes their keys and values into
+/// kv at those positions, then attends over positions [0, P + n) as mask (1, n, P + n) allows. Same arithmetic as
+/// self_attention's stock path; no dropout.
 at::Tensor self_attention_cached(const at::Tensor& x, const at::Tensor& in_w, const at::Tensor& in_b,
                                  const at::Tensor& out_w, const at::Tensor& out_b, int64_t H, KVCache& kv,
-                                 const at::Tensor& key_pad, int64_t P, Step& st);
+                                 const AttnMask& mask, Step& st);
 /// The memory's keys and values for cross_attention_cached: mem (1, S, E) -> (H, S, D) each.
 KVCache project_memory(const at::Tensor& mem, const at::Tensor& in_w, const at::Tensor& in_b, int64_t H, Step& st);
-/// Cross-attention of queries x (1, n, E) at positions [P, P + n) over a projected memory; key_pad (S,) bool; when
-/// causal, position t sees memory positions <= t only.
+/// Cross-attention of queries x (1, n, E) over a projected memory, as mask (1, n, S) allows.
 at::Tensor cross_attention_cached(const at::Tensor& x, const KVCache& mem, const at::Tensor& in_w,
                                   const at::Tensor& in_b, const at::Tensor& out_w, const at::Tensor& out_b, int64_t H,
-                                  const at::Tensor& key_pad, bool causal, int64_t P, Step& st);
+                                  const AttnMask& mask, Step& st);
 /// Flat-buffer Adam / AdamW step (PyTorch's single-tensor math).
 void adam_step(at::Tensor& param, const at::Tensor& grad, at::Tensor& m, at::Tensor& v, int64_t step,
                const mlt_optim_config& o, double lr);
@@ -239,9 +244,9 @@ struct EncoderBlock {
   /// x (B, T, E) -> (B, T, E); probs (B, H, T, T) when requested.
   at::Tensor forward(const ParamStore& s, const ModelConfig& c, const at::Tensor& x, const AttnMask& mask,
                      Step& st, at::Tensor* probs) const;
-  /// Incremental causal forward of x (1, n, E) at positions [P, P + n) against the cache (decoder-only models).
+  /// Incremental causal forward of x (1, n, E) at positions [mask.offset, mask.offset + n) against the cache.
   at::Tensor step(const ParamStore& s, const ModelConfig& c, const at::Tensor& x, ops::KVCache& kv,
-                  const at::Tensor& key_pad, int64_t P, Step& st) const;
+                  const AttnMask& mask, Step& st) const;
 };
 
 /// nn.TransformerDecoderLayer (batch-first): causal self-attention, cross-attention, feed-forward.
@@ -255,10 +260,10 @@ struct DecoderBlock {
   at::Tensor forward(const ParamStore& s, const ModelConfig& c, const at::Tensor& y, const at::Tensor& mem,
                      const AttnMask& self_mask, const AttnMask& cross_mask, Step& st, at::Tensor* self_probs,
                      at::Tensor* cross_probs) const;
-  /// Incremental forward of y (1, n, E) at positions [P, P + n) against the self-attention cache and the memory.
+  /// Incremental forward of y (1, n, E) at positions [self_mask.offset, + n) against the self-attention cache and
+  /// the memory.
   at::Tensor step(const ParamStore& s, const ModelConfig& c, const at::Tensor& y, ops::KVCache& self_kv,
-                  const at::Tensor& key_pad, const ops::KVCache& mem, const at::Tensor& mem_pad, int64_t P,
-                  Step& st) const;
+                  const AttnMask& self_mask, const ops::KVCache& mem, const AttnMask& cross_mask, Step& st) const;
 };
 
 /// Fixed sinusoidal table (max_len, E): pe[pos, 2i] = sin(pos * 10000^(-2i/E)), pe[pos, 2i+1] = cos(...).
@@ -276,11 +281,10 @@ struct Probes {
 /// and for encoder-decoder models the source's projected memory per decoder layer.
 struct DecodeState {
   int64_t length = 0;                // positions fed
-  int64_t capacity = 0;              // max_len
-  std::vector<ops::KVCache> self;    // one per decoder layer, (H, capacity, D)
-  at::Tensor key_pad;                // (capacity,) bool: fed tokens equal to pad_id
+  std::vector<ops::KVCache> self;    // one per decoder layer, (H, max_len, D)
+  at::Tensor key_pad;                // (1, max_len) uint8 on the CPU: fed tokens equal to pad_id
   std::vector<ops::KVCache> memory;  // encoder-decoder: one per decoder layer, (H, S, D)
-  at::Tensor memory_pad;             // encoder-decoder: (S,) bool, source ids equal to pad_id
+  at::Tensor memory_pad;             // encoder-decoder: (1, S) uint8 on the CPU, the source's key padding
 };
 
 /// Shared lifecycle of both models: parameters, optimiser state, dropout generators, steps.
@@ -342,7 +346,9 @@ class Model {
   virtual void init_parameters(Init& in) = 0;
   /// The architecture's halves of begin_decode / decode (inference mode, no dropout).
   virtual void encode_source(DecodeState& state, const Batch& source, Step& st) = 0;
-  virtual at::Tensor decode_step(DecodeState& state, const at::Tensor& tokens, Step& st) = 0;
+  /// tokens (1, n) at positions [self_mask.offset, + n); cross_mask is empty for decoder-only models.
+  virtual at::Tensor decode_step(DecodeState& state, const at::Tensor& tokens, const AttnMask& self_mask,
+                                 const AttnMask& cross_mask, Step& st) = 0;
   Step make_step(bool train);
   /// All-reduces the token-weighted loss and gradients over group_; returns the union batch's mean loss.
   float reduce_gradients(float local_mean, int64_t local_count);

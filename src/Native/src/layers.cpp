@@ -114,10 +114,10 @@ at::Tensor EncoderBlock::forward(const ParamStore& s, const ModelConfig& c, cons
 }
 
 at::Tensor EncoderBlock::step(const ParamStore& s, const ModelConfig& c, const at::Tensor& x, ops::KVCache& kv,
-                              const at::Tensor& key_pad, int64_t P, Step& st) const {
+                              const AttnMask& mask, Step& st) const {
   const AttentionP& a = self_attn;
   auto attend = [&](const at::Tensor& in) {
-    return ops::self_attention_cached(in, s[a.in_w], s[a.in_b], s[a.out_w], s[a.out_b], c.H, kv, key_pad, P, st);
+    return ops::self_attention_cached(in, s[a.in_w], s[a.in_b], s[a.out_w], s[a.out_b], c.H, kv, mask, st);
   };
   if (!c.norm_first) {
     at::Tensor h = ops::add_dropout_norm(x, attend(x), s[norm1.w], s[norm1.b], c.eps, st);   // (1, n, E)
@@ -179,16 +179,15 @@ at::Tensor DecoderBlock::forward(const ParamStore& s, const ModelConfig& c, cons
 }
 
 at::Tensor DecoderBlock::step(const ParamStore& s, const ModelConfig& c, const at::Tensor& y, ops::KVCache& self_kv,
-                              const at::Tensor& key_pad, const ops::KVCache& mem, const at::Tensor& mem_pad, int64_t P,
+                              const AttnMask& self_mask, const ops::KVCache& mem, const AttnMask& cross_mask,
                               Step& st) const {
   const AttentionP& a = self_attn;
   const AttentionP& x = cross_attn;
   auto self = [&](const at::Tensor& in) {
-    return ops::self_attention_cached(in, s[a.in_w], s[a.in_b], s[a.out_w], s[a.out_b], c.H, self_kv, key_pad, P, st);
+    return ops::self_attention_cached(in, s[a.in_w], s[a.in_b], s[a.out_w], s[a.out_b], c.H, self_kv, self_mask, st);
   };
   auto cross = [&](const at::Tensor& in) {
-    return ops::cross_attention_cached(in, mem, s[x.in_w], s[x.in_b], s[x.out_w], s[x.out_b], c.H, mem_pad,
-                                       c.causal_cross, P, st);
+    return ops::cross_attention_cached(in, mem, s[x.in_w], s[x.in_b], s[x.out_w], s[x.out_b], c.H, cross_mask, st);
   };
   if (!c.norm_first) {
     at::Tensor h1 = ops::add_dropout_norm(y, self(y), s[norm1.w], s[norm1.b], c.eps, st);    // (1, n, E)

@@ -257,7 +257,7 @@ void build_additive(AttnMask& m, const at::Device& device) {
     for (int64_t t = 0; t < T; ++t) {
       bool alive = false;
       for (int64_t s = 0; s < S; ++s) {
-        const bool visible = !kp[b * S + s] && (!m.causal || s <= t);
+        const bool visible = !kp[b * S + s] && (!m.causal || s <= m.offset + t);
         a[(b * T + t) * S + s] = visible ? 0.f : ninf;
         alive = alive || visible;
       }
@@ -271,18 +271,20 @@ void build_additive(AttnMask& m, const at::Device& device) {
   if (any_dead) m.dead = dead.to(device);
 }
 
-AttnMask make_mask(const at::Tensor& key_pad, int64_t T, bool causal, bool stock, const at::Device& device) {
+}  // namespace
+
+AttnMask make_mask(const at::Tensor& key_pad, int64_t T, bool causal, bool stock, const at::Device& device,
+                   int64_t offset) {
   AttnMask m;
   m.B = key_pad.size(0);
   m.T = T;
   m.S = key_pad.size(1);
   m.key_pad = key_pad;
   m.causal = causal;
+  m.offset = offset;
   if (stock) build_additive(m, device);
   return m;
 }
-
-}  // namespace
 
 Batch Model::make_batch(const int64_t* tokens, int64_t tokens_len, const int64_t* targets, int64_t targets_len,
                         const int64_t* src, int64_t src_len, int32_t B, int32_t T, int32_t S, bool trim) const {
@@ -429,27 +431,29 @@ DecodeState Model::begin_decode(const Batch* source) {
   c10::InferenceMode guard;
   Step st = make_step(false);
   DecodeState ds;
-  ds.capacity = cfg.max_len;
   const auto opts = at::TensorOptions().dtype(at::kFloat).device(device);
   for (int64_t i = 0; i < cfg.L; ++i)
     ds.self.push_back(ops::KVCache{at::zeros({cfg.H, cfg.max_len, cfg.D}, opts), at::zeros({cfg.H, cfg.max_len, cfg.D}, opts)});
-  ds.key_pad = at::zeros({cfg.max_len}, at::TensorOptions().dtype(at::kBool).device(device));
+  ds.key_pad = at::zeros({1, cfg.max_len}, at::kByte);
   if (source) encode_source(ds, *source, st);
   return ds;
 }
 
 at::Tensor Model::decode(DecodeState& ds, const at::Tensor& tokens) {
-  const int64_t n = tokens.size(1);
+  const int64_t P = ds.length, n = tokens.size(1);
   if (n < 1) fail_arg("feed at least one token");
-  if (ds.length + n > ds.capacity)
-    fail_arg("the decoder holds ", ds.length, " positions and was given ", n, " more: max_len is ", ds.capacity);
+  if (P + n > cfg.max_len)
+    fail_arg("the decoder holds ", P, " positions and was given ", n, " more: max_len is ", cfg.max_len);
   if (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= cfg.V)
     fail_arg("token ids must lie in [0, vocab_size) = [0, ", cfg.V, ")");
   c10::InferenceMode guard;
   Step st = make_step(false);
-  at::Tensor t = tokens.to(device);
-  ds.key_pad.narrow(0, ds.length, n).copy_(t[0] == cfg.pad);
-  at::Tensor logits = decode_step(ds, t, st);
+  ds.key_pad.narrow(1, P, n).copy_(tokens == cfg.pad);
+  // One mask per call, shared by every layer: the n new queries against the P + n keys (and the memory).
+  const AttnMask self_mask = make_mask(ds.key_pad.narrow(1, 0, P + n), n, true, true, device, P);
+  const AttnMask cross_mask =
+      cfg.encoder_decoder() ? make_mask(ds.memory_pad, n, cfg.causal_cross, true, device, P) : AttnMask{};
+  at::Tensor logits = decode_step(ds, tokens.to(device), self_mask, cross_mask, st);
   ds.length += n;
   return logits;
 }

@@ -843,42 +843,16 @@ at::Tensor cross_attention(const at::Tensor& x, const at::Tensor& mem, const at:
   return linear(ctx, out_w, out_b, st);  // (B, T, E)
 }
 
-namespace {
-/// q (H, n, D) against the first len keys and values of kv (H, >= len, D); hidden (n, len) bool marks the keys a
-/// query may not see. -> (1, n, E). Rows with no visible key give 0, as in stock_attend.
-at::Tensor attend_cached(const at::Tensor& q, const KVCache& kv, int64_t len, const at::Tensor& hidden, Step& st) {
-  const int64_t H = q.size(0), n = q.size(1), D = q.size(2);
-  auto mm = [&](const at::Tensor& a, const at::Tensor& b) {
-    return st.bf16 ? at::matmul(a.to(at::kBFloat16), b.to(at::kBFloat16)).to(at::kFloat) : at::matmul(a, b);
-  };
-  at::Tensor k = kv.k.narrow(1, 0, len), v = kv.v.narrow(1, 0, len);                            // (H, len, D)
-  at::Tensor scores = mm(q * (1.0 / std::sqrt(static_cast<double>(D))), k.transpose(-2, -1));  // (H, n, len)
-  scores = scores.masked_fill(hidden.unsqueeze(0), -std::numeric_limits<float>::infinity());
-  at::Tensor P = at::softmax(scores, -1);
-  at::Tensor dead = hidden.all(-1, /*keepdim=*/true);  // (n, 1)
-  if (dead.any().item<bool>()) P = P.masked_fill(dead.unsqueeze(0), 0.0);
-  return mm(P, v).transpose(0, 1).reshape({1, n, H * D});  // (H, n, D) -> (1, n, E)
-}
-
-/// (n, len) bool: key j hidden from query i (at position P + i) when padded or, if causal, when j > P + i.
-at::Tensor hidden_keys(const at::Tensor& key_pad, int64_t len, bool causal, int64_t P, int64_t n) {
-  at::Tensor hidden = key_pad.narrow(0, 0, len).unsqueeze(0).expand({n, len});
-  if (!causal) return hidden;
-  const auto opts = at::TensorOptions().dtype(at::kLong).device(key_pad.device());
-  at::Tensor later = at::arange(len, opts).unsqueeze(0) > (at::arange(n, opts) + P).unsqueeze(1);  // (n, len)
-  return hidden | later;
-}
-}  // namespace
-
 at::Tensor self_attention_cached(const at::Tensor& x, const at::Tensor& in_w, const at::Tensor& in_b,
                                  const at::Tensor& out_w, const at::Tensor& out_b, int64_t H, KVCache& kv,
-                                 const at::Tensor& key_pad, int64_t P, Step& st) {
-  const int64_t n = x.size(1), E = x.size(2), D = E / H;
-  at::Tensor qkv = linear(x, in_w, in_b, st).view({n, 3, H, D}).permute({1, 2, 0, 3});  // (3, H, n, D)
-  kv.k.narrow(1, P, n).copy_(qkv[1]);
-  kv.v.narrow(1, P, n).copy_(qkv[2]);
-  at::Tensor ctx = attend_cached(qkv[0], kv, P + n, hidden_keys(key_pad, P + n, true, P, n), st);
-  return linear(ctx, out_w, out_b, st);  // (1, n, E)
+                                 const AttnMask& mask, Step& st) {
+  const int64_t n = x.size(1), E = x.size(2), D = E / H, P = mask.offset, len = P + n;
+  at::Tensor qkv = linear(x, in_w, in_b, st).view({1, n, 3, H, D}).permute({2, 0, 3, 1, 4});  // (3, 1, H, n, D)
+  kv.k.narrow(1, P, n).copy_(qkv[1][0]);
+  kv.v.narrow(1, P, n).copy_(qkv[2][0]);
+  at::Tensor ctx = stock_attend(qkv[0], kv.k.narrow(1, 0, len).unsqueeze(0), kv.v.narrow(1, 0, len).unsqueeze(0), mask,
+                                st, nullptr);  // (1, n, E)
+  return linear(ctx, out_w, out_b, st);      // (1, n, E)
 }
 
 KVCache project_memory(const at::Tensor& mem, const at::Tensor& in_w, const at::Tensor& in_b, int64_t H, Step& st) {
@@ -890,11 +864,11 @@ KVCache project_memory(const at::Tensor& mem, const at::Tensor& in_w, const at::
 
 at::Tensor cross_attention_cached(const at::Tensor& x, const KVCache& mem, const at::Tensor& in_w,
                                   const at::Tensor& in_b, const at::Tensor& out_w, const at::Tensor& out_b, int64_t H,
-                                  const at::Tensor& key_pad, bool causal, int64_t P, Step& st) {
-  const int64_t n = x.size(1), E = x.size(2), D = E / H, S = mem.k.size(1);
-  at::Tensor q = linear(x, in_w.narrow(0, 0, E), in_b.narrow(0, 0, E), st).view({n, H, D}).transpose(0, 1);
-  at::Tensor ctx = attend_cached(q, mem, S, hidden_keys(key_pad, S, causal, P, n), st);
-  return linear(ctx, out_w, out_b, st);  // (1, n, E)
+                                  const AttnMask& mask, Step& st) {
+  const int64_t n = x.size(1), E = x.size(2), D = E / H;
+  at::Tensor q = linear(x, in_w.narrow(0, 0, E), in_b.narrow(0, 0, E), st).view({1, n, H, D}).transpose(1, 2);
+  at::Tensor ctx = stock_attend(q, mem.k.unsqueeze(0), mem.v.unsqueeze(0), mask, st, nullptr);  // (1, n, E)
+  return linear(ctx, out_w, out_b, st);                                                         // (1, n, E)
 }
 
 at::Tensor add_dropout_norm(const at::Tensor& x, const at::Tensor& sub, const at::Tensor& g, const at::Tensor& b,

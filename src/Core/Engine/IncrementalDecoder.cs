@@ -28,7 +28,20 @@ public sealed class IncrementalDecoder : IDisposable
     }
 
     /// <summary>Positions fed so far.</summary>
-    public int Length { get; private set; }
+    public int Length
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+            int length;
+            unsafe
+            {
+                NativeStatus.Check(NativeMethods.mlt_decoder_length(&length, _handle));
+            }
+
+            return length;
+        }
+    }
 
     /// <summary>The most positions this decoder can hold (the model's <see cref="TransformerModelConfig.MaxLength"/>).</summary>
     public int Capacity { get; }
@@ -45,22 +58,15 @@ public sealed class IncrementalDecoder : IDisposable
             throw new TransformerArgumentException("Feed at least one token.", nameof(tokens));
         }
 
-        if (tokens.Length > Capacity - Length)
+        int length = Length;
+        if (tokens.Length > Capacity - length)
         {
             throw new TransformerArgumentException(
-                $"The decoder holds {Length} of {Capacity} positions (TransformerModelConfig.MaxLength) and cannot take {tokens.Length} more.",
+                $"The decoder holds {length} of {Capacity} positions (TransformerModelConfig.MaxLength) and cannot take {tokens.Length} more.",
                 nameof(tokens));
         }
 
-        for (var i = 0; i < tokens.Length; i++)
-        {
-            if ((ulong)tokens[i] >= (ulong)_vocabSize)
-            {
-                throw new TransformerArgumentException(
-                    $"tokens[{i}] = {tokens[i]} is out of range: token ids must lie in [0, {_vocabSize}) (TransformerModelConfig.VocabSize).",
-                    nameof(tokens));
-            }
-        }
+        TransformerModel.CheckIds(tokens, _vocabSize, "tokens", "VocabSize");
 
         var logits = new float[checked(tokens.Length * _vocabSize)];
         unsafe
@@ -72,7 +78,6 @@ public sealed class IncrementalDecoder : IDisposable
             }
         }
 
-        Length += tokens.Length;
         return new FloatTensor(logits, tokens.Length, _vocabSize);
     }
 

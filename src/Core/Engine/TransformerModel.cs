@@ -719,7 +719,7 @@ public sealed class TransformerModel : IDisposable
         return new OutputBuffer(new float[count], shape);
     }
 
-    private static void CheckIds(ReadOnlySpan<long> ids, int limit, string buffer, string option)
+    internal static void CheckIds(ReadOnlySpan<long> ids, int limit, string buffer, string option)
     {
         for (var i = 0; i < ids.Length; i++)
         {

@@ -2,21 +2,18 @@
 // once, also when the managed owner forgot to dispose (SafeHandle's critical finalizer). The native decoder keeps
 // its model alive, so the two handles may be released in any order.
 
-using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace MLNet.Transformer.Interop;
 
 /// <summary>A native <c>mlt_decoder*</c>; <see cref="ReleaseHandle"/> frees it with <c>mlt_decoder_free</c>.</summary>
-internal sealed class DecoderHandle : SafeHandle
+internal sealed class DecoderHandle : SafeHandleZeroOrMinusOneIsInvalid
 {
     /// <summary>Creates an invalid handle; the P/Invoke marshaller fills it from <c>mlt_decoder_create</c>.</summary>
     public DecoderHandle()
-        : base(IntPtr.Zero, ownsHandle: true)
+        : base(ownsHandle: true)
     {
     }
-
-    /// <inheritdoc />
-    public override bool IsInvalid => handle == IntPtr.Zero;
 
     /// <inheritdoc />
     protected override bool ReleaseHandle()

@@ -1,21 +1,18 @@
 // The owning handle of one native process group (mlt_group*). Releasing it calls mlt_group_free exactly once;
 // the engine closes the group's sockets when no model holds it any more.
 
-using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace MLNet.Transformer.Interop;
 
 /// <summary>A native <c>mlt_group*</c>; <see cref="ReleaseHandle"/> frees it with <c>mlt_group_free</c>.</summary>
-internal sealed class GroupHandle : SafeHandle
+internal sealed class GroupHandle : SafeHandleZeroOrMinusOneIsInvalid
 {
     /// <summary>Creates an invalid handle; the P/Invoke marshaller fills it from <c>mlt_group_create</c>.</summary>
     public GroupHandle()
-        : base(IntPtr.Zero, ownsHandle: true)
+        : base(ownsHandle: true)
     {
     }
-
-    /// <inheritdoc />
-    public override bool IsInvalid => handle == IntPtr.Zero;
 
     /// <inheritdoc />
     protected override bool ReleaseHandle()

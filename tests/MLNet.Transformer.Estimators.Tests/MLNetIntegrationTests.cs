@@ -174,6 +174,22 @@ public sealed class MLNetIntegrationTests : IClassFixture<MLNetIntegrationTests.
             Assert.Equal(full.GetColumn<string>(NextCharacterColumns.PredictedNextChar), reloaded.GetColumn<string>(NextCharacterColumns.PredictedNextChar));
             Assert.Equal(_fitted.Model.Info.Vocabulary, NextCharacterLabelEstimator.Vocabulary(reloaded.Schema));
             Assert.Null(reloaded.Schema.GetColumnOrNull(NextCharacterColumns.Attention));
+
+            // The zip keeps the graph cut to the two outputs the chain fetches; Load hands back the whole graph,
+            // rebuilt from the same weights, so every column can still be had.
+            using (var zipFile = System.IO.Compression.ZipFile.OpenRead(zip))
+            {
+                var entry = zipFile.Entries.Single(e => e.FullName.EndsWith("OnnxModel", StringComparison.Ordinal));
+                using var stream = entry.Open();
+                using var copy = new MemoryStream();
+                stream.CopyTo(copy);
+                var saved = global::Onnx.ModelProto.Parser.ParseFrom(copy.ToArray().AsSpan(4));
+                Assert.Equal([MLNet.Transformer.Onnx.OnnxNames.Score, MLNet.Transformer.Onnx.OnnxNames.PredictedToken], saved.Graph.Output.Select(o => o.Name));
+            }
+
+            Assert.Equal(_fitted.Model.GetOnnxModel(), loaded.GetOnnxModel());
+            var everything = loaded.CreateChain(new MLContext(3), NextCharacterOutputs.All).Transform(input);
+            Assert.Equal(full.GetColumn<float[]>(NextCharacterColumns.Attention), everything.GetColumn<float[]>(NextCharacterColumns.Attention));
         }
         finally
         {

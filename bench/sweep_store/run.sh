@@ -4,12 +4,13 @@
 #     by 2 worker processes sharing a SQLite study store: wall times and their ratio (target <= 0.6);
 #  2. the same trials on a throwaway PostgreSQL server: 1 process against 2 processes in separate working folders,
 #     whose leaderboards (trial, configuration, validation loss) must be equal.
-# Environment: MLT_CLI (the built mlnet-transformer.dll), MLT_BENCH_EPOCHS (default 20), MLT_BENCH_ROUNDS (default 2).
+# Environment: MLT_CLI (the built mlnet-transformer.dll), MLT_BENCH_EPOCHS (default 80: trials of about 2.4 s here; at
+# 20, trials of 0.6 s, each worker's second of start-up weighs on the ratio), MLT_BENCH_ROUNDS (default 3).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out="$ROOT/artifacts/bench-sweep-store"; rm -rf "$out"; mkdir -p "$out"
-epochs=${MLT_BENCH_EPOCHS:-20}
-rounds=${MLT_BENCH_ROUNDS:-2}
+epochs=${MLT_BENCH_EPOCHS:-80}
+rounds=${MLT_BENCH_ROUNDS:-3}
 cli() { dotnet "$MLT_CLI" "$@"; }
 # A 24-point grid (heads 1,2 x layers 1,2 x learning rates 3 x batch 16,32); every trial trains $epochs epochs.
 args=(--data "$ROOT/data/names.txt" --heads 1,2 --layers 1,2 --dim 32 --ff-ratio 2 --dropout 0 --lr 0.001,0.002,0.004 --weight-decay 0

@@ -30,6 +30,10 @@ public sealed class SweepExperiment<TOptions>
     private const int TunerSeedStream = 1;
     private const int TrialSeedStream = 2;
 
+    /// <summary>How often a study-store worker with nothing left to claim looks again (for other workers' trials ending
+    /// or dying); also the floor of the poll while its own trials run.</summary>
+    private static readonly TimeSpan IdlePollInterval = TimeSpan.FromMilliseconds(200);
+
     /// <summary>Creates a sweep.</summary>
     /// <param name="space">What to search.</param>
     /// <param name="runner">Trains one configuration.</param>
@@ -471,7 +475,12 @@ public sealed class SweepExperiment<TOptions>
                     if (_store is not null && stopReason is null && (waitForOthers || searchEnd is null))
                     {
                         // Poll the study while waiting: a trial of a worker that stopped beating must be retried here.
-                        var poll = Task.Delay(TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond * 200, _options.HeartbeatInterval.Ticks / 2)), _clock, stop.Token);
+                        // A worker with nothing left to claim polls often, so that it leaves (or finalizes) as soon as
+                        // the others' last trials end rather than up to half a heartbeat later.
+                        var interval = waitForOthers
+                            ? IdlePollInterval
+                            : TimeSpan.FromTicks(Math.Max(IdlePollInterval.Ticks, _options.HeartbeatInterval.Ticks / 2));
+                        var poll = Task.Delay(interval, _clock, stop.Token);
                         var first = await Task.WhenAny(running.Keys.Append(poll)).ConfigureAwait(false);
                         if (first == poll)
                         {

@@ -47,6 +47,24 @@ public sealed class EnsembleCheckpointTests
                 Assert.Equal((pa[r][k] + pb[r][k]) / 2, expected[r][k], 1e-6);
             }
         }
+
+        // "Next character" only: the chain runs the ensemble's graph cut to two outputs, scores the same, and its zip
+        // loads back with the whole ensemble graph.
+        var lean = NextCharacterModel.Ensemble(ml, [a.Checkpoint!, b.Checkpoint!], NextCharacterOutputs.NextCharacter);
+        Assert.Equal(expected, Score(lean));
+        string zip = Path.Combine(Path.GetTempPath(), $"mlt-lean-ensemble-{Guid.NewGuid():N}.zip");
+        try
+        {
+            ml.Model.Save(lean, NamesData.View(ml, probes).Schema, zip);
+            using var loaded = NextCharacterModel.Load(new MLContext(2), zip);
+            Assert.Equal(expected, Score(loaded.Model));
+            Assert.Equal(fromCheckpoints.GetOnnxModel(), loaded.GetOnnxModel());
+            Assert.Equal(2, loaded.Onnx.Members.Count);
+        }
+        finally
+        {
+            File.Delete(zip);
+        }
     }
 
     [Fact]

@@ -229,7 +229,7 @@ public static class NextCharacterModel
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(info);
-        byte[] onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(info, state, ChainExport));
+        byte[] onnx = OnnxExporter.Export(info, state, ChainExport).ToByteArray();
         var empty = CreateInput(mlContext, info, []);
         return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty, outputs), info, onnx, history: null, outputs);
     }
@@ -247,7 +247,7 @@ public static class NextCharacterModel
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         var info = NextCharacterCheckpoint.InfoOf(checkpoint);
-        byte[] onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(checkpoint, ChainExport));
+        byte[] onnx = OnnxExporter.Export(checkpoint, ChainExport).ToByteArray();
         var empty = CreateInput(mlContext, info, []);
         return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty), info, onnx, history) { Checkpoint = checkpoint };
     }
@@ -308,7 +308,7 @@ public static class NextCharacterModel
 
     private static NextCharacterPredictionTransformer Ensemble(MLContext mlContext, OnnxModelMember[] members, NextCharacterOutputs profile, TrainingHistory? history)
     {
-        byte[] onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Export(members, ChainExport));
+        byte[] onnx = OnnxExporter.Export(members, ChainExport).ToByteArray();
         var info = members[0].Info;
         var empty = CreateInput(mlContext, info, []);
         return new NextCharacterPredictionTransformer(BuildChain(mlContext, info, onnx, empty, profile), info, onnx, history, profile);

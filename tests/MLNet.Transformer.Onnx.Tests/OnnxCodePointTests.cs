@@ -27,11 +27,7 @@ public sealed class OnnxCodePointTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"weights seed {seed} (replay with MLT_PARITY_SEED={seed})");
         var cfg = (kind == "decoder" ? SmallDecoder(seed) : SmallEncoderDecoder(seed) with { CausalEncoder = true, CausalCross = true })
             with { VocabSize = Vocab.Count, NormFirst = true };
-        var info = new NextCharacterModelInfo
-        {
-            Architecture = cfg, TextColumnName = "Text", SelfSource = cfg.Kind == ModelKind.EncoderDecoder, Vocabulary = [.. Vocab.Tokens],
-            PadId = CharacterVocabulary.PadId, BosId = CharacterVocabulary.BosId, EosId = CharacterVocabulary.EosId, UnkId = CharacterVocabulary.UnkId,
-        };
+        var info = CharacterInfo(cfg, Vocab);
         using var model = TransformerModel.Create(cfg);
         var options = new OnnxExportOptions { Input = OnnxInput.CodePoints, IncludeTokenText = true, IncludeRowMetrics = true };
         var path = Path.Combine(_folder, kind + ".cp.onnx");

@@ -28,11 +28,7 @@ public sealed class OnnxGraphPruningTests(ITestOutputHelper output) : IDisposabl
         var seed = RunSeed();
         output.WriteLine($"weights seed {seed} (replay with MLT_PARITY_SEED={seed})");
         var cfg = (kind == "decoder" ? SmallDecoder(seed) : SmallEncoderDecoder(seed)) with { VocabSize = Vocab.Count };
-        var info = new NextCharacterModelInfo
-        {
-            Architecture = cfg, TextColumnName = "Text", SelfSource = cfg.Kind == ModelKind.EncoderDecoder, Vocabulary = [.. Vocab.Tokens],
-            PadId = CharacterVocabulary.PadId, BosId = CharacterVocabulary.BosId, EosId = CharacterVocabulary.EosId, UnkId = CharacterVocabulary.UnkId,
-        };
+        var info = CharacterInfo(cfg, Vocab);
         using var model = TransformerModel.Create(cfg);
         var whole = ModelProto.Parser.ParseFrom(ExportBytes(model, info, NextCharacterModel.ChainExport));
         string[] kept = [OnnxNames.Score, OnnxNames.PredictedToken];
@@ -72,11 +68,7 @@ public sealed class OnnxGraphPruningTests(ITestOutputHelper output) : IDisposabl
     public void KeepOutputs_UnknownOutput_NamesItAndTheGraphsOutputs()
     {
         var cfg = SmallDecoder(1) with { VocabSize = Vocab.Count };
-        var info = new NextCharacterModelInfo
-        {
-            Architecture = cfg, TextColumnName = "Text", Vocabulary = [.. Vocab.Tokens],
-            PadId = CharacterVocabulary.PadId, BosId = CharacterVocabulary.BosId, EosId = CharacterVocabulary.EosId, UnkId = CharacterVocabulary.UnkId,
-        };
+        var info = CharacterInfo(cfg, Vocab);
         using var model = TransformerModel.Create(cfg);
         var whole = ModelProto.Parser.ParseFrom(ExportBytes(model, info, NextCharacterModel.ChainExport));
         var e = Assert.Throws<ArgumentException>(() => OnnxGraphPruning.KeepOutputs(whole, [OnnxNames.Score, "logits"]));

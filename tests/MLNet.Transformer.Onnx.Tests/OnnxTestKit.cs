@@ -5,6 +5,7 @@ using Google.Protobuf;
 using MLNet.Transformer.Engine;
 using MLNet.Transformer.LanguageModeling;
 using MLNet.Transformer.TestKit;
+using MLNet.Transformer.Text;
 using Xunit;
 
 namespace MLNet.Transformer.Onnx.Tests;
@@ -32,6 +33,16 @@ internal static class OnnxTestKit
             UnkId = -1,
         };
     }
+
+    /// <summary>
+    /// A model description over a real character vocabulary, as the code-point exports need (they map text through
+    /// it); an encoder-decoder reads its own text (single column).
+    /// </summary>
+    public static NextCharacterModelInfo CharacterInfo(TransformerModelConfig cfg, CharacterVocabulary vocab) => new()
+    {
+        Architecture = cfg, TextColumnName = "Text", SelfSource = cfg.Kind == ModelKind.EncoderDecoder, Vocabulary = [.. vocab.Tokens],
+        PadId = CharacterVocabulary.PadId, BosId = CharacterVocabulary.BosId, EosId = CharacterVocabulary.EosId, UnkId = CharacterVocabulary.UnkId,
+    };
 
     /// <summary>Tokens "c0", "c1", ... with "&lt;PAD&gt;" at the pad id.</summary>
     public static string[] Vocabulary(int size, int pad) =>

@@ -28,25 +28,36 @@ public sealed class MLNetIntegrationTests : IClassFixture<MLNetIntegrationTests.
         int[][] expected = [.. inProcess.GetColumn<float[]>(NextCharacterColumns.Score).Select(s => s.Select(BitConverter.SingleToInt32Bits).ToArray())];
         string[] expectedNext = [.. inProcess.GetColumn<string>(NextCharacterColumns.PredictedNextChar)];
 
+        using var json = RunScoringProbe(_fitted.ZipPath, Probes);
+        var root = json.RootElement;
+        int[][] Ints(string name) => [.. root.GetProperty(name).EnumerateArray().Select(r => r.EnumerateArray().Select(x => x.GetInt32()).ToArray())];
+        Assert.Equal(expected, Ints("scores"));
+        Assert.Equal(expected, Ints("predicted"));
+        Assert.Equal(expectedNext, root.GetProperty("next").EnumerateArray().Select(x => x.GetString()));
+        Assert.Equal(_fitted.Model.Generate(ProbeGeneration), root.GetProperty("generated").EnumerateArray().Select(x => x.GetString()));
+        Assert.Empty(root.GetProperty("native").EnumerateArray());
+    }
+
+    /// <summary>What tests/ScoringProbe generates through NextCharacterModel.Load.</summary>
+    private static readonly GenerationOptions ProbeGeneration = new() { Count = 2, MaximumLength = 12, Seed = 7 };
+
+    /// <summary>Runs tests/ScoringProbe over <paramref name="zip"/> in a process that cannot find the engine.</summary>
+    private static JsonDocument RunScoringProbe(string zip, IEnumerable<string> texts)
+    {
         string probe = RepoPaths.Combine("tests", "ScoringProbe", "bin", Configuration, "net10.0", "mlt-scoring-probe.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { probe, _fitted.ZipPath }.Concat(Probes))
+        foreach (var a in new[] { probe, zip }.Concat(texts))
         {
             psi.ArgumentList.Add(a);
         }
 
         psi.Environment["MLT_NATIVE_LIBRARY"] = Path.Combine(Path.GetTempPath(), "no-such-engine", "libmlt.so");
         using var p = Process.Start(psi)!;
-        string stdout = p.StandardOutput.ReadToEnd(), stderr = p.StandardError.ReadToEnd();
+        var stderr = p.StandardError.ReadToEndAsync();
+        string stdout = p.StandardOutput.ReadToEnd();
         Assert.True(p.WaitForExit(120_000), "the probe did not finish");
-        Assert.True(p.ExitCode == 0, stderr);
-        using var json = JsonDocument.Parse(stdout);
-        var root = json.RootElement;
-        int[][] Ints(string name) => [.. root.GetProperty(name).EnumerateArray().Select(r => r.EnumerateArray().Select(x => x.GetInt32()).ToArray())];
-        Assert.Equal(expected, Ints("scores"));
-        Assert.Equal(expected, Ints("predicted"));
-        Assert.Equal(expectedNext, root.GetProperty("next").EnumerateArray().Select(x => x.GetString()));
-        Assert.Empty(root.GetProperty("native").EnumerateArray());
+        Assert.True(p.ExitCode == 0, stderr.Result);
+        return JsonDocument.Parse(stdout);
     }
 
     [Fact]
@@ -188,6 +199,14 @@ public sealed class MLNetIntegrationTests : IClassFixture<MLNetIntegrationTests.
             }
 
             Assert.Equal(_fitted.Model.GetOnnxModel(), loaded.GetOnnxModel());
+
+            // The same in a process without the engine: scores, and generation through the rebuilt graph.
+            using var json = RunScoringProbe(zip, Probes);
+            Assert.Equal(
+                full.GetColumn<float[]>(NextCharacterColumns.Score).Select(r => r.Select(BitConverter.SingleToInt32Bits)),
+                json.RootElement.GetProperty("scores").EnumerateArray().Select(r => r.EnumerateArray().Select(x => x.GetInt32())));
+            Assert.Equal(_fitted.Model.Generate(ProbeGeneration), json.RootElement.GetProperty("generated").EnumerateArray().Select(x => x.GetString()));
+            Assert.Empty(json.RootElement.GetProperty("native").EnumerateArray());
             var everything = loaded.CreateChain(new MLContext(3), NextCharacterOutputs.All).Transform(input);
             Assert.Equal(full.GetColumn<float[]>(NextCharacterColumns.Attention), everything.GetColumn<float[]>(NextCharacterColumns.Attention));
         }

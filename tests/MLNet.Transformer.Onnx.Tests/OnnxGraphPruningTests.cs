@@ -76,5 +76,46 @@ public sealed class OnnxGraphPruningTests(ITestOutputHelper output) : IDisposabl
         Assert.Contains($"'{OnnxNames.Score}'", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void KeepOutputs_TwoBranches_KeepsOnlyTheKeptBranchAndItsWeights()
+    {
+        // y1 = x + w1 and y2 = x * w2, with the weights also listed as graph inputs (as ONNX IR 3 graphs do).
+        static ValueInfoProto Value(string name) => new() { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } } };
+        static TensorProto Weight(string name, float v) => new() { Name = name, DataType = (int)TensorProto.Types.DataType.Float, Dims = { 1 }, FloatData = { v } };
+        var model = new ModelProto
+        {
+            IrVersion = 3,
+            OpsetImport = { new OperatorSetIdProto { Version = 17 } },
+            Graph = new GraphProto
+            {
+                Name = "two",
+                Input = { Value("x"), Value("w1"), Value("w2") },
+                Initializer = { Weight("w1", 1f), Weight("w2", 2f) },
+                Node =
+                {
+                    new NodeProto { OpType = "Add", Input = { "x", "w1" }, Output = { "y1" } },
+                    new NodeProto { OpType = "Mul", Input = { "x", "w2" }, Output = { "t" } },
+                    new NodeProto { OpType = "Neg", Input = { "t" }, Output = { "y2" } },
+                },
+                ValueInfo = { Value("t") },
+                Output = { Value("y1"), Value("y2") },
+            },
+        };
+
+        var y1 = OnnxGraphPruning.KeepOutputs(model, ["y1"]).Graph;
+        Assert.Equal(["Add"], y1.Node.Select(n => n.OpType));
+        Assert.Equal(["w1"], y1.Initializer.Select(t => t.Name));
+        Assert.Equal(["x", "w1"], y1.Input.Select(i => i.Name));
+        Assert.Empty(y1.ValueInfo);
+        Assert.Equal(["y1"], y1.Output.Select(o => o.Name));
+
+        var y2 = OnnxGraphPruning.KeepOutputs(model, ["y2"]).Graph;
+        Assert.Equal(["Mul", "Neg"], y2.Node.Select(n => n.OpType));
+        Assert.Equal(["w2"], y2.Initializer.Select(t => t.Name));
+        Assert.Equal(["x", "w2"], y2.Input.Select(i => i.Name));
+        Assert.Equal(["t"], y2.ValueInfo.Select(v => v.Name));
+        Assert.Equal(3, model.Graph.Node.Count);   // the argument is untouched
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }

@@ -10,9 +10,9 @@ internal static class OnnxGraphPruning
 {
     /// <summary>
     /// A copy of <paramref name="model"/> whose graph has only the outputs <paramref name="outputs"/> (in the graph's
-    /// order) and the nodes, initializers and value infos they need. Graph inputs all stay, so callers feed the same
-    /// tensors. Opsets and metadata are kept; a model that carried a content hash (<see cref="OnnxContentHash"/>)
-    /// carries the pruned graph's.
+    /// order) and the nodes, initializers and value infos they need. Graph inputs stay (callers feed the same tensors),
+    /// except those naming a removed initializer. Opsets and metadata are kept; a model that carried a content hash
+    /// (<see cref="OnnxContentHash"/>) carries the pruned graph's.
     /// </summary>
     /// <exception cref="ArgumentException">An output is not one of the graph's, or a node holds a subgraph (whose
     /// outer-scope reads this pruning does not follow).</exception>
@@ -48,21 +48,24 @@ internal static class OnnxGraphPruning
 
         var pruned = model.Clone();
         var g = pruned.Graph;
-        g.Node.Clear();
-        g.Node.AddRange(graph.Node.Where((_, i) => keep[i]).Select(n => n.Clone()));
-        g.Output.Clear();
-        g.Output.AddRange(graph.Output.Where(o => outputs.Contains(o.Name)).Select(o => o.Clone()));
-        var initializers = graph.Initializer.Where(t => needed.Contains(t.Name)).Select(t => t.Clone()).ToArray();
-        g.Initializer.Clear();
-        g.Initializer.AddRange(initializers);
-        var valueInfo = graph.ValueInfo.Where(v => needed.Contains(v.Name)).Select(v => v.Clone()).ToArray();
-        g.ValueInfo.Clear();
-        g.ValueInfo.AddRange(valueInfo);
+        var removed = g.Initializer.Select(t => t.Name).Where(name => !needed.Contains(name)).ToHashSet(StringComparer.Ordinal);
+        Keep(g.Node, (_, i) => keep[i]);
+        Keep(g.Output, (o, _) => outputs.Contains(o.Name));
+        Keep(g.Initializer, (t, _) => needed.Contains(t.Name));
+        Keep(g.ValueInfo, (v, _) => needed.Contains(v.Name));
+        Keep(g.Input, (v, _) => !removed.Contains(v.Name));   // IR 3 graphs also list their initializers as inputs
         if (pruned.MetadataProps.Any(p => p.Key == OnnxNames.ContentHashKey))
         {
             OnnxContentHash.Stamp(pruned);
         }
 
         return pruned;
+    }
+
+    private static void Keep<T>(Google.Protobuf.Collections.RepeatedField<T> field, Func<T, int, bool> keep)
+    {
+        var kept = field.Where(keep).ToArray();
+        field.Clear();
+        field.AddRange(kept);
     }
 }

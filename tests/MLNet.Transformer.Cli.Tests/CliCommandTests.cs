@@ -356,6 +356,26 @@ public sealed class CliCommandTests(TrainedCliModel trained)
         return doc.RootElement.Clone();
     }
 
+    [Fact]
+    public void Commands_ZipSavedByModelSave_ReadItWithoutTheCliRecord()
+    {
+        // A zip an app saved with mlContext.Model.Save has no CLI training record: every command still reads it.
+        var ml = new MLContext(0);
+        string saved = trained.Folder.File("saved-by-app.zip");
+        using (var loaded = NextCharacterModel.Load(ml, trained.ModelPath))
+        {
+            ml.Model.Save(loaded.Model, loaded.InputSchema, saved);
+        }
+
+        Assert.DoesNotContain(IO.ModelArchive.Read(saved).EntryNames, n => n.StartsWith("MLNet.Transformer.Cli", StringComparison.Ordinal));
+        Assert.Null(IO.ModelArchive.Read(saved).GetEntry("no/such/entry"));
+        var score = Cli("score", "--model", saved, "--text", FlycaText, "--top", "1000", "--json");
+        Assert.Equal(ScoreAll().Raw, score.StdOut);
+        using var info = JsonDocument.Parse(Cli("info", "--model", saved, "--json").StdOut);
+        Assert.Equal(32, info.RootElement.GetProperty("architecture").GetProperty("modelDim").GetInt32());
+        Assert.Equal(2, Samples(Cli("generate", "--model", saved, "--count", "2", "--seed", "3", "--json")).Length);
+    }
+
     private ProcessResult Cli(params string[] args)
     {
         var r = ChildProcess.Cli(trained.Folder.Path, args);

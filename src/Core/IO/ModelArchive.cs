@@ -51,7 +51,17 @@ public sealed class ModelArchive
     public Stream OpenRead() => new MemoryStream(_bytes, writable: false);
 
     /// <summary>The checked content of entry <paramref name="fullName"/>, or null when the archive has no such entry.</summary>
-    public ReadOnlyMemory<byte>? GetEntry(string fullName) => _entries.TryGetValue(fullName, out var data) ? data : null;
+    public ReadOnlyMemory<byte>? GetEntry(string fullName)
+    {
+        // Not a conditional expression: its null would become an empty, non-null memory (null converts to byte[], and
+        // byte[] to ReadOnlyMemory<byte>).
+        if (_entries.TryGetValue(fullName, out var data))
+        {
+            return data;
+        }
+
+        return null;
+    }
 
     /// <summary>
     /// Reads <paramref name="path"/>, decompresses every entry (never more than its declared size, never more than

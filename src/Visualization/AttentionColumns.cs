@@ -23,8 +23,7 @@ public static class AttentionColumns
         ArgumentNullException.ThrowIfNull(scored);
         ArgumentNullException.ThrowIfNull(info);
         var s = scored.Schema;
-        DataViewSchema.Column Require(string name) => s.GetColumnOrNull(name)
-            ?? throw new ArgumentOutOfRangeException(nameof(scored), $"Could not find column '{name}': score the data with a next-character model first.");
+        DataViewSchema.Column Require(string name) => NextCharacterColumns.Require(s, name, nameof(scored));
         var attention = Require(NextCharacterColumns.Attention);
         var inputs = Require(NextCharacterColumns.InputTokens);
         var encoder = info.IsEncoderDecoder ? Require(NextCharacterColumns.EncoderAttention) : (DataViewSchema.Column?)null;

@@ -175,6 +175,8 @@ public sealed class MLNetIntegrationTests : IClassFixture<MLNetIntegrationTests.
         var full = _fitted.Model.Transform(input);
         Assert.Equal(full.GetColumn<float[]>(NextCharacterColumns.Score), leanScored.GetColumn<float[]>(NextCharacterColumns.Score));
         Assert.Equal(full.GetColumn<uint>(NextCharacterColumns.PredictedLabel), leanScored.GetColumn<uint>(NextCharacterColumns.PredictedLabel));
+        var noMetrics = Assert.Throws<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.EvaluateNextCharacter(leanScored));
+        Assert.Contains("CreateChain(mlContext, NextCharacterOutputs.All)", noMetrics.Message, StringComparison.Ordinal);
 
         string zip = Path.Combine(Path.GetTempPath(), $"mlt-lean-{Guid.NewGuid():N}.zip");
         try

@@ -145,8 +145,7 @@ public static class NextCharacterEvaluation
     {
         ArgumentNullException.ThrowIfNull(predictions);
         var s = predictions.Schema;
-        Microsoft.ML.DataViewSchema.Column Get(string name) => s.GetColumnOrNull(name)
-            ?? throw new ArgumentOutOfRangeException(nameof(predictions), $"Could not find column '{name}': score the data with a next-character model first.");
+        Microsoft.ML.DataViewSchema.Column Get(string name) => NextCharacterColumns.Require(s, name, nameof(predictions));
         var loss = Get(NextCharacterColumns.LogLoss);
         var count = Get(NextCharacterColumns.TokenCount);
         var correct = Get(NextCharacterColumns.Correct);

@@ -57,6 +57,15 @@ public static class NextCharacterColumns
 
     /// <summary>Vector&lt;Single&gt;: decoder cross-attention, flattened [L, H, T, S].</summary>
     public const string CrossAttention = "CrossAttention";
+
+    /// <summary>
+    /// Column <paramref name="name"/> of data a next-character model scored, or an error saying how to get it: score
+    /// with such a model, or, where the model computes only the next character, with a chain computing every column.
+    /// </summary>
+    internal static Microsoft.ML.DataViewSchema.Column Require(Microsoft.ML.DataViewSchema schema, string name, string paramName) =>
+        schema.GetColumnOrNull(name) ?? throw new ArgumentOutOfRangeException(paramName, schema.GetColumnOrNull(PredictedNextChar) is null
+            ? $"Could not find column '{name}': score the data with a next-character model first."
+            : $"Could not find column '{name}': the model computes only the next character (NextCharacterOutputs.NextCharacter, train --outputs next-character); score with a chain computing every column, LoadedNextCharacterModel.CreateChain(mlContext, NextCharacterOutputs.All), or train with Outputs = NextCharacterOutputs.All.");
 }
 
 /// <summary>What a fitted next-character model computes for each row.</summary>
@@ -70,7 +79,8 @@ public enum NextCharacterOutputs
 
     /// <summary>
     /// Only <see cref="NextCharacterColumns.Score"/>, <see cref="NextCharacterColumns.PredictedLabel"/> and
-    /// <see cref="NextCharacterColumns.PredictedNextChar"/>: ONNX Runtime computes nothing else (fastest scoring).
+    /// <see cref="NextCharacterColumns.PredictedNextChar"/>: the chain's ONNX graph is cut to what they need (fastest
+    /// scoring).
     /// </summary>
     NextCharacter,
 }

@@ -27,7 +27,7 @@ public sealed class StudyFinalizedElsewhereException : TransformerException
     /// <summary>Creates the exception.</summary>
     public StudyFinalizedElsewhereException(SweepResult result)
         : base(result?.FinalizedBy == "done"
-            ? $"Study '{result.Study}' was already finalized; no trial was left to run. Finalize it again (sweep --finalize, SweepOptions.FinalizeOnly) to refit."
+            ? $"Study '{result.Study}' is finalized (its repeats, refit and ensemble were done by another or an earlier worker) and has nothing left to run; every trial is recorded in the store. Finalize it again (sweep --finalize, SweepOptions.FinalizeOnly) to refit here."
             : $"Study '{result?.Study}': this worker's trials are recorded; worker {result?.FinalizedBy} finalizes the study (repeats, refit, ensemble).")
     {
         Result = result!;

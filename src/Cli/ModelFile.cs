@@ -106,11 +106,15 @@ internal sealed class ModelFile : IDisposable
     /// <summary>Disposes the chain, removing ML.NET's temporary copy of the ONNX model.</summary>
     public void Dispose() => Loaded.Dispose();
 
+    /// <summary>What the saved chain computes: every column, or only the next character (--outputs next-character).</summary>
+    public NextCharacterOutputs Outputs =>
+        Loaded.Model.GetOutputSchema(Loaded.InputSchema).GetColumnOrNull(NextCharacterColumns.LogLoss) is null
+            ? NextCharacterOutputs.NextCharacter
+            : NextCharacterOutputs.All;
+
     /// <summary>The loaded chain, or, for a model saved with --outputs next-character, its chain with every column.</summary>
     public ITransformer Scoring(MLContext ml) =>
-        Loaded.Model.GetOutputSchema(Loaded.InputSchema).GetColumnOrNull(NextCharacterColumns.LogLoss) is null
-            ? Loaded.CreateChain(ml, NextCharacterOutputs.All)
-            : Loaded.Model;
+        Outputs == NextCharacterOutputs.NextCharacter ? Loaded.CreateChain(ml, NextCharacterOutputs.All) : Loaded.Model;
 
     private static TrainingHistory? ReadHistory(ModelArchive archive) =>
         archive.GetEntry(HistoryEntry) is { } entry ? JsonSerializer.Deserialize<TrainingHistory>(entry.Span, CliHost.JsonOptions) : null;

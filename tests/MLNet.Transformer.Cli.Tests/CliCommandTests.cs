@@ -245,6 +245,9 @@ public sealed class CliCommandTests(TrainedCliModel trained)
         var full = loaded.CreateChain(ml, NextCharacterOutputs.All).Transform(ml.Data.LoadFromEnumerable(lines));
         Assert.Equal(ml.MulticlassClassification.EvaluateNextCharacter(full).LogLoss, json.RootElement.GetProperty("logLoss").GetDouble(), 6);
         Assert.Equal(0, Cli("score", "--model", lean, "--text", "flyca").ExitCode);
+        using var info = JsonDocument.Parse(Cli("info", "--model", lean, "--json").StdOut);
+        Assert.Equal("next-character", info.RootElement.GetProperty("outputs").GetString());
+        Assert.Contains("scores the next character only", Cli("info", "--model", lean).StdOut, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -259,6 +262,7 @@ public sealed class CliCommandTests(TrainedCliModel trained)
         Assert.Equal(2, info.GetProperty("architecture").GetProperty("heads").GetInt32());
         Assert.Equal(32, info.GetProperty("architecture").GetProperty("modelDim").GetInt32());
         Assert.Equal("Text", info.GetProperty("textColumn").GetString());
+        Assert.Equal("all", info.GetProperty("outputs").GetString());
         Assert.Equal(3, info.GetProperty("epochs").GetInt32());
         var vocabulary = info.GetProperty("vocabulary").EnumerateArray().Select(v => v.GetString()).ToHashSet();
         Assert.Contains("<BOS>", vocabulary);

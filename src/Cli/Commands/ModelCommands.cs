@@ -207,7 +207,7 @@ internal static class ModelCommands
             string path = parse.GetValue(model)!;
             if (IsOnnx(path))
             {
-                DescribeOnnx(parse, ReadOnnx(path), textColumn: null, sourceColumn: null, h: null);
+                DescribeOnnx(parse, ReadOnnx(path), textColumn: null, sourceColumn: null, h: null, outputs: null);
                 return;
             }
 
@@ -215,7 +215,7 @@ internal static class ModelCommands
             using var loaded = ModelFile.Load(ml, path);
             // What export-onnx writes (token ids, symbolic batch), from the weights inside the zip.
             var onnx = OnnxModelFile.Read(OnnxExporter.Export(loaded.Loaded.Onnx.Members).ToByteArray(), path);
-            DescribeOnnx(parse, onnx, loaded.Info.TextColumnName, loaded.Info.SourceColumnName, loaded.History);
+            DescribeOnnx(parse, onnx, loaded.Info.TextColumnName, loaded.Info.SourceColumnName, loaded.History, loaded.Outputs);
         });
         return cmd;
     }
@@ -301,7 +301,7 @@ internal static class ModelCommands
         }
     }
 
-    private static void DescribeOnnx(ParseResult parse, OnnxModelFile onnx, string? textColumn, string? sourceColumn, TrainingHistory? h)
+    private static void DescribeOnnx(ParseResult parse, OnnxModelFile onnx, string? textColumn, string? sourceColumn, TrainingHistory? h, NextCharacterOutputs? outputs)
     {
         var info = onnx.Info;
         var a = info.Architecture;
@@ -314,6 +314,7 @@ internal static class ModelCommands
             ensemble = onnx.IsEnsemble ? onnx.Members.Select(m => m.Info.Architecture).ToArray() : null,
             textColumn,
             sourceColumn,
+            outputs = outputs switch { NextCharacterOutputs.All => "all", NextCharacterOutputs.NextCharacter => "next-character", _ => null },
             vocabulary = info.Vocabulary,
             sourceVocabulary = info.SourceVocabulary,
             trainedOn = info.TrainedOn,
@@ -345,6 +346,13 @@ internal static class ModelCommands
 
             Console.WriteLine($"vocabulary ({info.Vocabulary.Count}): {string.Join(' ', info.Vocabulary)}");
             Console.WriteLine(textColumn is null ? $"trained on {info.TrainedOn}" : $"text column '{textColumn}'{(sourceColumn is null ? "" : $", source column '{sourceColumn}'")}, trained on {info.TrainedOn}");
+            if (outputs is { } o)
+            {
+                Console.WriteLine(o == NextCharacterOutputs.All
+                    ? "scores every column: Score, PredictedLabel, PredictedNextChar, token lists, row metrics, attention"
+                    : "scores the next character only (--outputs next-character): Score, PredictedLabel, PredictedNextChar");
+            }
+
             Console.WriteLine(string.Create(c, $"ONNX opset {onnx.Opset}; inputs: {string.Join("; ", onnx.Inputs)}"));
             Console.WriteLine($"ONNX outputs: {string.Join("; ", onnx.Outputs)}");
             if (h is not null)

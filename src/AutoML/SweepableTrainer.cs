@@ -318,8 +318,8 @@ public static class SweepableTrainerCatalog
 /// <summary>The trial models of a shared study (<see cref="SweepOptions.Storage"/>), kept in its store.</summary>
 internal sealed class SharedTrialModels(string url, string study) : IDisposable
 {
-    private readonly StudyStore _store = StudyStore.Open(url);
     private readonly Lock _lock = new();
+    private StudyStore? _store;
     private StudyInfo? _study;
 
     /// <summary>
@@ -333,7 +333,7 @@ internal sealed class SharedTrialModels(string url, string study) : IDisposable
             byte[] archive = TrialModelArchive.Pack(model);
             lock (_lock)
             {
-                _store.SaveTrialModel(Study(), trial, archive);
+                Store.SaveTrialModel(Study(), trial, archive);
             }
         }
         catch (Exception e) when (e is StudyStoreException or System.Data.Common.DbException or IOException)
@@ -348,14 +348,17 @@ internal sealed class SharedTrialModels(string url, string study) : IDisposable
         byte[]? archive;
         lock (_lock)
         {
-            archive = _store.LoadTrialModel(Study(), trial);
+            archive = Store.LoadTrialModel(Study(), trial);
         }
 
-        return archive is null ? null : TrialModelArchive.Unpack(ml, archive, $"Trial #{trial}'s model in study '{study}' ({_store.Host})");
+        return archive is null ? null : TrialModelArchive.Unpack(ml, archive, $"Trial #{trial}'s model in study '{study}' ({Store.Host})");
     }
 
-    public void Dispose() => _store.Dispose();
+    public void Dispose() => _store?.Dispose();
+
+    // Opened at the first trial's end, so that a sweep refused before it creates no store file.
+    private StudyStore Store => _store ??= StudyStore.Open(url);
 
     // The sweep creates the study before its first trial.
-    private StudyInfo Study() => _study ??= _store.FindStudy(study) ?? throw new StudyStoreException($"Study '{study}' is not in the store {_store.Host}.");
+    private StudyInfo Study() => _study ??= Store.FindStudy(study) ?? throw new StudyStoreException($"Study '{study}' is not in the store {Store.Host}.");
 }

@@ -324,6 +324,32 @@ public class NextCharacterTrialRunnerTests
     }
 
     [Fact]
+    public void SharedStudy_GridOverAContinuousParameter_RefusedWithoutCreatingTheStore()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = NamesData.View(ml, NamesData.Lines(60));
+        var folder = Directory.CreateTempSubdirectory("mlt-refused-");
+        try
+        {
+            string db = Path.Combine(folder.FullName, "study.db");
+            var space = ml.TransformerSweep().CreateSearchSpace(BaseOptions()).Uniform(o => o.Dropout, 0.0, 0.2);
+            var sweep = ml.TransformerSweep().NextCharacterSweep(space, new SweepOptions { MaxEpochs = 1, Seed = 4, Storage = $"sqlite:///{db}", StudyName = "s" });
+            sweep.Tuner = new GridTuner();
+            sweep.Refit = SweepRefit.BestTrial;
+
+            var e = Assert.Throws<TransformerArgumentException>(() => FitAsEstimator(sweep, data));
+
+            Assert.Contains("'Dropout'", e.Message, StringComparison.Ordinal);
+            Assert.Empty(folder.GetFiles());
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void NextCharacterSweep_Fit_WithoutTheTextColumn_ThrowsNamingItBeforeAnyTrial()
     {
         var ml = new MLContext(seed: 1);

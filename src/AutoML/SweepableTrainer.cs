@@ -161,7 +161,7 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
         using var shared = Refit == SweepRefit.BestTrial && Options.Storage is { } url ? new SharedTrialModels(url, Options.StudyName) : null;
         if (shared is not null)
         {
-            runner.OnTrained = (context, model) => shared.Save(context.TrialId, model);
+            runner.Keep = (context, model) => shared.Save(context.TrialId, model);
         }
 
         var sweepOptions = Clone(Options, seed);
@@ -325,8 +325,9 @@ internal sealed class SharedTrialModels(string url, string study) : IDisposable
     /// <summary>
     /// Keeps trial <paramref name="trial"/>'s model (called as each trial ends, before it is recorded as finished).
     /// Best effort: the trial's result does not depend on it, and a finalizer that finds no model trains the trial again.
+    /// Returns null, or the warning (recorded as the trial's message) when the model was not kept.
     /// </summary>
-    public void Save(int trial, NextCharacterPredictionTransformer model)
+    public string? Save(int trial, NextCharacterPredictionTransformer model)
     {
         try
         {
@@ -335,10 +336,12 @@ internal sealed class SharedTrialModels(string url, string study) : IDisposable
             {
                 Store.SaveTrialModel(Study(), trial, archive);
             }
+
+            return null;
         }
         catch (Exception e) when (e is StudyStoreException or System.Data.Common.DbException or IOException)
         {
-            Console.Error.WriteLine($"warning: trial #{trial}'s model was not kept in the study store ({e.Message}); a finalizer will train it again if it wins.");
+            return $"model not kept in the study store ({e.Message}); a finalizer trains it again if it wins";
         }
     }
 

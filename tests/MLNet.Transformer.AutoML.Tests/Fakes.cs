@@ -136,10 +136,13 @@ public sealed class QuadraticRunner : ISweepTrialRunner<QuadraticOptions>
 {
     public static double Loss(double x, double y) => ((x - 1.3) * (x - 1.3)) + ((y + 0.7) * (y + 0.7));
 
+    /// <summary>A note every trial's outcome carries (null: none).</summary>
+    public string? Note { get; init; }
+
     public Task<TrialOutcome> RunAsync(QuadraticOptions options, TrialContext context, CancellationToken cancellationToken)
     {
         context.ReportEpoch(1, Loss(options.X, options.Y));
-        return Task.FromResult(TrialOutcome.Empty);
+        return Task.FromResult(Note is null ? TrialOutcome.Empty : new TrialOutcome { Message = Note });
     }
 }
 

@@ -62,6 +62,19 @@ public class SweepExperimentTests
     }
 
     [Fact]
+    public async Task RunAsync_OutcomeWithANote_CompletedTrialCarriesItAndStillRanks()
+    {
+        var space = SweepSearchSpace.Create<QuadraticOptions>().Choice(o => o.X, 1.0, 1.3).Choice(o => o.Y, -0.7);
+        var result = await new SweepExperiment<QuadraticOptions>(space, new QuadraticRunner { Note = "model not kept" },
+                new SweepOptions { MaxEpochs = 1, Seed = 1, MaxTrials = 2 })
+            .WithTuner(new GridTuner())
+            .RunAsync();
+
+        Assert.All(result.Trials, t => Assert.Equal((TrialStatus.Completed, "model not kept"), (t.Status, t.Message)));
+        Assert.Equal(0, result.Best!.ValidationLoss, 12);   // (1.3, -0.7) is the optimum
+    }
+
+    [Fact]
     public async Task RunAsync_ExplicitThreadsPerTrial_IsPassedToEveryTrial()
     {
         var runner = new AnalyticRunner();

@@ -57,6 +57,10 @@ public sealed class NextCharacterTrialRunner<TOptions> : ISweepTrialRunner<TOpti
     /// ones): unless <see cref="KeepModels"/> is set, its scoring chain is disposed afterwards.</summary>
     public Action<TrialContext, NextCharacterPredictionTransformer>? OnTrained { get; set; }
 
+    /// <summary>Called after <see cref="OnTrained"/> to keep the model somewhere (a study store); a non-null result is
+    /// a warning that it was not kept, recorded as the trial's message.</summary>
+    internal Func<TrialContext, NextCharacterPredictionTransformer, string?>? Keep { get; set; }
+
     /// <summary>Keep every trained trial's fitted model (with its best epoch's weights) in <see cref="Models"/>
     /// instead of disposing it; the caller then owns and disposes them. Default false.</summary>
     public bool KeepModels { get; set; }
@@ -114,6 +118,7 @@ public sealed class NextCharacterTrialRunner<TOptions> : ISweepTrialRunner<TOpti
         }
 
         OnTrained?.Invoke(context, model);
+        string? note = Keep?.Invoke(context, model);
         if (KeepModels)
         {
             lock (_models)
@@ -126,7 +131,7 @@ public sealed class NextCharacterTrialRunner<TOptions> : ISweepTrialRunner<TOpti
             (model.Model as IDisposable)?.Dispose(); // The trial's ONNX Runtime session; the sweep keeps only the numbers.
         }
 
-        return Task.FromResult(new TrialOutcome { EpochsRun = last?.Epoch, Metrics = metrics });
+        return Task.FromResult(new TrialOutcome { EpochsRun = last?.Epoch, Metrics = metrics, Message = note });
     }
 
     /// <summary>Turns the trainer's end-of-epoch reports into sweep checkpoints (synchronously, on the trainer's thread).</summary>

@@ -741,6 +741,7 @@ public sealed class SweepExperiment<TOptions>
             else
             {
                 status = TrialStatus.Completed;
+                message = outcome?.Message;
             }
 
             return new SweepTrialResult

@@ -29,6 +29,10 @@ public sealed class TrialOutcome
 
     /// <summary>Extra metrics (a custom <see cref="SweepOptions.Metric"/> is looked up here).</summary>
     public IReadOnlyDictionary<string, double>? Metrics { get; init; }
+
+    /// <summary>A note on a trial that still counts (for example: its model could not be kept in the study store),
+    /// recorded as its result's <see cref="SweepTrialResult.Message"/>.</summary>
+    public string? Message { get; init; }
 }
 
 /// <summary>

@@ -198,16 +198,15 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
                 {
                     var best = configuration.BestRun;
                     NextCharacterPredictionTransformer model;
-                    if (Refit == SweepRefit.BestTrial && kept.ContainsKey(best.Id))
+                    double seconds = 0; // the best trial's own model, whoever trained it, is not trained again
+                    if (Refit == SweepRefit.BestTrial && kept.TryGetValue(best.Id, out var own))
                     {
-                        model = kept[best.Id];
+                        model = own;
                         kept = kept.Where(kv => kv.Key != best.Id).ToDictionary();
-                        members.Add(new SweepRefitMember(configuration, best, model.History!.Epochs.Count, model.History.Epochs[^1].TrainLoss, 0));
                     }
                     else if (shared?.Load(_context, best.Id) is { } stored)
                     {
                         model = stored; // another worker's trial, as that worker trained it
-                        members.Add(new SweepRefitMember(configuration, best, model.History!.Epochs.Count, model.History.Epochs[^1].TrainLoss, 0));
                     }
                     else
                     {
@@ -224,10 +223,10 @@ public sealed class SweepableTransformerTrainer<TOptions> : IEstimator<NextChara
                         options.Threads = Options.ThreadsPerTrial;
                         options.CancellationToken = CancellationToken;
                         model = Trainer(options).Fit(again ? split.TrainSet : input);
-                        var history = model.History!;
-                        members.Add(new SweepRefitMember(configuration, best, history.Epochs.Count, history.Epochs[^1].TrainLoss, history.TrainingSeconds));
+                        seconds = model.History!.TrainingSeconds;
                     }
 
+                    members.Add(new SweepRefitMember(configuration, best, model.History!.Epochs.Count, model.History.Epochs[^1].TrainLoss, seconds));
                     models.Add(model);
                 }
 

@@ -197,3 +197,18 @@ internal static class Spaces
             .Range(o => o.Layers, 1, 4)
             .Constraint("heads must divide dim", o => o.Dim % o.Heads == 0);
 }
+
+/// <summary>A temporary folder for SQLite study files: disposing closes the pooled connections, then deletes it.</summary>
+public sealed class StudyFolder : IDisposable
+{
+    public DirectoryInfo Folder { get; } = Directory.CreateTempSubdirectory("mlt-study-");
+
+    /// <summary>A path in the folder.</summary>
+    public string File(string name) => Path.Combine(Folder.FullName, name);
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Folder.Delete(recursive: true);
+    }
+}

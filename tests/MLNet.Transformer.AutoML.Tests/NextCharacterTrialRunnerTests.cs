@@ -215,46 +215,38 @@ public class NextCharacterTrialRunnerTests
     {
         var ml = new MLContext(seed: 1);
         var data = NamesData.View(ml, NamesData.Lines(300));
-        var folder = Directory.CreateTempSubdirectory("mlt-kept-");
-        try
+        using var folder = new StudyFolder();
+        string url = $"sqlite:///{folder.File("study.db")}";
+        var space = ml.TransformerSweep().CreateSearchSpace(BaseOptions()).Choice(o => o.Heads, 1, 2);
+        SweepableTransformerTrainer<TransformerDecoderTrainerOptions> Worker(bool finalizeOnly)
         {
-            string url = $"sqlite:///{Path.Combine(folder.FullName, "study.db")}";
-            var space = ml.TransformerSweep().CreateSearchSpace(BaseOptions()).Choice(o => o.Heads, 1, 2);
-            SweepableTransformerTrainer<TransformerDecoderTrainerOptions> Worker(bool finalizeOnly)
+            var sweep = ml.TransformerSweep().NextCharacterSweep(space, new SweepOptions
             {
-                var sweep = ml.TransformerSweep().NextCharacterSweep(space, new SweepOptions
-                {
-                    MaxEpochs = 3, Seed = 4, ThreadsPerTrial = 1, Storage = url, StudyName = "kept", FinalizeOnly = finalizeOnly,
-                });
-                sweep.Tuner = new GridTuner();
-                sweep.Pruner = new NoPruner();
-                sweep.Refit = SweepRefit.BestTrial;
-                return sweep;
-            }
-
-            var ran = Worker(finalizeOnly: false);
-            var trained = FitAsEstimator(ran, data);   // runs both trials and finalizes with the winner it holds
-            var finalizer = Worker(finalizeOnly: true);
-            var kept = FitAsEstimator(finalizer, data); // runs no trial: the winner comes from the store
-
-            var member = Assert.Single(finalizer.LastRefit!.Members);
-            Assert.Equal(ran.LastRefit!.Members[0].Trial.Id, member.Trial.Id);
-            Assert.Equal(0, member.Seconds); // not trained again
-            Assert.Equal(trained.History!.Epochs, kept.History!.Epochs);
-            foreach (var (name, (_, weights)) in trained.Checkpoint!.Weights)
-            {
-                Assert.True(weights.AsSpan().SequenceEqual(kept.Checkpoint!.Weights[name].Data), $"{name} differs");
-            }
-
-            float[] Scores(NextCharacterPredictionTransformer m) =>
-                [.. m.Transform(data).GetColumn<float[]>(NextCharacterColumns.Score).SelectMany(r => r)];
-            Assert.Equal(Scores(trained), Scores(kept));
+                MaxEpochs = 3, Seed = 4, ThreadsPerTrial = 1, Storage = url, StudyName = "kept", FinalizeOnly = finalizeOnly,
+            });
+            sweep.Tuner = new GridTuner();
+            sweep.Pruner = new NoPruner();
+            sweep.Refit = SweepRefit.BestTrial;
+            return sweep;
         }
-        finally
+
+        var ran = Worker(finalizeOnly: false);
+        var trained = FitAsEstimator(ran, data);   // runs both trials and finalizes with the winner it holds
+        var finalizer = Worker(finalizeOnly: true);
+        var kept = FitAsEstimator(finalizer, data); // runs no trial: the winner comes from the store
+
+        var member = Assert.Single(finalizer.LastRefit!.Members);
+        Assert.Equal(ran.LastRefit!.Members[0].Trial.Id, member.Trial.Id);
+        Assert.Equal(0, member.Seconds); // not trained again
+        Assert.Equal(trained.History!.Epochs, kept.History!.Epochs);
+        foreach (var (name, (_, weights)) in trained.Checkpoint!.Weights)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            folder.Delete(recursive: true);
+            Assert.True(weights.AsSpan().SequenceEqual(kept.Checkpoint!.Weights[name].Data), $"{name} differs");
         }
+
+        float[] Scores(NextCharacterPredictionTransformer m) =>
+            [.. m.Transform(data).GetColumn<float[]>(NextCharacterColumns.Score).SelectMany(r => r)];
+        Assert.Equal(Scores(trained), Scores(kept));
     }
 
     [Fact]
@@ -328,25 +320,17 @@ public class NextCharacterTrialRunnerTests
     {
         var ml = new MLContext(seed: 1);
         var data = NamesData.View(ml, NamesData.Lines(60));
-        var folder = Directory.CreateTempSubdirectory("mlt-refused-");
-        try
-        {
-            string db = Path.Combine(folder.FullName, "study.db");
-            var space = ml.TransformerSweep().CreateSearchSpace(BaseOptions()).Uniform(o => o.Dropout, 0.0, 0.2);
-            var sweep = ml.TransformerSweep().NextCharacterSweep(space, new SweepOptions { MaxEpochs = 1, Seed = 4, Storage = $"sqlite:///{db}", StudyName = "s" });
-            sweep.Tuner = new GridTuner();
-            sweep.Refit = SweepRefit.BestTrial;
+        using var folder = new StudyFolder();
+        string db = folder.File("study.db");
+        var space = ml.TransformerSweep().CreateSearchSpace(BaseOptions()).Uniform(o => o.Dropout, 0.0, 0.2);
+        var sweep = ml.TransformerSweep().NextCharacterSweep(space, new SweepOptions { MaxEpochs = 1, Seed = 4, Storage = $"sqlite:///{db}", StudyName = "s" });
+        sweep.Tuner = new GridTuner();
+        sweep.Refit = SweepRefit.BestTrial;
 
-            var e = Assert.Throws<TransformerArgumentException>(() => FitAsEstimator(sweep, data));
+        var e = Assert.Throws<TransformerArgumentException>(() => FitAsEstimator(sweep, data));
 
-            Assert.Contains("'Dropout'", e.Message, StringComparison.Ordinal);
-            Assert.Empty(folder.GetFiles());
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            folder.Delete(recursive: true);
-        }
+        Assert.Contains("'Dropout'", e.Message, StringComparison.Ordinal);
+        Assert.Empty(folder.Folder.GetFiles());
     }
 
     [Fact]

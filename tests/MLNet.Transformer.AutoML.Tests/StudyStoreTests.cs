@@ -8,13 +8,9 @@ namespace MLNet.Transformer.AutoML.Tests;
 
 public sealed class StudyStoreTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("mlt-study-").FullName;
+    private readonly StudyFolder _folder = new();
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_folder, recursive: true);
-    }
+    public void Dispose() => _folder.Dispose();
 
     [Fact]
     public async Task RunAsync_TwoWorkersInTurnOnOneStudy_MakeTheTrialsAndPruningDecisionsOfOneProcess()
@@ -31,7 +27,7 @@ public sealed class StudyStoreTests : IDisposable
                 .RunAsync();
 
         var one = await Sweep(12, null);
-        string url = $"sqlite:///{Path.Combine(_folder, "study.db")}";
+        string url = $"sqlite:///{_folder.File("study.db")}";
         var first = await Sweep(6, url);
         var second = await Sweep(12, url);
 
@@ -58,7 +54,7 @@ public sealed class StudyStoreTests : IDisposable
     [Fact]
     public void Open_StoreAtSchemaVersion1_MigratesToTheCurrentVersionKeepingItsStudies()
     {
-        string path = Path.Combine(_folder, "old.db");
+        string path = _folder.File("old.db");
         string url = $"sqlite:///{path}";
         using (var old = StudyStore.Open(url, 1))
         {
@@ -84,7 +80,7 @@ public sealed class StudyStoreTests : IDisposable
     [Fact]
     public void OpenStudy_AnotherSpaceOrSeed_IsRefusedNamingEachDifference()
     {
-        using var store = StudyStore.Open($"sqlite:///{Path.Combine(_folder, "space.db")}");
+        using var store = StudyStore.Open($"sqlite:///{_folder.File("space.db")}");
         store.OpenStudy("s", ["Heads: choice of 1, 2", "Layers: integers 1..3 step 1"], 3, SweepOptions.ValidationLossMetric, false, 4);
         var e = Assert.Throws<StudyMismatchException>(() =>
             store.OpenStudy("s", ["Heads: choice of 1, 2, 4", "Dropout: range 0..0.5"], 4, SweepOptions.ValidationLossMetric, false, 4));

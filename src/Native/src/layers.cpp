@@ -77,6 +77,33 @@ at::Tensor feed_forward(const ParamStore& s, const ModelConfig& c, const LinearP
   at::Tensor h = ops::activation(ops::linear(x, s[l1.w], s[l1.b], st), c.act);  // (B, T, F)
   return ops::linear(ops::dropout(h, st), s[l2.w], s[l2.b], st);                 // (B, T, E)
 }
+
+/// One residual sublayer around f, as PyTorch wires it: norm(x + dropout(f(x))) (post-LN), or
+/// x + dropout(f(norm(x))) (pre-LN, norm_first). Every block's forward and cached step are made of these.
+template <class F>
+at::Tensor residual(const ParamStore& s, const ModelConfig& c, const NormP& n, const at::Tensor& x, F&& f, Step& st) {
+  if (!c.norm_first) return ops::add_dropout_norm(x, f(x), s[n.w], s[n.b], c.eps, st);  // (B, T, E)
+  return ops::add_dropout(x, f(ops::layer_norm(x, s[n.w], s[n.b], c.eps)), st);           // (B, T, E)
+}
+
+/// nn.TransformerEncoderLayer around its self-attention (full, or cached for a step).
+template <class A>
+at::Tensor encoder_layer(const EncoderBlock& b, const ParamStore& s, const ModelConfig& c, const at::Tensor& x,
+                         A&& attend, Step& st) {
+  auto ff = [&](const at::Tensor& in) { return feed_forward(s, c, b.linear1, b.linear2, in, st); };
+  at::Tensor h = residual(s, c, b.norm1, x, attend, st);  // (B, T, E)
+  return residual(s, c, b.norm2, h, ff, st);               // (B, T, E)
+}
+
+/// nn.TransformerDecoderLayer around its self- and cross-attention (full, or cached for a step).
+template <class A, class X>
+at::Tensor decoder_layer(const DecoderBlock& b, const ParamStore& s, const ModelConfig& c, const at::Tensor& y,
+                         A&& self, X&& cross, Step& st) {
+  auto ff = [&](const at::Tensor& in) { return feed_forward(s, c, b.linear1, b.linear2, in, st); };
+  at::Tensor h1 = residual(s, c, b.norm1, y, self, st);    // (B, T, E)
+  at::Tensor h2 = residual(s, c, b.norm2, h1, cross, st);  // (B, T, E)
+  return residual(s, c, b.norm3, h2, ff, st);              // (B, T, E)
+}
 }  // namespace
 
 // ---------------------------------------------------------------- encoder block
@@ -100,17 +127,10 @@ void EncoderBlock::init(Init& in) const {
 at::Tensor EncoderBlock::forward(const ParamStore& s, const ModelConfig& c, const at::Tensor& x,
                                  const AttnMask& mask, Step& st, at::Tensor* probs) const {
   const AttentionP& a = self_attn;
-  if (!c.norm_first) {
-    at::Tensor sa = ops::self_attention(x, s[a.in_w], s[a.in_b], s[a.out_w], s[a.out_b], c.H, mask, st, probs);
-    at::Tensor h = ops::add_dropout_norm(x, sa, s[norm1.w], s[norm1.b], c.eps, st);          // (B, T, E)
-    at::Tensor ff = feed_forward(s, c, linear1, linear2, h, st);
-    return ops::add_dropout_norm(h, ff, s[norm2.w], s[norm2.b], c.eps, st);                // (B, T, E)
-  }
-  at::Tensor n1 = ops::layer_norm(x, s[norm1.w], s[norm1.b], c.eps);
-  at::Tensor h = ops::add_dropout(
-      x, ops::self_attention(n1, s[a.in_w], s[a.in_b], s[a.out_w], s[a.out_b], c.H, mask, st, probs), st);
-  at::Tensor n2 = ops::layer_norm(h, s[norm2.w], s[norm2.b], c.eps);
-  return ops::add_dropout(h, feed_forward(s, c, linear1, linear2, n2, st), st);           // (B, T, E)
+  auto attend = [&](const at::Tensor& in) {
+    return ops::self_attention(in, s[a.in_w], s[a.in_b], s[a.out_w], s[a.out_b], c.H, mask, st, probs);
+  };
+  return encoder_layer(*this, s, c, x, attend, st);  // (B, T, E)
 }
 
 at::Tensor EncoderBlock::step(const ParamStore& s, const ModelConfig& c, const at::Tensor& x, ops::KVCache& kv,
@@ -119,14 +139,7 @@ at::Tensor EncoderBlock::step(const ParamStore& s, const ModelConfig& c, const a
   auto attend = [&](const at::Tensor& in) {
     return ops::self_attention_cached(in, s[a.in_w], s[a.in_b], s[a.out_w], s[a.out_b], c.H, kv, mask, st);
   };
-  if (!c.norm_first) {
-    at::Tensor h = ops::add_dropout_norm(x, attend(x), s[norm1.w], s[norm1.b], c.eps, st);   // (1, n, E)
-    at::Tensor ff = feed_forward(s, c, linear1, linear2, h, st);
-    return ops::add_dropout_norm(h, ff, s[norm2.w], s[norm2.b], c.eps, st);
-  }
-  at::Tensor h = ops::add_dropout(x, attend(ops::layer_norm(x, s[norm1.w], s[norm1.b], c.eps)), st);
-  at::Tensor n2 = ops::layer_norm(h, s[norm2.w], s[norm2.b], c.eps);
-  return ops::add_dropout(h, feed_forward(s, c, linear1, linear2, n2, st), st);  // (1, n, E)
+  return encoder_layer(*this, s, c, x, attend, st);  // (1, n, E)
 }
 
 // ---------------------------------------------------------------- decoder block
@@ -156,26 +169,14 @@ at::Tensor DecoderBlock::forward(const ParamStore& s, const ModelConfig& c, cons
                                  Step& st, at::Tensor* self_probs, at::Tensor* cross_probs) const {
   const AttentionP& a = self_attn;
   const AttentionP& x = cross_attn;
-  if (!c.norm_first) {
-    at::Tensor sa = ops::self_attention(y, s[a.in_w], s[a.in_b], s[a.out_w], s[a.out_b], c.H, self_mask, st,
-                                        self_probs);
-    at::Tensor h1 = ops::add_dropout_norm(y, sa, s[norm1.w], s[norm1.b], c.eps, st);        // (B, T, E)
-    at::Tensor ca = ops::cross_attention(h1, mem, s[x.in_w], s[x.in_b], s[x.out_w], s[x.out_b], c.H, cross_mask,
-                                         st, cross_probs);
-    at::Tensor h2 = ops::add_dropout_norm(h1, ca, s[norm2.w], s[norm2.b], c.eps, st);       // (B, T, E)
-    at::Tensor ff = feed_forward(s, c, linear1, linear2, h2, st);
-    return ops::add_dropout_norm(h2, ff, s[norm3.w], s[norm3.b], c.eps, st);              // (B, T, E)
-  }
-  at::Tensor n1 = ops::layer_norm(y, s[norm1.w], s[norm1.b], c.eps);
-  at::Tensor h1 = ops::add_dropout(
-      y, ops::self_attention(n1, s[a.in_w], s[a.in_b], s[a.out_w], s[a.out_b], c.H, self_mask, st, self_probs), st);
-  at::Tensor n2 = ops::layer_norm(h1, s[norm2.w], s[norm2.b], c.eps);
-  at::Tensor h2 = ops::add_dropout(
-      h1, ops::cross_attention(n2, mem, s[x.in_w], s[x.in_b], s[x.out_w], s[x.out_b], c.H, cross_mask, st,
-                               cross_probs),
-      st);
-  at::Tensor n3 = ops::layer_norm(h2, s[norm3.w], s[norm3.b], c.eps);
-  return ops::add_dropout(h2, feed_forward(s, c, linear1, linear2, n3, st), st);          // (B, T, E)
+  auto self = [&](const at::Tensor& in) {
+    return ops::self_attention(in, s[a.in_w], s[a.in_b], s[a.out_w], s[a.out_b], c.H, self_mask, st, self_probs);
+  };
+  auto cross = [&](const at::Tensor& in) {
+    return ops::cross_attention(in, mem, s[x.in_w], s[x.in_b], s[x.out_w], s[x.out_b], c.H, cross_mask, st,
+                                cross_probs);
+  };
+  return decoder_layer(*this, s, c, y, self, cross, st);  // (B, T, E)
 }
 
 at::Tensor DecoderBlock::step(const ParamStore& s, const ModelConfig& c, const at::Tensor& y, ops::KVCache& self_kv,
@@ -189,16 +190,7 @@ at::Tensor DecoderBlock::step(const ParamStore& s, const ModelConfig& c, const a
   auto cross = [&](const at::Tensor& in) {
     return ops::cross_attention_cached(in, mem, s[x.in_w], s[x.in_b], s[x.out_w], s[x.out_b], c.H, cross_mask, st);
   };
-  if (!c.norm_first) {
-    at::Tensor h1 = ops::add_dropout_norm(y, self(y), s[norm1.w], s[norm1.b], c.eps, st);    // (1, n, E)
-    at::Tensor h2 = ops::add_dropout_norm(h1, cross(h1), s[norm2.w], s[norm2.b], c.eps, st);
-    at::Tensor ff = feed_forward(s, c, linear1, linear2, h2, st);
-    return ops::add_dropout_norm(h2, ff, s[norm3.w], s[norm3.b], c.eps, st);
-  }
-  at::Tensor h1 = ops::add_dropout(y, self(ops::layer_norm(y, s[norm1.w], s[norm1.b], c.eps)), st);
-  at::Tensor h2 = ops::add_dropout(h1, cross(ops::layer_norm(h1, s[norm2.w], s[norm2.b], c.eps)), st);
-  at::Tensor n3 = ops::layer_norm(h2, s[norm3.w], s[norm3.b], c.eps);
-  return ops::add_dropout(h2, feed_forward(s, c, linear1, linear2, n3, st), st);  // (1, n, E)
+  return decoder_layer(*this, s, c, y, self, cross, st);  // (1, n, E)
 }
 
 }  // namespace mlt
